@@ -1,0 +1,50 @@
+# Two commands do everything on a fresh machine: `make run` and `make test`.
+# Every setting is read from the environment (e.g. `API__PORT=9000 make run`).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+UV     := $(BIN)/uv
+export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
+export MAI_TEST_PG_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/mai_test
+export MAI_TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: install install-dev run serve migrate test lint typecheck services pytest bench clean
+
+$(UV):
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check "uv>=0.8"
+
+# --inexact keeps uv itself in the venv it manages.
+install: $(UV)
+	$(UV) sync --frozen --inexact --no-dev
+
+install-dev: $(UV)
+	$(UV) sync --frozen --inexact
+
+migrate: install
+	$(BIN)/mai db upgrade
+
+run: migrate
+	$(BIN)/mai serve
+
+services:
+	bash scripts/setup_services.sh
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+pytest: install-dev services
+	$(BIN)/pytest -q
+
+test: lint pytest
+
+bench: install-dev services
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .mai .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,163 @@
+"""Settings: environment variables and `.env`, nested with `__` (see .env.example).
+
+The profile follows from the URLs alone: `sqlite+aiosqlite://` + `memory://` + `qdrant-edge`
+is the embedded profile (the default); `postgresql+asyncpg://` + `redis://` + `pgvector` or
+`qdrant` is production; `memory://` everywhere is the in-memory fakes used by the BDD tests.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.errors import ConfigurationError
+
+DEFAULT_DATA_DIR = ".mai"
+
+
+class LMStudioSettings(BaseModel):
+    base_url: str = "http://localhost:1234/v1"
+    model: str = ""  # empty: auto-detect via GET /v1/models
+    embedding_model: str = ""
+    api_key: SecretStr = SecretStr("lm-studio")
+    timeout_seconds: float = Field(default=60.0, gt=0)
+    max_retries: int = Field(default=2, ge=0, le=10)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return v.rstrip("/")
+
+
+class DatabaseSettings(BaseModel):
+    url: str = f"sqlite+aiosqlite:///./{DEFAULT_DATA_DIR}/mai.db"
+    pool_size: int = Field(default=10, ge=1, le=200)
+    echo: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _supported(cls, v: str) -> str:
+        if v == "memory://" or v.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+            return v
+        raise ValueError(
+            "must be postgresql+asyncpg://…, sqlite+aiosqlite:///… or memory:// (in-memory fakes)"
+        )
+
+    @property
+    def backend(self) -> Literal["postgresql", "sqlite", "memory"]:
+        if self.url.startswith("postgresql"):
+            return "postgresql"
+        if self.url.startswith("sqlite"):
+            return "sqlite"
+        return "memory"
+
+
+class RedisSettings(BaseModel):
+    url: str = "memory://"
+
+    @field_validator("url")
+    @classmethod
+    def _supported(cls, v: str) -> str:
+        if v == "memory://" or v.startswith(("redis://", "rediss://", "unix://")):
+            return v
+        raise ValueError("must be redis://…, rediss://… or memory:// (in-process)")
+
+
+class QdrantSettings(BaseModel):
+    url: str = ":memory:"
+    api_key: SecretStr | None = None
+    collection: str = "mai_memories"
+
+
+class MemorySettings(BaseModel):
+    vector_backend: Literal["pgvector", "qdrant", "qdrant-edge", "memory"] = "qdrant-edge"
+    embedding_dim: int = Field(default=384, ge=8, le=8192)
+
+
+class JWTSettings(BaseModel):
+    secret_key: SecretStr = SecretStr("")  # empty: a random key kept in the data dir
+    algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
+    issuer: str = "mai-framework"
+    audience: str = "mai-api"
+    access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    refresh_token_days: int = Field(default=14, ge=1, le=365)
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_enough(cls, v: SecretStr) -> SecretStr:
+        value = v.get_secret_value()
+        if value and len(value) < 32:
+            raise ValueError("must be at least 32 characters (or empty for a generated key)")
+        return v
+
+
+class SecuritySettings(BaseModel):
+    bcrypt_rounds: int = Field(default=12, ge=4, le=16)
+
+
+class APISettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    cors_origins: list[str] = []
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+
+
+class LogSettings(BaseModel):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["auto", "console", "json"] = "auto"
+
+
+class Settings(BaseSettings):
+    """Every knob of the framework. Read once per process through `get_settings()`."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_nested_delimiter="__",
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    environment: Literal["development", "production", "test"] = "development"
+    data_dir: str = DEFAULT_DATA_DIR
+    lm_studio: LMStudioSettings = LMStudioSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    redis: RedisSettings = RedisSettings()
+    qdrant: QdrantSettings = QdrantSettings()
+    memory: MemorySettings = MemorySettings()
+    jwt: JWTSettings = JWTSettings()
+    security: SecuritySettings = SecuritySettings()
+    api: APISettings = APISettings()
+    log: LogSettings = LogSettings()
+
+    @property
+    def profile(self) -> str:
+        """A human name for the active combination of adapters."""
+        if self.database.backend == "memory":
+            return "memory"
+        if self.database.backend == "sqlite" and self.redis.url == "memory://":
+            return "embedded"
+        return "production" if self.database.backend == "postgresql" else "custom"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning a validation error into one line naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        variable = "__".join(str(p) for p in err["loc"]).upper() or "settings"
+        raise ConfigurationError(
+            f"Invalid setting {variable}: {str(err['msg']).removeprefix('Value error, ')}",
+            details={"variable": variable},
+        ) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,232 @@
+"""`ConversationStore` on SQL: conversations, their messages, keyset pagination.
+
+Every statement carries the owner's id, so one user can never read or touch another's rows
+whatever id they guess; an unknown and a foreign conversation look the same (None/NotFound).
+Pages are keyset (not OFFSET) on the same columns as the indexes, so they stay fast and
+never skip or repeat a row when new ones arrive between requests.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+from sqlalchemy import and_, case, func, insert, literal, or_, select, update
+from sqlalchemy.engine import RowMapping
+
+from adapters.sql.database import Database
+from adapters.sql.tables import UTCDateTime, conversations, messages
+from domain.conversations.models import Conversation, Message, MessageStatus, Role
+from domain.errors import NotFound
+from domain.pagination import Cursor, Page, clamp_page_size
+
+T = TypeVar("T")
+_c = conversations.c
+_m = messages.c
+
+
+def _to_conversation(row: RowMapping) -> Conversation:
+    return Conversation(
+        id=row["id"],
+        user_id=row["user_id"],
+        agent_name=row["agent_name"],
+        title=row["title"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        deleted_at=row["deleted_at"],
+    )
+
+
+def _to_message(row: RowMapping) -> Message:
+    return Message(
+        id=row["id"],
+        conversation_id=row["conversation_id"],
+        role=Role(row["role"]),
+        content=row["content"],
+        tool_calls=row["tool_calls"] or [],
+        tool_call_id=row["tool_call_id"],
+        token_count=row["token_count"],
+        status=MessageStatus(row["status"]),
+        error=row["error"],
+        usage=row["usage"] or {},
+        metadata=row["metadata"] or {},
+        created_at=row["created_at"],
+    )
+
+
+def _message_values(message: Message) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "conversation_id": message.conversation_id,
+        "role": message.role.value,
+        "content": message.content,
+        "tool_calls": message.tool_calls,
+        "tool_call_id": message.tool_call_id,
+        "token_count": message.token_count,
+        "status": message.status.value,
+        "error": message.error,
+        "usage": message.usage,
+        "metadata": message.metadata,
+        "created_at": message.created_at,
+    }
+
+
+def _page(items: builtins.list[T], limit: int, cursor_of: Callable[[T], Cursor]) -> Page[T]:
+    """A page from `limit + 1` fetched rows: the extra row only says there is a next page."""
+    if len(items) <= limit:
+        return Page(items, None)
+    return Page(items[:limit], cursor_of(items[limit - 1]).encode())
+
+
+def _owned(user_id: UUID, conversation_id: UUID) -> Any:
+    """The WHERE clause of "this user's live conversation"."""
+    return and_(_c.id == conversation_id, _c.user_id == user_id, _c.deleted_at.is_(None))
+
+
+class SqlConversationStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create(self, conversation: Conversation) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                insert(conversations).values(
+                    id=conversation.id,
+                    user_id=conversation.user_id,
+                    agent_name=conversation.agent_name,
+                    title=conversation.title,
+                    created_at=conversation.created_at,
+                    updated_at=conversation.updated_at,
+                    deleted_at=conversation.deleted_at,
+                )
+            )
+
+    async def get(self, user_id: UUID, conversation_id: UUID) -> Conversation | None:
+        async with self._db.transaction() as tx:
+            result = await tx.execute(select(conversations).where(_owned(user_id, conversation_id)))
+            row = result.mappings().first()
+        return None if row is None else _to_conversation(row)
+
+    async def list(self, user_id: UUID, limit: int, after: str | None = None) -> Page[Conversation]:
+        limit = clamp_page_size(limit)
+        query = select(conversations).where(_c.user_id == user_id, _c.deleted_at.is_(None))
+        if after is not None:
+            cursor = Cursor.decode(after)
+            query = query.where(
+                or_(
+                    _c.updated_at < cursor.at,
+                    and_(_c.updated_at == cursor.at, _c.id < cursor.id),
+                )
+            )
+        query = query.order_by(_c.updated_at.desc(), _c.id.desc()).limit(limit + 1)
+        async with self._db.transaction() as tx:
+            items = [_to_conversation(row) for row in (await tx.execute(query)).mappings()]
+        return _page(items, limit, lambda c: Cursor(c.updated_at, c.id))
+
+    async def add_message(self, user_id: UUID, message: Message) -> None:
+        # Touch the conversation first: it proves ownership (rowcount) and, on PostgreSQL,
+        # locks the row so concurrent appends serialise. `updated_at` never moves backwards.
+        at = literal(message.created_at, UTCDateTime())
+        touch = (
+            update(conversations)
+            .where(_owned(user_id, message.conversation_id))
+            .values(updated_at=case((_c.updated_at < at, at), else_=_c.updated_at))
+        )
+        async with self._db.transaction() as tx:
+            if (await tx.execute(touch)).rowcount != 1:  # type: ignore[attr-defined]
+                raise NotFound(
+                    "Conversation not found.", details={"id": str(message.conversation_id)}
+                )
+            await tx.execute(insert(messages).values(_message_values(message)))
+
+    async def set_message_status(
+        self,
+        user_id: UUID,
+        message_id: UUID,
+        status: MessageStatus,
+        error: Mapping[str, Any] | None,
+    ) -> None:
+        """Mark a message's outcome; owner-checked but allowed on a deleted conversation,
+        so recording a failed turn never fails itself."""
+        owned = select(_c.id).where(_c.user_id == user_id)
+        statement = (
+            update(messages)
+            .where(_m.id == message_id, _m.conversation_id.in_(owned))
+            .values(status=status.value, error=error)
+        )
+        async with self._db.transaction() as tx:
+            if (await tx.execute(statement)).rowcount != 1:  # type: ignore[attr-defined]
+                raise NotFound("Message not found.", details={"id": str(message_id)})
+
+    async def messages(
+        self, user_id: UUID, conversation_id: UUID, limit: int, after: str | None = None
+    ) -> Page[Message]:
+        limit = clamp_page_size(limit)
+        query = select(messages).where(_m.conversation_id == conversation_id)
+        if after is not None:
+            cursor = Cursor.decode(after)
+            query = query.where(
+                or_(
+                    _m.created_at > cursor.at,
+                    and_(_m.created_at == cursor.at, _m.id > cursor.id),
+                )
+            )
+        query = query.order_by(_m.created_at, _m.id).limit(limit + 1)
+        async with self._db.transaction() as tx:
+            owner = await tx.execute(select(_c.id).where(_owned(user_id, conversation_id)))
+            if owner.first() is None:
+                raise NotFound("Conversation not found.", details={"id": str(conversation_id)})
+            items = [_to_message(row) for row in (await tx.execute(query)).mappings()]
+        return _page(items, limit, lambda m: Cursor(m.created_at, m.id))
+
+    async def messages_for(
+        self, user_id: UUID, conversation_ids: builtins.list[UUID], limit_per_conversation: int
+    ) -> dict[UUID, builtins.list[Message]]:
+        """The first `limit_per_conversation` messages of each of the user's live
+        conversations among `conversation_ids` (an empty list if it has none); ids that are
+        unknown, deleted or someone else's are absent from the result."""
+        limit = clamp_page_size(limit_per_conversation)
+        if not conversation_ids:
+            return {}
+        position = (
+            func.row_number()
+            .over(partition_by=_m.conversation_id, order_by=(_m.created_at, _m.id))
+            .label("position")
+        )
+        ranked = select(messages, position).where(_m.conversation_id.in_(conversation_ids))
+        ranked_sq = ranked.subquery()
+        query = (
+            select(_c.id.label("owned_id"), ranked_sq)
+            .select_from(
+                conversations.outerjoin(
+                    ranked_sq,
+                    and_(ranked_sq.c.conversation_id == _c.id, ranked_sq.c.position <= limit),
+                )
+            )
+            .where(_c.id.in_(conversation_ids), _c.user_id == user_id, _c.deleted_at.is_(None))
+            .order_by(_c.id, ranked_sq.c.position)
+        )
+        found: dict[UUID, builtins.list[Message]] = {}
+        async with self._db.transaction() as tx:
+            for row in (await tx.execute(query)).mappings():
+                batch = found.setdefault(row["owned_id"], [])
+                if row["id"] is not None:
+                    batch.append(_to_message(row))
+        return found
+
+    async def soft_delete(self, user_id: UUID, conversation_id: UUID, at: datetime) -> bool:
+        statement = update(conversations).where(_owned(user_id, conversation_id))
+        async with self._db.transaction() as tx:
+            result = await tx.execute(statement.values(deleted_at=at))
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    async def restore(self, user_id: UUID, conversation_id: UUID) -> bool:
+        statement = update(conversations).where(
+            _c.id == conversation_id, _c.user_id == user_id, _c.deleted_at.is_not(None)
+        )
+        async with self._db.transaction() as tx:
+            result = await tx.execute(statement.values(deleted_at=None))
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]

@@ -1,0 +1,103 @@
+"""`SessionStore` on SQL: sign-in sessions and their rotating refresh tokens.
+
+Rotation is a single conditional UPDATE, so two concurrent refreshes with the same token
+cannot both win: the database decides, and exactly one sees `rowcount == 1`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import RowMapping
+
+from adapters.sql.database import Database
+from adapters.sql.tables import auth_sessions
+from domain.identity.models import AuthSession
+
+
+def _row_to_session(row: RowMapping) -> AuthSession:
+    return AuthSession(
+        id=row["id"],
+        user_id=row["user_id"],
+        refresh_jti=row["refresh_jti"],
+        expires_at=row["expires_at"],
+        created_at=row["created_at"],
+        revoked_at=row["revoked_at"],
+        revoked_reason=row["revoked_reason"],
+    )
+
+
+class SqlSessionStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create(self, session: AuthSession) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                insert(auth_sessions).values(
+                    id=session.id,
+                    user_id=session.user_id,
+                    refresh_jti=session.refresh_jti,
+                    expires_at=session.expires_at,
+                    created_at=session.created_at,
+                    revoked_at=session.revoked_at,
+                    revoked_reason=session.revoked_reason,
+                )
+            )
+
+    async def get(self, session_id: UUID) -> AuthSession | None:
+        async with self._db.transaction() as tx:
+            result = await tx.execute(select(auth_sessions).where(auth_sessions.c.id == session_id))
+            row = result.mappings().first()
+        return None if row is None else _row_to_session(row)
+
+    async def rotate(
+        self, session_id: UUID, expected_jti: str, new_jti: str, expires_at: datetime
+    ) -> bool:
+        async with self._db.transaction() as tx:
+            result = await tx.execute(
+                update(auth_sessions)
+                .where(
+                    auth_sessions.c.id == session_id,
+                    auth_sessions.c.refresh_jti == expected_jti,
+                    auth_sessions.c.revoked_at.is_(None),
+                )
+                .values(refresh_jti=new_jti, expires_at=expires_at)
+            )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    async def revoke(self, session_id: UUID, reason: str, at: datetime) -> None:
+        """Revoke one session; the first revocation's time and reason are kept."""
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                update(auth_sessions)
+                .where(auth_sessions.c.id == session_id, auth_sessions.c.revoked_at.is_(None))
+                .values(revoked_at=at, revoked_reason=reason)
+            )
+
+    async def revoke_all(self, user_id: UUID, reason: str, at: datetime) -> int:
+        """Revoke every unrevoked session of the user; how many were revoked now."""
+        async with self._db.transaction() as tx:
+            result = await tx.execute(
+                update(auth_sessions)
+                .where(auth_sessions.c.user_id == user_id, auth_sessions.c.revoked_at.is_(None))
+                .values(revoked_at=at, revoked_reason=reason)
+            )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def list_active(self, user_id: UUID, now: datetime) -> Sequence[AuthSession]:
+        """Unrevoked, unexpired sessions, newest first."""
+        async with self._db.transaction() as tx:
+            result = await tx.execute(
+                select(auth_sessions)
+                .where(
+                    auth_sessions.c.user_id == user_id,
+                    auth_sessions.c.revoked_at.is_(None),
+                    auth_sessions.c.expires_at > now,
+                )
+                .order_by(auth_sessions.c.created_at.desc(), auth_sessions.c.id.desc())
+            )
+            return [_row_to_session(row) for row in result.mappings()]

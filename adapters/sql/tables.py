@@ -1,0 +1,228 @@
+"""The relational schema, as SQLAlchemy Core tables shared by PostgreSQL and SQLite.
+
+Core, not ORM: the domain's slotted dataclasses stay free of persistence concerns and each
+adapter maps rows explicitly. The column types below hide the two dialects' differences so
+the adapters never branch on them:
+
+- `UTCDateTime` always hands back tz-aware UTC datetimes (SQLite drops the zone on the way in
+  and returns naive values; PostgreSQL stores `timestamptz`).
+- `Embedding` is pgvector's `vector(N)` on PostgreSQL and a JSON array elsewhere, always a
+  `list[float]` in Python, and keeps pgvector's `cosine_distance()` & co. for queries.
+- `JSONDoc` is `jsonb` on PostgreSQL (indexable, compact) and JSON elsewhere.
+
+The authoritative DDL is the hand-written Alembic migration; keep the two in step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from pgvector.sqlalchemy import VECTOR
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    Uuid,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from adapters.settings import get_settings
+
+# Stable constraint names: migrations can refer to them and error translation can match them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def as_utc(value: datetime) -> datetime:
+    """`value` as an aware UTC datetime; naive values are taken to be UTC already."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """`timestamptz` that reads and writes aware UTC datetimes on every dialect.
+
+    Normalising on the way in matters as much as on the way out: SQLite stores the wall-clock
+    text without the offset, so a non-UTC value would otherwise be silently shifted, and the
+    keyset cursors compare these strings.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = as_utc(value)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+
+class Embedding(TypeDecorator[list[float]]):
+    """A fixed-size float vector: pgvector on PostgreSQL, a JSON array on other dialects.
+
+    `impl` is pgvector's type so column expressions keep `cosine_distance()`; the dialect impl
+    swaps in JSON where pgvector does not exist. Without an explicit `dim` the size is
+    `MEMORY__EMBEDDING_DIM`, read on first use rather than at import so that importing the
+    schema never fails on (or freezes) the environment.
+    """
+
+    impl = VECTOR
+    cache_ok = True
+
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__(dim)
+        self.dim = dim
+
+    @property
+    def size(self) -> int:
+        return self.dim if self.dim is not None else embedding_dim_from_settings()
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(VECTOR(self.size))
+        return dialect.type_descriptor(JSON())
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        floats = [float(v) for v in value]  # also accepts numpy arrays and tuples
+        if len(floats) != self.size:
+            raise ValueError(f"embedding has {len(floats)} dimensions, expected {self.size}")
+        return floats
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> list[float] | None:
+        return None if value is None else [float(v) for v in value]
+
+
+def json_doc(*, none_as_null: bool = False) -> TypeEngine[Any]:
+    """JSON on every dialect, stored as `jsonb` on PostgreSQL."""
+    return JSON(none_as_null=none_as_null).with_variant(
+        postgresql.JSONB(none_as_null=none_as_null), "postgresql"
+    )
+
+
+def embedding_dim_from_settings() -> int:
+    """`MEMORY__EMBEDDING_DIM` (cached with the process's settings)."""
+    return get_settings().memory.embedding_dim
+
+
+def _created_updated() -> Sequence[Column[Any]]:
+    return (
+        Column("created_at", UTCDateTime(), nullable=False),
+        Column("updated_at", UTCDateTime(), nullable=False),
+    )
+
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("username", String(64), nullable=False),
+    Column("email", String(254), nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("is_active", Boolean(), nullable=False, default=True),
+    Column("is_superuser", Boolean(), nullable=False, default=False),
+    *_created_updated(),
+    # Unique indexes double as the lookup indexes for sign-in and registration checks.
+    Index("uq_users_username", "username", unique=True),
+    Index("uq_users_email", "email", unique=True),
+)
+
+auth_sessions = Table(
+    "auth_sessions",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("user_id", Uuid(), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("refresh_jti", String(128), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime(), nullable=True),
+    Column("revoked_reason", String(255), nullable=True),
+    Index("ix_auth_sessions_user_id", "user_id"),
+)
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("user_id", Uuid(), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("agent_name", String(128), nullable=False),
+    Column("title", String(255), nullable=False, default=""),
+    *_created_updated(),
+    Column("deleted_at", UTCDateTime(), nullable=True),
+)
+# The listing's keyset: newest first, ties broken by id (both descending).
+Index(
+    "ix_conversations_user_updated",
+    conversations.c.user_id,
+    conversations.c.updated_at.desc(),
+    conversations.c.id.desc(),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column(
+        "conversation_id",
+        Uuid(),
+        ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("role", String(16), nullable=False),
+    Column("content", Text(), nullable=False),
+    Column("tool_calls", json_doc(), nullable=False),
+    Column("tool_call_id", String(255), nullable=True),
+    Column("token_count", Integer(), nullable=False, default=0),
+    Column("status", String(16), nullable=False, default="ok"),
+    Column("error", json_doc(none_as_null=True), nullable=True),
+    Column("usage", json_doc(), nullable=False),
+    Column("metadata", json_doc(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_messages_conversation_created", "conversation_id", "created_at", "id"),
+)
+
+memories = Table(
+    "memories",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("user_id", Uuid(), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("content", Text(), nullable=False),
+    Column("kind", String(16), nullable=False, default="episodic", server_default="episodic"),
+    Column("metadata", json_doc(), nullable=False, server_default="{}"),
+    Column("importance", Float(), nullable=False, default=0.5, server_default="0.5"),
+    Column("access_count", Integer(), nullable=False, default=0, server_default="0"),
+    Column("last_accessed_at", UTCDateTime(), nullable=True),
+    *_created_updated(),
+    # Provenance only, not foreign keys: a memory outlives the conversation it came from.
+    Column("source_conversation_id", Uuid(), nullable=True),
+    Column("source_message_id", Uuid(), nullable=True),
+    Column("index_state", String(16), nullable=False, default="pending", server_default="pending"),
+    Column("deleted_at", UTCDateTime(), nullable=True),
+    Column("embedding", Embedding(), nullable=True),
+    Index("ix_memories_user_created", "user_id", "created_at"),
+)

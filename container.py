@@ -1,0 +1,167 @@
+"""The composition root: the only module that imports concrete adapters.
+
+Adapters are chosen by settings alone (see `adapters/settings.py` for the profiles).
+Clients are `Resource`s: opened by `await container.init_resources()` in the FastAPI
+lifespan and the CLI, closed by `shutdown_resources()`; nothing connects at import time.
+Tests swap pieces with `container.settings.override(providers.Object(...))`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import redis.asyncio as redis
+from dependency_injector import containers, providers
+
+from adapters.clock import SystemClock
+from adapters.memory.conversations import InMemoryConversationStore
+from adapters.memory.health import InProcessHealth
+from adapters.memory.identity import InMemorySessionStore, InMemoryUserRepository
+from adapters.redis.client import RedisHealth, open_redis
+from adapters.security.passwords import BcryptPasswordHasher
+from adapters.security.secret_key import resolve_secret_key
+from adapters.security.tokens import JWTTokenService
+from adapters.settings import Settings, get_settings
+from adapters.sql.conversations import SqlConversationStore
+from adapters.sql.database import Database, DatabaseHealth
+from adapters.sql.sessions import SqlSessionStore
+from adapters.sql.users import SqlUserRepository
+from application import auth, conversations
+from application.health import CheckReadiness
+
+
+async def _open_database(settings: Settings) -> AsyncIterator[Database | None]:
+    if settings.database.backend == "memory":
+        yield None
+        return
+    db = Database.from_url(
+        settings.database.url, pool_size=settings.database.pool_size, echo=settings.database.echo
+    )
+    try:
+        yield db
+    finally:
+        await db.close()
+
+
+async def _open_redis(settings: Settings) -> AsyncIterator[redis.Redis | None]:
+    if settings.redis.url == "memory://":
+        yield None
+        return
+    client = open_redis(settings.redis.url)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+def _store_kind(settings: Settings) -> str:
+    return "memory" if settings.database.backend == "memory" else "sql"
+
+
+def _cache_kind(settings: Settings) -> str:
+    return "memory" if settings.redis.url == "memory://" else "redis"
+
+
+def _token_service(settings: Settings) -> JWTTokenService:
+    jwt = settings.jwt
+    return JWTTokenService(
+        resolve_secret_key(
+            jwt.secret_key.get_secret_value(), settings.environment, settings.data_dir
+        ),
+        algorithm=jwt.algorithm,
+        issuer=jwt.issuer,
+        audience=jwt.audience,
+        access_minutes=jwt.access_token_minutes,
+        refresh_days=jwt.refresh_token_days,
+    )
+
+
+async def migrate_database(direction: str, revision: str) -> str:
+    """Run Alembic for the configured database (the CLI's `mai db upgrade|downgrade`)."""
+    from adapters.sql import migrate
+
+    settings = get_settings()
+    if settings.database.backend == "memory":
+        return "database is in memory (DATABASE__URL=memory://): nothing to migrate"
+    run = migrate.upgrade if direction == "upgrade" else migrate.downgrade
+    await run(settings.database.url, revision, embedding_dim=settings.memory.embedding_dim)
+    return f"{settings.database.backend} database at {revision}"
+
+
+class Container(containers.DeclarativeContainer):
+    settings = providers.Singleton(get_settings)
+    clock = providers.Singleton(SystemClock)
+
+    # --- clients -------------------------------------------------------------------
+    database = providers.Resource(_open_database, settings)
+    redis_client = providers.Resource(_open_redis, settings)
+
+    store_kind = providers.Callable(_store_kind, settings)
+    cache_kind = providers.Callable(_cache_kind, settings)
+
+    # --- driven adapters -------------------------------------------------------------
+    users = providers.Selector(
+        store_kind,
+        sql=providers.Singleton(SqlUserRepository, database),
+        memory=providers.Singleton(InMemoryUserRepository),
+    )
+    sessions = providers.Selector(
+        store_kind,
+        sql=providers.Singleton(SqlSessionStore, database),
+        memory=providers.Singleton(InMemorySessionStore),
+    )
+    conversation_store = providers.Selector(
+        store_kind,
+        sql=providers.Singleton(SqlConversationStore, database),
+        memory=providers.Singleton(InMemoryConversationStore),
+    )
+    password_hasher = providers.Singleton(
+        BcryptPasswordHasher, rounds=settings.provided.security.bcrypt_rounds
+    )
+    token_service = providers.Singleton(_token_service, settings)
+
+    database_health = providers.Selector(
+        store_kind,
+        sql=providers.Singleton(DatabaseHealth, database),
+        memory=providers.Singleton(InProcessHealth, "database", "memory"),
+    )
+    cache_health = providers.Selector(
+        cache_kind,
+        redis=providers.Singleton(RedisHealth, redis_client),
+        memory=providers.Singleton(InProcessHealth, "cache", "in-process", required=False),
+    )
+    health_checks = providers.List(database_health, cache_health)
+
+    # --- use-cases -------------------------------------------------------------------
+    check_readiness = providers.Factory(CheckReadiness, health_checks)
+    register_user = providers.Factory(auth.RegisterUser, users, password_hasher, clock)
+    # A Singleton: Login hashes a dummy password once at construction (timing defence).
+    login = providers.Singleton(auth.Login, users, sessions, password_hasher, token_service, clock)
+    refresh_tokens = providers.Factory(auth.RefreshTokens, users, sessions, token_service, clock)
+    logout = providers.Factory(auth.Logout, sessions, clock)
+    authenticate = providers.Factory(auth.Authenticate, users, sessions, token_service, clock)
+    set_user_active = providers.Factory(auth.SetUserActive, users, sessions, clock)
+
+    list_conversations = providers.Factory(conversations.ListConversations, conversation_store)
+    get_conversation = providers.Factory(conversations.GetConversation, conversation_store)
+    list_messages = providers.Factory(conversations.ListMessages, conversation_store)
+    delete_conversation = providers.Factory(
+        conversations.DeleteConversation, conversation_store, clock
+    )
+
+
+async def open_resources(container: Container) -> None:
+    """Open every client, then hand out the opened objects synchronously.
+
+    An async `Resource` otherwise puts everything that depends on it into async mode
+    (each call returns a Future); once initialised, its value is plain and fixed.
+    """
+    await container.init_resources()  # type: ignore[misc]
+    for provider in container.traverse(types=[providers.Resource]):
+        provider.disable_async_mode()
+
+
+async def close_resources(container: Container) -> None:
+    for provider in container.traverse(types=[providers.Resource]):
+        provider.enable_async_mode()  # its shutdown is a coroutine again
+    await container.shutdown_resources()  # type: ignore[misc]

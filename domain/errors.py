@@ -1,0 +1,137 @@
+"""The framework's error hierarchy.
+
+Every failure a user can see is a `MAIError`: a stable UPPER_SNAKE `code`, a human
+`message`, structured `details` and whether retrying may help. Adapters translate
+driver errors into these; each entrypoint maps them to its transport in one place
+(`status` is the HTTP status REST uses; GraphQL and the CLI reuse `code`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class MAIError(Exception):
+    """Base of every error the framework reports to a user."""
+
+    code: ClassVar[str] = "INTERNAL_ERROR"
+    status: ClassVar[int] = 500
+    default_retryable: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        details: dict[str, Any] | None = None,
+        retryable: bool | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details: dict[str, Any] = details or {}
+        self.retryable = self.default_retryable if retryable is None else retryable
+        if code is not None:
+            self.code = code  # type: ignore[misc]  # instance override of the class default
+
+    def to_dict(self) -> dict[str, Any]:
+        """The contract's error body: ``{"error": {...}}``."""
+        return {
+            "error": {
+                "code": self.code,
+                "message": self.message,
+                "details": self.details,
+                "retryable": self.retryable,
+            }
+        }
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
+
+
+class ValidationFailed(MAIError):
+    code = "VALIDATION_FAILED"
+    status = 422
+
+
+class BadRequest(MAIError):
+    code = "BAD_REQUEST"
+    status = 400
+
+
+class PayloadTooLarge(MAIError):
+    code = "PAYLOAD_TOO_LARGE"
+    status = 413
+
+
+class AuthenticationFailed(MAIError):
+    code = "AUTHENTICATION_FAILED"
+    status = 401
+
+
+class PermissionDenied(MAIError):
+    code = "PERMISSION_DENIED"
+    status = 403
+
+
+class NotFound(MAIError):
+    code = "NOT_FOUND"
+    status = 404
+
+
+class Conflict(MAIError):
+    code = "CONFLICT"
+    status = 409
+
+
+class RateLimited(MAIError):
+    code = "RATE_LIMITED"
+    status = 429
+    default_retryable = True
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+        if retry_after is not None:
+            self.details.setdefault("retry_after", retry_after)
+
+
+class ServiceUnavailable(MAIError):
+    code = "SERVICE_UNAVAILABLE"
+    status = 503
+    default_retryable = True
+
+
+class ModelUnavailable(ServiceUnavailable):
+    code = "MODEL_UNAVAILABLE"
+
+
+class ModelOutputInvalid(MAIError):
+    code = "MODEL_OUTPUT_INVALID"
+    status = 502
+
+
+class UsageLimitExceeded(MAIError):
+    code = "USAGE_LIMIT_EXCEEDED"
+    status = 422
+
+
+class ToolFailed(MAIError):
+    code = "TOOL_FAILED"
+    status = 500
+
+
+class PromptError(MAIError):
+    code = "PROMPT_ERROR"
+    status = 422
+
+
+class PipelineError(MAIError):
+    code = "PIPELINE_ERROR"
+    status = 422
+
+
+class ConfigurationError(MAIError):
+    """A setting is missing or invalid; `details["variable"]` names it."""
+
+    code = "CONFIGURATION_ERROR"
+    status = 500

@@ -1,0 +1,63 @@
+"""Ports of the identity capability, shaped by the auth use-cases."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+from domain.identity.models import AuthSession, TokenClaims, User
+
+
+class UserRepository(Protocol):
+    async def add(self, user: User) -> None:
+        """Store a new user; `Conflict` if the username or email is taken."""
+
+    async def get(self, user_id: UUID) -> User | None: ...
+
+    async def get_by_username(self, username: str) -> User | None: ...
+
+    async def update(self, user: User) -> None:
+        """`NotFound` for an unknown user, `Conflict` for a taken username or email."""
+
+    async def count(self) -> int: ...
+
+
+class SessionStore(Protocol):
+    async def create(self, session: AuthSession) -> None: ...
+
+    async def get(self, session_id: UUID) -> AuthSession | None: ...
+
+    async def rotate(
+        self, session_id: UUID, expected_jti: str, new_jti: str, expires_at: datetime
+    ) -> bool:
+        """Swap the refresh jti only if it is still `expected_jti` and the session is not
+        revoked (atomic compare-and-set). Expiry is the use-case's check."""
+
+    async def revoke(self, session_id: UUID, reason: str, at: datetime) -> None:
+        """Idempotent: the first revocation's time and reason are kept."""
+
+    async def revoke_all(self, user_id: UUID, reason: str, at: datetime) -> int:
+        """Revoke every live session of the user; returns how many were live."""
+
+    async def list_active(self, user_id: UUID, now: datetime) -> Sequence[AuthSession]: ...
+
+
+class PasswordHasher(Protocol):
+    def hash(self, password: str) -> str: ...
+
+    def verify(self, password: str, password_hash: str) -> bool: ...
+
+
+class TokenService(Protocol):
+    def issue(
+        self, user_id: UUID, session_id: UUID, token_type: str, jti: str, now: datetime
+    ) -> tuple[str, datetime]:
+        """A signed token and when it expires."""
+
+    def verify(self, token: str, expected_type: str) -> TokenClaims:
+        """The claims of a valid token; `AuthenticationFailed` otherwise."""
+
+    @property
+    def access_lifetime_seconds(self) -> int: ...

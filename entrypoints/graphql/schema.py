@@ -1,0 +1,88 @@
+"""The GraphQL schema and its router. Resolvers are thin: parse, call a use-case, map."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import strawberry
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.fastapi import GraphQLRouter
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import Info
+
+from container import Container
+from domain.errors import ValidationFailed
+from entrypoints.graphql.context import Context
+from entrypoints.graphql.errors import ContractErrors
+from entrypoints.graphql.types import (
+    AdapterStatus,
+    ConversationConnection,
+    ConversationType,
+    Health,
+    UserType,
+)
+
+MAX_DEPTH = 10
+MAX_ALIASES = 15
+MAX_TOKENS = 2000
+
+
+def _uuid(value: strawberry.ID, field: str) -> UUID:
+    try:
+        return UUID(str(value))
+    except ValueError:
+        raise ValidationFailed(f"{field} is not a valid id.", details={"field": field}) from None
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Readiness of every adapter of the active profile.")
+    async def health(self, info: Info[Context, None]) -> Health:
+        readiness = await info.context.container.check_readiness().execute()
+        return Health(
+            status=readiness.status, adapters=[AdapterStatus.of(a) for a in readiness.adapters]
+        )
+
+    @strawberry.field
+    async def me(self, info: Info[Context, None]) -> UserType:
+        return UserType.of(await info.context.require_user())
+
+    @strawberry.field
+    async def conversations(
+        self, info: Info[Context, None], first: int = 20, after: str | None = None
+    ) -> ConversationConnection:
+        user = await info.context.require_user()
+        page = await info.context.container.list_conversations().execute(user.id, first, after)
+        return ConversationConnection(
+            items=[ConversationType.of(c) for c in page.items], next_cursor=page.next_cursor
+        )
+
+    @strawberry.field
+    async def conversation(self, info: Info[Context, None], id: strawberry.ID) -> ConversationType:
+        user = await info.context.require_user()
+        found = await info.context.container.get_conversation().execute(user.id, _uuid(id, "id"))
+        return ConversationType.of(found)
+
+
+def build_schema() -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        extensions=[
+            lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+            lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+            lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+            ContractErrors,
+        ],
+    )
+
+
+def build_router(container: Container) -> GraphQLRouter[Context, None]:
+    async def context_getter() -> Context:
+        return Context(container)
+
+    return GraphQLRouter(
+        build_schema(),
+        context_getter=context_getter,
+        subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
+        graphql_ide="graphiql" if container.settings().environment != "production" else None,
+    )

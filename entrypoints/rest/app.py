@@ -1,0 +1,65 @@
+"""The FastAPI application factory: REST under /api/v1, GraphQL at /graphql, /metrics.
+
+`create_app()` builds nothing that does I/O; the lifespan opens the container's resources
+(database engine, Redis pool) and closes them on shutdown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from adapters.observability.logging import configure_logging
+from container import Container, close_resources, open_resources
+from entrypoints.graphql.schema import build_router
+from entrypoints.rest.errors import install_error_handlers
+from entrypoints.rest.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from entrypoints.rest.routes import auth, conversations, system
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(container: Container | None = None, *, configure_logs: bool = True) -> FastAPI:
+    container = container or Container()
+    settings = container.settings()
+    if configure_logs:
+        configure_logging(settings.log.level, settings.log.format)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await open_resources(container)
+        try:
+            yield
+        finally:
+            await close_resources(container)
+
+    app = FastAPI(
+        title="MAI Framework",
+        version="0.1.0",
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+    )
+    app.state.container = container
+    install_error_handlers(app)
+
+    app.include_router(system.router)
+    app.include_router(system.router, prefix=API_PREFIX, include_in_schema=False)
+    app.include_router(auth.router, prefix=API_PREFIX)
+    app.include_router(conversations.router, prefix=API_PREFIX)
+    app.include_router(build_router(container), prefix="/graphql", include_in_schema=False)
+
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.api.max_body_bytes)
+    if settings.api.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.api.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID"],
+        )
+    app.add_middleware(RequestContextMiddleware)
+    return app

@@ -1,0 +1,66 @@
+"""FastAPI dependencies: the container, and who is calling."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from container import Container
+from domain.errors import AuthenticationFailed, PermissionDenied
+from domain.identity.models import TokenClaims, User
+from entrypoints.context import bind_user
+
+bearer = HTTPBearer(auto_error=False, description="An access token from POST /api/v1/auth/login")
+
+
+def get_container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+ContainerDep = Annotated[Container, Depends(get_container)]
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+async def _authenticate(
+    container: ContainerDep, credentials: Credentials
+) -> tuple[User, TokenClaims]:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise AuthenticationFailed("Missing bearer token.", details={"reason": "missing_token"})
+    user, claims = await container.authenticate().execute(credentials.credentials)
+    bind_user(user.id)
+    return user, claims
+
+
+Principal = Annotated[tuple[User, TokenClaims], Depends(_authenticate)]
+
+
+async def _current_user(principal: Principal) -> User:
+    return principal[0]
+
+
+async def _current_claims(principal: Principal) -> TokenClaims:
+    return principal[1]
+
+
+async def _current_superuser(principal: Principal) -> User:
+    user = principal[0]
+    if not user.is_superuser:
+        raise PermissionDenied("This needs a superuser.")
+    return user
+
+
+async def _optional_user(container: ContainerDep, credentials: Credentials) -> User | None:
+    if credentials is None:
+        return None
+    user, _ = await container.authenticate().execute(credentials.credentials)
+    bind_user(user.id)
+    return user
+
+
+CurrentUser = Annotated[User, Depends(_current_user)]
+CurrentClaims = Annotated[TokenClaims, Depends(_current_claims)]
+CurrentSuperuser = Annotated[User, Depends(_current_superuser)]
+OptionalUser = Annotated[User | None, Depends(_optional_user)]

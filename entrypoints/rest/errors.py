@@ -1,0 +1,105 @@
+"""The one place REST turns errors into the contract's shape and status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from adapters.observability.metrics import ERRORS
+from domain.errors import AuthenticationFailed, MAIError, RateLimited
+
+log = structlog.get_logger(__name__)
+
+HTTP_CODES = {
+    400: "BAD_REQUEST",
+    401: "AUTHENTICATION_FAILED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    422: "VALIDATION_FAILED",
+    429: "RATE_LIMITED",
+    503: "SERVICE_UNAVAILABLE",
+}
+
+
+def error_body(
+    code: str, message: str, details: dict[str, Any] | None = None, retryable: bool = False
+) -> dict[str, Any]:
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "details": details or {},
+            "retryable": retryable,
+        }
+    }
+
+
+def mai_error_response(exc: MAIError) -> JSONResponse:
+    ERRORS.labels("rest", exc.code).inc()
+    headers: dict[str, str] = {}
+    if isinstance(exc, AuthenticationFailed):
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, RateLimited) and exc.retry_after is not None:
+        headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+    return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
+
+
+async def _mai_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, MAIError)
+    if exc.status >= 500:
+        log.warning("request_failed", code=exc.code, error=exc.message)
+    return mai_error_response(exc)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = [
+        {
+            "loc": [str(p) for p in err.get("loc", ())],
+            "message": err.get("msg", ""),
+            "type": err.get("type", ""),
+        }
+        for err in exc.errors()
+    ]
+    ERRORS.labels("rest", "VALIDATION_FAILED").inc()
+    return JSONResponse(
+        error_body("VALIDATION_FAILED", "The request is not valid.", {"errors": problems}),
+        status_code=422,
+    )
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
+    message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ").capitalize()
+    ERRORS.labels("rest", code).inc()
+    return JSONResponse(
+        error_body(code, message),
+        status_code=exc.status_code,
+        headers=getattr(exc, "headers", None),
+    )
+
+
+async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled_error", error_type=type(exc).__name__)
+    ERRORS.labels("rest", "INTERNAL_ERROR").inc()
+    return JSONResponse(
+        error_body("INTERNAL_ERROR", "An unexpected error occurred.", retryable=True),
+        status_code=500,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(MAIError, _mai_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

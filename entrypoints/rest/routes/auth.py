@@ -1,0 +1,36 @@
+"""/auth and /users: sign-up, sign-in, refresh, sign-out, and who am I."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from entrypoints.rest.deps import ContainerDep, CurrentClaims, CurrentUser
+from entrypoints.rest.schemas import LoginIn, RefreshIn, RegisterIn, TokenOut, UserOut
+
+router = APIRouter(tags=["auth"])
+
+
+@router.post("/auth/register", status_code=status.HTTP_201_CREATED, response_model=UserOut)
+async def register(body: RegisterIn, container: ContainerDep) -> UserOut:
+    user = await container.register_user().execute(body.username, body.email, body.password)
+    return UserOut.of(user)
+
+
+@router.post("/auth/login", response_model=TokenOut)
+async def login(body: LoginIn, container: ContainerDep) -> TokenOut:
+    return TokenOut.of(await container.login().execute(body.username, body.password))
+
+
+@router.post("/auth/refresh", response_model=TokenOut)
+async def refresh(body: RefreshIn, container: ContainerDep) -> TokenOut:
+    return TokenOut.of(await container.refresh_tokens().execute(body.refresh_token))
+
+
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(claims: CurrentClaims, container: ContainerDep) -> None:
+    await container.logout().execute(claims)
+
+
+@router.get("/users/me", response_model=UserOut, tags=["users"])
+async def me(user: CurrentUser) -> UserOut:
+    return UserOut.of(user)

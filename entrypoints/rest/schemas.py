@@ -1,0 +1,124 @@
+"""REST request and response bodies (the public shapes; never a password field)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.conversations.models import Conversation, Message
+from domain.identity.models import TokenPair, User
+
+
+class RegisterIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(min_length=1, max_length=64)
+    email: str = Field(min_length=3, max_length=254)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class LoginIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class RefreshIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    refresh_token: str = Field(min_length=1, max_length=4096)
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: str
+    expires_in: int
+
+    @classmethod
+    def of(cls, pair: TokenPair) -> TokenOut:
+        return cls(
+            access_token=pair.access_token,
+            refresh_token=pair.refresh_token,
+            token_type=pair.token_type,
+            expires_in=pair.expires_in,
+        )
+
+
+class UserOut(BaseModel):
+    id: UUID
+    username: str
+    email: str
+    is_active: bool
+    is_superuser: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, user: User) -> UserOut:
+        return cls(
+            id=user.id,
+            username=user.username,
+            email=user.email,
+            is_active=user.is_active,
+            is_superuser=user.is_superuser,
+            created_at=user.created_at,
+        )
+
+
+class ConversationOut(BaseModel):
+    id: UUID
+    title: str
+    agent: str
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, c: Conversation) -> ConversationOut:
+        return cls(
+            id=c.id,
+            title=c.title,
+            agent=c.agent_name,
+            created_at=c.created_at,
+            updated_at=c.updated_at,
+        )
+
+
+class MessageOut(BaseModel):
+    id: UUID
+    conversation_id: UUID
+    role: str
+    content: str
+    status: str
+    error: dict[str, Any] | None
+    tool_calls: list[dict[str, Any]]
+    tool_call_id: str | None
+    token_count: int
+    usage: dict[str, Any]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, m: Message) -> MessageOut:
+        return cls(
+            id=m.id,
+            conversation_id=m.conversation_id,
+            role=m.role.value,
+            content=m.content,
+            status=m.status.value,
+            error=m.error,
+            tool_calls=m.tool_calls,
+            tool_call_id=m.tool_call_id,
+            token_count=m.token_count,
+            usage=m.usage,
+            created_at=m.created_at,
+        )
+
+
+class ConversationPage(BaseModel):
+    items: list[ConversationOut]
+    next_cursor: str | None
+
+
+class MessagePage(BaseModel):
+    items: list[MessageOut]
+    next_cursor: str | None

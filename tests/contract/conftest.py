@@ -1,0 +1,122 @@
+"""One contract suite per port, run against every backend that implements it.
+
+`memory` (the fakes), `sqlite` (a migrated temp file) and `postgres` (marked `integration`,
+`MAI_TEST_PG_URL`) each get the same tests, so the fakes the BDD suite relies on cannot drift
+from the real adapters. Databases are migrated once per session with the production
+migration code and emptied before every test.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from adapters.memory.conversations import InMemoryConversationStore
+from adapters.memory.identity import InMemorySessionStore, InMemoryUserRepository
+from adapters.sql.conversations import SqlConversationStore
+from adapters.sql.database import Database
+from adapters.sql.migrate import upgrade
+from adapters.sql.sessions import SqlSessionStore
+from adapters.sql.users import SqlUserRepository
+from domain.conversations.ports import ConversationStore
+from domain.identity.models import User
+from domain.identity.ports import SessionStore, UserRepository
+
+PG_URL = os.environ.get("MAI_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/mai_test")
+TABLES_CHILD_FIRST = ("memories", "messages", "conversations", "auth_sessions", "users")
+BASE_TIME = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+
+MakeUser = Callable[[str], Awaitable[User]]
+
+
+def at(seconds: float) -> datetime:
+    """A fixed instant `seconds` after BASE_TIME: deterministic ordering in every backend."""
+    return BASE_TIME + timedelta(seconds=seconds)
+
+
+@pytest.fixture(scope="session")
+async def sqlite_database(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Database]:
+    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('contract') / 'mai.db'}"
+    await upgrade(url)
+    db = Database.from_url(url)
+    yield db
+    await db.close()
+
+
+@pytest.fixture(scope="session")
+async def postgres_database() -> AsyncIterator[Database]:
+    await upgrade(PG_URL)
+    db = Database.from_url(PG_URL, pool_size=4)
+    yield db
+    await db.close()
+
+
+@pytest.fixture(
+    params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.integration)]
+)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def database(request: pytest.FixtureRequest, backend: str) -> Database | None:
+    """The backend's migrated database (None for the fakes); only the one needed is opened."""
+    if backend == "memory":
+        return None
+    db: Database = request.getfixturevalue(f"{backend}_database")
+    return db
+
+
+@pytest.fixture
+async def clean_database(database: Database | None) -> Database | None:
+    if database is not None:
+        async with database.transaction() as tx:
+            if database.dialect == "postgresql":
+                await tx.execute(text(f"TRUNCATE {', '.join(TABLES_CHILD_FIRST)} CASCADE"))
+            else:
+                for table in TABLES_CHILD_FIRST:
+                    await tx.execute(text(f"DELETE FROM {table}"))
+    return database
+
+
+@pytest.fixture
+def user_repository(clean_database: Database | None) -> UserRepository:
+    if clean_database is None:
+        return InMemoryUserRepository()
+    return SqlUserRepository(clean_database)
+
+
+@pytest.fixture
+def session_store(clean_database: Database | None) -> SessionStore:
+    if clean_database is None:
+        return InMemorySessionStore()
+    return SqlSessionStore(clean_database)
+
+
+@pytest.fixture
+def conversation_store(clean_database: Database | None) -> ConversationStore:
+    if clean_database is None:
+        return InMemoryConversationStore()
+    return SqlConversationStore(clean_database)
+
+
+@pytest.fixture
+def make_user(user_repository: UserRepository) -> MakeUser:
+    """Store a user (the SQL tables' foreign keys need real owners)."""
+
+    async def make(username: str) -> User:
+        user = User(
+            username=username,
+            email=f"{username}@example.com",
+            password_hash="not-a-real-hash",
+            created_at=at(0),
+            updated_at=at(0),
+        )
+        await user_repository.add(user)
+        return user
+
+    return make
