@@ -26,7 +26,11 @@ from adapters.sql.conversations import SqlConversationStore
 from adapters.sql.database import Database, DatabaseHealth
 from adapters.sql.sessions import SqlSessionStore
 from adapters.sql.users import SqlUserRepository
-from application import auth, conversations
+from adapters.config.agents import YamlAgentSource
+from adapters.observability.metrics import PrometheusChatMetrics
+from application import auth, chat, conversations
+from application.agents.catalog import AgentCatalog
+from application.agents.tools import StaticToolProvider
 from application.health import CheckReadiness
 
 
@@ -132,6 +136,16 @@ class Container(containers.DeclarativeContainer):
     )
     health_checks = providers.List(database_health, cache_health)
 
+    # --- agents --------------------------------------------------------------------
+    # The chat model; overridden with a StaticModelSource(FunctionModel) in tests.
+    model_source = providers.Dependency()
+    agent_source = providers.Singleton(YamlAgentSource, settings.provided.agents.dir)
+    tool_provider = providers.Singleton(StaticToolProvider)
+    agent_catalog = providers.Singleton(
+        AgentCatalog, agent_source, model_source, tool_provider, conversation_store
+    )
+    chat_metrics = providers.Singleton(PrometheusChatMetrics)
+
     # --- use-cases -------------------------------------------------------------------
     check_readiness = providers.Factory(CheckReadiness, health_checks)
     register_user = providers.Factory(auth.RegisterUser, users, password_hasher, clock)
@@ -147,6 +161,22 @@ class Container(containers.DeclarativeContainer):
     list_messages = providers.Factory(conversations.ListMessages, conversation_store)
     delete_conversation = providers.Factory(
         conversations.DeleteConversation, conversation_store, clock
+    )
+    send_message = providers.Factory(
+        chat.SendMessage,
+        agent_catalog,
+        conversation_store,
+        clock,
+        chat_metrics,
+        settings.provided.agents.max_message_chars,
+    )
+    stream_message = providers.Factory(
+        chat.StreamMessage,
+        agent_catalog,
+        conversation_store,
+        clock,
+        chat_metrics,
+        settings.provided.agents.max_message_chars,
     )
 
 

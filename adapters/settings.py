@@ -100,6 +100,11 @@ class SecuritySettings(BaseModel):
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)
 
 
+class AgentsSettings(BaseModel):
+    dir: str = "config/agents"
+    max_message_chars: int = Field(default=32_000, ge=1, le=1_000_000)
+
+
 class APISettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -132,6 +137,7 @@ class Settings(BaseSettings):
     memory: MemorySettings = MemorySettings()
     jwt: JWTSettings = JWTSettings()
     security: SecuritySettings = SecuritySettings()
+    agents: AgentsSettings = AgentsSettings()
     api: APISettings = APISettings()
     log: LogSettings = LogSettings()
 

@@ -106,6 +106,14 @@ class InMemoryConversationStore:
         last = items[-1] if len(ordered) > limit else None
         return Page(items, Cursor(last.created_at, last.id).encode() if last else None)
 
+    async def recent_messages(
+        self, user_id: UUID, conversation_id: UUID, limit: int
+    ) -> builtins.list[Message]:
+        if self._owned(user_id, conversation_id) is None:
+            raise NotFound("Conversation not found.", details={"id": str(conversation_id)})
+        ordered = self._ordered_messages(conversation_id)
+        return [deepcopy(m) for m in ordered[-limit:]] if limit > 0 else []
+
     async def messages_for(
         self, user_id: UUID, conversation_ids: builtins.list[UUID], limit_per_conversation: int
     ) -> dict[UUID, builtins.list[Message]]:

@@ -14,6 +14,8 @@ from prometheus_client import (
     generate_latest,
 )
 
+from domain.agents.models import TurnUsage
+
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 HTTP_REQUESTS = Counter(
@@ -39,3 +41,54 @@ ERRORS = Counter(
 def render_latest() -> tuple[bytes, str]:
     """The exposition body and its content type."""
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+AGENT_RUNS = Counter(
+    "mai_agent_runs_total", "Chat turns started, by agent.", ["agent"], registry=REGISTRY
+)
+AGENT_OUTCOMES = Counter(
+    "mai_agent_turns_total",
+    "Chat turns finished, by agent and outcome (ok or an error code).",
+    ["agent", "outcome"],
+    registry=REGISTRY,
+)
+AGENT_LATENCY = Histogram(
+    "mai_agent_turn_duration_seconds",
+    "Chat turn latency, by agent.",
+    ["agent"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
+    registry=REGISTRY,
+)
+AGENT_TTFT = Histogram(
+    "mai_agent_time_to_first_token_seconds",
+    "Time from the start of a streamed turn to its first text delta, by agent.",
+    ["agent"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    registry=REGISTRY,
+)
+AGENT_TOKENS = Counter(
+    "mai_agent_tokens_total",
+    "LLM tokens used by chat turns, by agent and direction (input/output).",
+    ["agent", "direction"],
+    registry=REGISTRY,
+)
+AGENT_TOOL_CALLS = Counter(
+    "mai_agent_tool_calls_total", "Tool calls made by chat turns, by agent.", ["agent"], registry=REGISTRY
+)
+
+
+class PrometheusChatMetrics:
+    """The `ChatMetrics` port on the Prometheus registry above."""
+
+    def turn_started(self, agent: str) -> None:
+        AGENT_RUNS.labels(agent).inc()
+
+    def first_token(self, agent: str, seconds: float) -> None:
+        AGENT_TTFT.labels(agent).observe(seconds)
+
+    def turn_finished(self, agent: str, outcome: str, seconds: float, usage: TurnUsage | None) -> None:
+        AGENT_OUTCOMES.labels(agent, outcome).inc()
+        AGENT_LATENCY.labels(agent).observe(seconds)
+        if usage is not None:
+            AGENT_TOKENS.labels(agent, "input").inc(usage.input_tokens)
+            AGENT_TOKENS.labels(agent, "output").inc(usage.output_tokens)
+            AGENT_TOOL_CALLS.labels(agent).inc(usage.tool_calls)

@@ -182,6 +182,24 @@ class SqlConversationStore:
             items = [_to_message(row) for row in (await tx.execute(query)).mappings()]
         return _page(items, limit, lambda m: Cursor(m.created_at, m.id))
 
+    async def recent_messages(
+        self, user_id: UUID, conversation_id: UUID, limit: int
+    ) -> builtins.list[Message]:
+        """The newest `limit` messages, oldest first (one indexed query, newest-first scan)."""
+        query = (
+            select(messages)
+            .where(_m.conversation_id == conversation_id)
+            .order_by(_m.created_at.desc(), _m.id.desc())
+            .limit(max(limit, 0))
+        )
+        async with self._db.transaction() as tx:
+            owner = await tx.execute(select(_c.id).where(_owned(user_id, conversation_id)))
+            if owner.first() is None:
+                raise NotFound("Conversation not found.", details={"id": str(conversation_id)})
+            items = [_to_message(row) for row in (await tx.execute(query)).mappings()]
+        items.reverse()
+        return items
+
     async def messages_for(
         self, user_id: UUID, conversation_ids: builtins.list[UUID], limit_per_conversation: int
     ) -> dict[UUID, builtins.list[Message]]:

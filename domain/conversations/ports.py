@@ -36,6 +36,12 @@ class ConversationStore(Protocol):
     ) -> Page[Message]:
         """Oldest first; `NotFound` if the conversation is not the user's."""
 
+    async def recent_messages(
+        self, user_id: UUID, conversation_id: UUID, limit: int
+    ) -> builtins.list[Message]:
+        """The newest `limit` messages in chronological order (the agent's context window);
+        `NotFound` if the conversation is not the user's."""
+
     async def messages_for(
         self, user_id: UUID, conversation_ids: builtins.list[UUID], limit_per_conversation: int
     ) -> dict[UUID, builtins.list[Message]]:

@@ -363,3 +363,27 @@ async def test_isolation_soft_delete_and_restore(
     await conversation_store.soft_delete(owners.alice.id, alices.id, at(5))
     assert not await conversation_store.restore(owners.bob.id, alices.id)
     assert await conversation_store.get(owners.alice.id, alices.id) is None
+
+
+async def test_recent_messages_are_the_newest_in_chronological_order(
+    conversation_store: ConversationStore, owners: Owners
+) -> None:
+    conv = conversation(owners.alice)
+    await conversation_store.create(conv)
+    msgs = [message(conv, created=i // 2, text=f"m{i}") for i in range(9)]
+    for msg in msgs:
+        await conversation_store.add_message(owners.alice.id, msg)
+    expected = sorted(msgs, key=lambda m: (m.created_at, m.id))
+
+    recent = await conversation_store.recent_messages(owners.alice.id, conv.id, 4)
+
+    assert [m.id for m in recent] == [m.id for m in expected[-4:]]
+    assert await conversation_store.recent_messages(owners.alice.id, conv.id, 0) == []
+    assert len(await conversation_store.recent_messages(owners.alice.id, conv.id, 50)) == 9
+
+
+async def test_isolation_recent_messages(
+    conversation_store: ConversationStore, owners: Owners, alices: Conversation
+) -> None:
+    with pytest.raises(NotFound):
+        await conversation_store.recent_messages(owners.bob.id, alices.id, 10)

@@ -1,0 +1,50 @@
+"""Agent definitions from YAML files (`config/agents/*.yaml`), one agent per file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from domain.agents.models import AgentDefinition
+from domain.errors import ConfigurationError
+
+
+class YamlAgentSource:
+    def __init__(self, directory: str | Path) -> None:
+        self._dir = Path(directory)
+
+    def load(self) -> list[AgentDefinition]:
+        if not self._dir.is_dir():
+            return []
+        found: dict[str, Path] = {}
+        definitions = []
+        for path in sorted(self._dir.glob("*.y*ml")):
+            definition = _parse(path)
+            if definition.name in found:
+                raise ConfigurationError(
+                    f"{path}: agent {definition.name!r} is already defined in {found[definition.name]}",
+                    details={"file": str(path), "field": "name"},
+                )
+            found[definition.name] = path
+            definitions.append(definition)
+        return definitions
+
+
+def _parse(path: Path) -> AgentDefinition:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigurationError(f"{path}: not readable YAML ({exc})", details={"file": str(path)}) from None
+    if not isinstance(raw, dict):
+        raise ConfigurationError(f"{path}: expected a mapping of agent fields", details={"file": str(path)})
+    try:
+        return AgentDefinition.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or "(root)"
+        raise ConfigurationError(
+            f"{path}: invalid agent field {field}: {err['msg']}",
+            details={"file": str(path), "field": field},
+        ) from None

@@ -1,0 +1,80 @@
+"""The agents this service offers: definitions by name, each built once into a framework."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel
+
+from application.agents.framework import BaseAgentFramework
+from application.agents.ports import ModelSource, ToolProvider
+from domain.agents.models import AgentDefinition
+from domain.agents.ports import AgentDefinitionSource
+from domain.conversations.ports import ConversationStore
+from domain.errors import ConfigurationError, NotFound
+
+
+class AgentCatalog:
+    """Loads every definition at construction (so a bad file stops start-up) and builds each
+    agent's `pydantic_ai.Agent` once, on first use; later turns reuse it."""
+
+    def __init__(
+        self,
+        source: AgentDefinitionSource,
+        models: ModelSource,
+        tools: ToolProvider,
+        conversations: ConversationStore | None = None,
+        output_types: Mapping[str, type[BaseModel]] | None = None,
+    ) -> None:
+        self._models = models
+        self._tools = tools
+        self._conversations = conversations
+        self._output_types: dict[str, type[Any]] = {"text": str, **(output_types or {})}
+        self._definitions: dict[str, AgentDefinition] = {}
+        self._built: dict[str, BaseAgentFramework[Any]] = {}
+        for definition in source.load():
+            self.register(definition)
+
+    def register_output_type(self, name: str, model: type[BaseModel]) -> None:
+        self._output_types[name] = model
+
+    def register(self, definition: AgentDefinition) -> None:
+        """Add (or replace) an agent; its output type must be known and its tools provided."""
+        if definition.output_type not in self._output_types:
+            raise ConfigurationError(
+                f"Agent {definition.name!r}: unknown output_type {definition.output_type!r} "
+                f"(known: {sorted(self._output_types)}).",
+                details={"agent": definition.name, "field": "output_type"},
+            )
+        unknown = self._tools.unknown(definition)
+        if unknown:
+            raise ConfigurationError(
+                f"Agent {definition.name!r}: unknown tools {unknown}.",
+                details={"agent": definition.name, "field": "tools"},
+            )
+        self._definitions[definition.name] = definition
+        self._built.pop(definition.name, None)
+
+    def list(self) -> list[AgentDefinition]:
+        return sorted(self._definitions.values(), key=lambda d: d.name)
+
+    def definition(self, name: str) -> AgentDefinition:
+        found = self._definitions.get(name)
+        if found is None:
+            raise NotFound(f"Agent {name!r} not found.", details={"agent": name})
+        return found
+
+    def get(self, name: str) -> BaseAgentFramework[Any]:
+        built = self._built.get(name)
+        if built is None:
+            definition = self.definition(name)
+            built = BaseAgentFramework(
+                definition,
+                output_type=self._output_types[definition.output_type],
+                models=self._models,
+                tools=self._tools.tools_for(definition),
+                conversations=self._conversations,
+            )
+            self._built[name] = built
+        return built

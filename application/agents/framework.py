@@ -1,0 +1,259 @@
+"""`BaseAgentFramework`: one agent definition on a `pydantic_ai.Agent`, built once.
+
+The Pydantic AI agent is constructed in `__init__` and reused by every run (its
+construction costs ~0.4 ms; a run on a reused agent adds almost nothing). The model is
+passed per run, so one agent serves whichever model the LLM server offers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+import structlog
+from pydantic_ai import Agent
+from pydantic_ai.messages import (
+    FunctionToolCallEvent,
+    FunctionToolResultEvent,
+    ModelMessage,
+    PartDeltaEvent,
+    PartStartEvent,
+    TextPart,
+    TextPartDelta,
+)
+from pydantic_ai.models import Model
+from pydantic_ai.run import AgentRunResult
+from pydantic_ai.settings import ModelSettings
+from pydantic_ai.tools import Tool
+from pydantic_ai.usage import UsageLimits
+
+from application.agents.errors import translate_run_error
+from application.agents.history import last_messages, to_model_messages, tool_calls_of
+from application.agents.ports import ModelSource
+from domain.agents.models import AgentDefinition, TurnUsage
+from domain.conversations.ports import ConversationStore
+from domain.errors import ConfigurationError, MAIError
+
+ResultT = TypeVar("ResultT")
+log = structlog.get_logger("mai.agents")
+
+
+@dataclass
+class AgentDeps:
+    """What a tool can reach through `RunContext.deps`: who is asking, and in which chat."""
+
+    user_id: UUID | None = None
+    conversation_id: UUID | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCalled:
+    id: str
+    name: str
+    args: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolReturned:
+    id: str
+    name: str
+    result: Any
+
+
+@dataclass(frozen=True, slots=True)
+class RunFinished(Generic[ResultT]):
+    result: AgentRunResult[ResultT]
+
+
+StreamItem = TextDelta | ToolCalled | ToolReturned | RunFinished[Any]
+
+
+def usage_of(result: AgentRunResult[Any]) -> TurnUsage:
+    u = result.usage
+    return TurnUsage(
+        requests=u.requests,
+        input_tokens=u.input_tokens,
+        output_tokens=u.output_tokens,
+        tool_calls=u.tool_calls,
+    )
+
+
+class BaseAgentFramework(Generic[ResultT]):
+    """A typed agent: `run()`, `run_async()`, `run_stream()`, validated output, usage."""
+
+    def __init__(
+        self,
+        definition: AgentDefinition,
+        *,
+        output_type: type[ResultT] | None = None,
+        model: Model | None = None,
+        models: ModelSource | None = None,
+        tools: Sequence[Tool[AgentDeps]] = (),
+        conversations: ConversationStore | None = None,
+        unknown_tools: Sequence[str] = (),
+    ) -> None:
+        self.definition = definition
+        self.output_type: type[Any] = output_type or str
+        self._model = model
+        self._models = models
+        self._conversations = conversations
+        self._unknown_tools = list(unknown_tools)
+        self.agent: Agent[AgentDeps, ResultT] = Agent(
+            None,
+            output_type=self.output_type,
+            instructions=definition.instructions,
+            deps_type=AgentDeps,
+            tools=list(tools),
+            name=definition.name,
+            retries={"tools": 1, "output": definition.limits.output_retries},
+        )
+        p = definition.model_settings
+        settings: dict[str, Any] = {
+            "temperature": p.temperature,
+            "max_tokens": p.max_tokens,
+            "top_p": p.top_p,
+            "timeout": p.timeout_seconds,
+        }
+        self.model_settings = ModelSettings(**{k: v for k, v in settings.items() if v is not None})  # type: ignore[typeddict-item]
+        lim = definition.limits
+        self.usage_limits = UsageLimits(
+            request_limit=lim.model_requests,
+            tool_calls_limit=lim.tool_calls,
+            total_tokens_limit=lim.total_tokens,
+        )
+
+    @property
+    def name(self) -> str:
+        return self.definition.name
+
+    def validate_dependencies(self) -> None:
+        """Fail early, naming every problem, rather than on the first user's turn."""
+        problems = []
+        if self._model is None and self._models is None:
+            problems.append("no model and no model source")
+        if self._unknown_tools:
+            problems.append(f"unknown tools {sorted(self._unknown_tools)}")
+        if problems:
+            raise ConfigurationError(
+                f"Agent {self.name!r}: " + "; ".join(problems) + ".",
+                details={"agent": self.name, "problems": problems},
+            )
+
+    async def resolve_model(self) -> Model:
+        if self._model is not None:
+            return self._model
+        if self._models is None:
+            raise ConfigurationError(f"Agent {self.name!r} has no model.", details={"agent": self.name})
+        return await self._models.model(self.definition.model)
+
+    async def get_conversation_context(self, user_id: UUID, conversation_id: UUID) -> list[ModelMessage]:
+        """The history the agent sees this turn, per its history policy."""
+        if self._conversations is None:
+            return []
+        limit = self.definition.history.max_messages
+        recent = await self._conversations.recent_messages(user_id, conversation_id, limit)
+        return to_model_messages(last_messages(recent, limit))
+
+    def _run_kwargs(self, model: Model, history: Sequence[ModelMessage], deps: AgentDeps | None) -> dict[str, Any]:
+        return {
+            "model": model,
+            "message_history": list(history),
+            "deps": deps or AgentDeps(),
+            "model_settings": self.model_settings,
+            "usage_limits": self.usage_limits,
+        }
+
+    async def run_async(
+        self, prompt: str, *, history: Sequence[ModelMessage] = (), deps: AgentDeps | None = None
+    ) -> AgentRunResult[ResultT]:
+        started = time.perf_counter()
+        try:
+            model = await self.resolve_model()
+            result = await self.agent.run(prompt, **self._run_kwargs(model, history, deps))
+        except Exception as exc:
+            raise _translated(exc) from exc
+        self.log_execution(result, seconds=time.perf_counter() - started, deps=deps)
+        return result
+
+    def run(
+        self, prompt: str, *, history: Sequence[ModelMessage] = (), deps: AgentDeps | None = None
+    ) -> AgentRunResult[ResultT]:
+        """Synchronous run, for scripts and notebooks without an event loop."""
+        return asyncio.run(self.run_async(prompt, history=history, deps=deps))
+
+    async def run_stream(
+        self, prompt: str, *, history: Sequence[ModelMessage] = (), deps: AgentDeps | None = None
+    ) -> AsyncIterator[StreamItem]:
+        """Text deltas and tool events as they happen, then `RunFinished` with the result.
+
+        Closing the iterator early (a client gone) cancels the model request and the run.
+        """
+        started = time.perf_counter()
+        try:
+            model = await self.resolve_model()
+            async with self.agent.iter(prompt, **self._run_kwargs(model, history, deps)) as run:
+                async for node in run:
+                    if Agent.is_model_request_node(node) or Agent.is_call_tools_node(node):
+                        async with node.stream(run.ctx) as events:
+                            async for event in events:
+                                item = _stream_item(event)
+                                if item is not None:
+                                    yield item
+                result = run.result
+        except Exception as exc:
+            raise _translated(exc) from exc
+        assert result is not None
+        self.log_execution(result, seconds=time.perf_counter() - started, deps=deps)
+        yield RunFinished(result)
+
+    def log_execution(self, result: AgentRunResult[Any], *, seconds: float, deps: AgentDeps | None = None) -> None:
+        usage = usage_of(result)
+        log.info(
+            "agent_run",
+            agent=self.name,
+            duration_ms=round(seconds * 1000, 2),
+            conversation_id=str(deps.conversation_id) if deps and deps.conversation_id else None,
+            tools_called=[c["name"] for c in tool_calls_of(result.new_messages())],
+            **usage.to_dict(),
+        )
+
+
+def _translated(exc: Exception) -> BaseException:
+    err = translate_run_error(exc)
+    return err if err is not None else exc
+
+
+def _stream_item(event: object) -> StreamItem | None:
+    if isinstance(event, PartStartEvent) and isinstance(event.part, TextPart) and event.part.content:
+        return TextDelta(event.part.content)
+    if isinstance(event, PartDeltaEvent) and isinstance(event.delta, TextPartDelta) and event.delta.content_delta:
+        return TextDelta(event.delta.content_delta)
+    if isinstance(event, FunctionToolCallEvent):
+        return ToolCalled(event.part.tool_call_id, event.part.tool_name, event.part.args_as_dict())
+    if isinstance(event, FunctionToolResultEvent):
+        part = event.result
+        return ToolReturned(part.tool_call_id, part.tool_name, getattr(part, "content", None))
+    return None
+
+
+__all__ = [
+    "AgentDeps",
+    "BaseAgentFramework",
+    "MAIError",
+    "RunFinished",
+    "StreamItem",
+    "TextDelta",
+    "ToolCalled",
+    "ToolReturned",
+    "usage_of",
+]

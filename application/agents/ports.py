@@ -1,0 +1,30 @@
+"""Ports the agent runtime needs that speak Pydantic AI's types (so they live here, not in
+the domain, which imports no framework)."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from pydantic_ai.models import Model
+from pydantic_ai.tools import Tool
+
+from domain.agents.models import AgentDefinition
+
+
+class ModelSource(Protocol):
+    """Hands out the chat model to run an agent on (LM Studio, or a fake in tests)."""
+
+    async def model(self, name: str | None = None) -> Model:
+        """The named model, or the default one; `ModelUnavailable` if it cannot be had."""
+
+    async def list_models(self) -> list[str]:
+        """Names of the chat models on offer; `ModelUnavailable` if the server is down."""
+
+
+class ToolProvider(Protocol):
+    """The tools an agent may use, by its definition's allow-list."""
+
+    def tools_for(self, definition: AgentDefinition) -> list[Tool[Any]]: ...
+
+    def unknown(self, definition: AgentDefinition) -> list[str]:
+        """Tool names the definition allows that nobody provides."""

@@ -1,0 +1,196 @@
+"""A chat turn: store the user's message, run the agent on the conversation, store the reply.
+
+The user's message is committed before the model is called, and the assistant's only
+when the turn completes, so a failed turn (model down, tool crash, client gone) leaves
+the conversation consistent: the user's message is there, marked failed with the error.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import structlog
+from pydantic import BaseModel
+from pydantic_ai.run import AgentRunResult
+
+from application.agents.catalog import AgentCatalog
+from application.agents.framework import (
+    AgentDeps,
+    BaseAgentFramework,
+    RunFinished,
+    TextDelta,
+    ToolCalled,
+    ToolReturned,
+    usage_of,
+)
+from application.agents.history import tool_calls_of
+from domain.agents.models import ChatEvent, ChatEventType, TurnResult, TurnUsage
+from domain.agents.ports import ChatMetrics
+from domain.conversations.models import Conversation, Message, MessageStatus, Role, title_from
+from domain.conversations.ports import ConversationStore
+from domain.errors import MAIError, NotFound, PayloadTooLarge, ValidationFailed
+from domain.ports import Clock
+
+log = structlog.get_logger("mai.chat")
+CANCELLED = {"code": "CANCELLED", "message": "The turn was cancelled before it completed."}
+
+
+@dataclass
+class _Turn:
+    framework: BaseAgentFramework[Any]
+    conversation: Conversation
+    user_message: Message
+    deps: AgentDeps
+    history: list[Any]
+    started: float
+
+
+def output_text(output: Any) -> str:
+    return output.model_dump_json() if isinstance(output, BaseModel) else str(output)
+
+
+class _ChatTurn:
+    def __init__(
+        self,
+        agents: AgentCatalog,
+        conversations: ConversationStore,
+        clock: Clock,
+        metrics: ChatMetrics,
+        max_message_chars: int,
+    ) -> None:
+        self._agents = agents
+        self._store = conversations
+        self._clock = clock
+        self._metrics = metrics
+        self._max_chars = max_message_chars
+
+    async def _begin(
+        self, user_id: UUID, agent: str, message: str, conversation_id: UUID | None
+    ) -> _Turn:
+        if not message.strip():
+            raise ValidationFailed("Message is empty.", details={"field": "message"})
+        if len(message) > self._max_chars:
+            raise PayloadTooLarge(
+                f"Message is longer than {self._max_chars} characters.",
+                details={"field": "message", "limit": self._max_chars, "length": len(message)},
+            )
+        framework = self._agents.get(agent)
+        if conversation_id is None:
+            conversation = Conversation(user_id=user_id, agent_name=agent, title=title_from(message))
+            await self._store.create(conversation)
+            history: list[Any] = []
+        else:
+            found = await self._store.get(user_id, conversation_id)
+            if found is None:
+                raise NotFound("Conversation not found.", details={"conversation_id": str(conversation_id)})
+            conversation = found
+            history = await framework.get_conversation_context(user_id, conversation.id)
+        user_message = Message(conversation_id=conversation.id, role=Role.USER, content=message)
+        await self._store.add_message(user_id, user_message)
+        self._metrics.turn_started(agent)
+        deps = AgentDeps(user_id=user_id, conversation_id=conversation.id)
+        return _Turn(framework, conversation, user_message, deps, history, time.perf_counter())
+
+    async def _complete(self, turn: _Turn, result: AgentRunResult[Any]) -> TurnResult:
+        usage = usage_of(result)
+        calls = tool_calls_of(result.new_messages())
+        reply = Message(
+            conversation_id=turn.conversation.id,
+            role=Role.ASSISTANT,
+            content=output_text(result.output),
+            tool_calls=calls,
+            token_count=usage.output_tokens,
+            usage=usage.to_dict(),
+            metadata={"agent": turn.framework.name},
+        )
+        await self._store.add_message(turn.deps.user_id, reply)  # type: ignore[arg-type]
+        self._metrics.turn_finished(turn.framework.name, "ok", time.perf_counter() - turn.started, usage)
+        return TurnResult(turn.conversation.id, reply.id, result.output, usage, calls)
+
+    async def _fail(self, turn: _Turn, error: dict[str, Any], code: str) -> None:
+        assert turn.deps.user_id is not None
+        await self._store.set_message_status(
+            turn.deps.user_id, turn.user_message.id, MessageStatus.FAILED, error
+        )
+        self._metrics.turn_finished(turn.framework.name, code, time.perf_counter() - turn.started, None)
+
+
+class SendMessage(_ChatTurn):
+    async def execute(
+        self, user_id: UUID, agent: str, message: str, conversation_id: UUID | None = None
+    ) -> TurnResult:
+        turn = await self._begin(user_id, agent, message, conversation_id)
+        try:
+            result = await turn.framework.run_async(message, history=turn.history, deps=turn.deps)
+        except MAIError as exc:
+            await self._fail(turn, exc.to_dict()["error"], exc.code)
+            raise
+        except BaseException:
+            await self._fail(turn, CANCELLED, "CANCELLED")
+            raise
+        return await self._complete(turn, result)
+
+
+class StreamMessage(_ChatTurn):
+    async def execute(
+        self, user_id: UUID, agent: str, message: str, conversation_id: UUID | None = None
+    ) -> AsyncIterator[ChatEvent]:
+        """Validate and store the user's message now (errors raise here, before any event),
+        then return the stream of the turn's events, ending in DONE or ERROR."""
+        turn = await self._begin(user_id, agent, message, conversation_id)
+        return self._events(turn)
+
+    async def _events(self, turn: _Turn) -> AsyncIterator[ChatEvent]:
+        cid = turn.conversation.id
+        first_token = True
+        finished = False
+        try:
+            stream = turn.framework.run_stream(turn.user_message.content, history=turn.history, deps=turn.deps)
+            async for item in stream:
+                if isinstance(item, TextDelta):
+                    if first_token:
+                        self._metrics.first_token(turn.framework.name, time.perf_counter() - turn.started)
+                        first_token = False
+                    yield ChatEvent(ChatEventType.DELTA, cid, text=item.text)
+                elif isinstance(item, ToolCalled):
+                    yield ChatEvent(ChatEventType.TOOL_CALL, cid, data={"id": item.id, "name": item.name, "args": item.args})
+                elif isinstance(item, ToolReturned):
+                    yield ChatEvent(ChatEventType.TOOL_RESULT, cid, data={"id": item.id, "name": item.name, "result": _jsonable(item.result)})
+                elif isinstance(item, RunFinished):
+                    done = await self._complete(turn, item.result)
+                    finished = True
+                    yield ChatEvent(
+                        ChatEventType.DONE, cid, message_id=done.message_id,
+                        data={"usage": done.usage.to_dict(), "output": _jsonable(done.output)},
+                    )
+        except Exception as exc:  # the stream has started: report in-band, never raise
+            error = exc if isinstance(exc, MAIError) else _internal(exc)
+            await self._fail(turn, error.to_dict()["error"], error.code)
+            finished = True
+            yield ChatEvent(
+                ChatEventType.ERROR, cid, text=error.message, message_id=turn.user_message.id,
+                data=error.to_dict()["error"],
+            )
+        finally:
+            if not finished:  # the consumer went away (or a bug): nothing half-written is kept
+                await self._fail(turn, CANCELLED, "CANCELLED")
+
+
+def _internal(exc: Exception) -> MAIError:
+    log.exception("chat_turn_crashed", error_type=type(exc).__name__)
+    return MAIError("The turn failed unexpectedly.", retryable=True)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, str | int | float | bool | type(None) | list | dict):
+        return value
+    return str(value)
+
+
+__all__ = ["SendMessage", "StreamMessage", "TurnUsage"]

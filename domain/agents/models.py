@@ -1,0 +1,113 @@
+"""What an agent is (its definition) and what a chat turn produces (events, usage)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+AGENT_NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{1,63}$")
+DEFAULT_MAX_MESSAGE_CHARS = 32_000
+
+
+class ModelParams(BaseModel):
+    """Model settings an agent asks for; unset fields use the model's defaults."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    max_tokens: int | None = Field(default=None, ge=1, le=131_072)
+    top_p: float | None = Field(default=None, gt=0, le=1)
+    timeout_seconds: float | None = Field(default=None, gt=0)
+
+
+class TurnLimits(BaseModel):
+    """Per-turn limits so a looping model or tool cannot run away."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_requests: int = Field(default=5, ge=1, le=100)
+    tool_calls: int = Field(default=10, ge=0, le=200)
+    total_tokens: int | None = Field(default=None, ge=1)
+    output_retries: int = Field(default=2, ge=0, le=10)
+
+
+class HistoryPolicy(BaseModel):
+    """How much of the conversation the agent sees each turn."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    max_messages: int = Field(default=10, ge=0, le=1000)
+    max_tokens: int = Field(default=4000, ge=0, le=1_000_000)
+
+
+class AgentDefinition(BaseModel):
+    """An agent as users declare it (YAML under config/agents/ or from Python)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    description: str = ""
+    instructions: str = "You are a helpful assistant."
+    output_type: str = "text"  # "text" or the name of a registered Pydantic model
+    tools: tuple[str, ...] = ()
+    model: str | None = None  # a model name on the LLM server; None = the default model
+    model_settings: ModelParams = ModelParams()
+    limits: TurnLimits = TurnLimits()
+    history: HistoryPolicy = HistoryPolicy()
+
+    @field_validator("name")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        if not AGENT_NAME_RE.match(v):
+            raise ValueError("must be 2-64 chars of lowercase letters, digits, '-' or '_'")
+        return v
+
+
+class ChatEventType(StrEnum):
+    DELTA = "delta"
+    TOOL_CALL = "tool_call"
+    TOOL_RESULT = "tool_result"
+    DONE = "done"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class TurnUsage:
+    requests: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    tool_calls: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "requests": self.requests,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "total_tokens": self.total_tokens,
+            "tool_calls": self.tool_calls,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ChatEvent:
+    """One thing that happened during a streamed turn, transport-neutral."""
+
+    type: ChatEventType
+    conversation_id: UUID
+    text: str = ""
+    message_id: UUID | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TurnResult:
+    conversation_id: UUID
+    message_id: UUID
+    output: Any
+    usage: TurnUsage
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
