@@ -14,9 +14,11 @@ import redis.asyncio as redis
 from dependency_injector import containers, providers
 
 from adapters.clock import SystemClock
+from adapters.config.agents import YamlAgentSource
 from adapters.memory.conversations import InMemoryConversationStore
 from adapters.memory.health import InProcessHealth
 from adapters.memory.identity import InMemorySessionStore, InMemoryUserRepository
+from adapters.observability.metrics import PrometheusChatMetrics
 from adapters.redis.client import RedisHealth, open_redis
 from adapters.security.passwords import BcryptPasswordHasher
 from adapters.security.secret_key import resolve_secret_key
@@ -26,10 +28,9 @@ from adapters.sql.conversations import SqlConversationStore
 from adapters.sql.database import Database, DatabaseHealth
 from adapters.sql.sessions import SqlSessionStore
 from adapters.sql.users import SqlUserRepository
-from adapters.config.agents import YamlAgentSource
-from adapters.observability.metrics import PrometheusChatMetrics
 from application import auth, chat, conversations
 from application.agents.catalog import AgentCatalog
+from application.agents.ports import ModelSource
 from application.agents.tools import StaticToolProvider
 from application.health import CheckReadiness
 
@@ -138,7 +139,7 @@ class Container(containers.DeclarativeContainer):
 
     # --- agents --------------------------------------------------------------------
     # The chat model; overridden with a StaticModelSource(FunctionModel) in tests.
-    model_source = providers.Dependency()
+    model_source: providers.Dependency[ModelSource] = providers.Dependency()
     agent_source = providers.Singleton(YamlAgentSource, settings.provided.agents.dir)
     tool_provider = providers.Singleton(StaticToolProvider)
     agent_catalog = providers.Singleton(

@@ -80,13 +80,17 @@ class _ChatTurn:
             )
         framework = self._agents.get(agent)
         if conversation_id is None:
-            conversation = Conversation(user_id=user_id, agent_name=agent, title=title_from(message))
+            conversation = Conversation(
+                user_id=user_id, agent_name=agent, title=title_from(message)
+            )
             await self._store.create(conversation)
             history: list[Any] = []
         else:
             found = await self._store.get(user_id, conversation_id)
             if found is None:
-                raise NotFound("Conversation not found.", details={"conversation_id": str(conversation_id)})
+                raise NotFound(
+                    "Conversation not found.", details={"conversation_id": str(conversation_id)}
+                )
             conversation = found
             history = await framework.get_conversation_context(user_id, conversation.id)
         user_message = Message(conversation_id=conversation.id, role=Role.USER, content=message)
@@ -108,7 +112,9 @@ class _ChatTurn:
             metadata={"agent": turn.framework.name},
         )
         await self._store.add_message(turn.deps.user_id, reply)  # type: ignore[arg-type]
-        self._metrics.turn_finished(turn.framework.name, "ok", time.perf_counter() - turn.started, usage)
+        self._metrics.turn_finished(
+            turn.framework.name, "ok", time.perf_counter() - turn.started, usage
+        )
         return TurnResult(turn.conversation.id, reply.id, result.output, usage, calls)
 
     async def _fail(self, turn: _Turn, error: dict[str, Any], code: str) -> None:
@@ -116,7 +122,9 @@ class _ChatTurn:
         await self._store.set_message_status(
             turn.deps.user_id, turn.user_message.id, MessageStatus.FAILED, error
         )
-        self._metrics.turn_finished(turn.framework.name, code, time.perf_counter() - turn.started, None)
+        self._metrics.turn_finished(
+            turn.framework.name, code, time.perf_counter() - turn.started, None
+        )
 
 
 class SendMessage(_ChatTurn):
@@ -149,22 +157,36 @@ class StreamMessage(_ChatTurn):
         first_token = True
         finished = False
         try:
-            stream = turn.framework.run_stream(turn.user_message.content, history=turn.history, deps=turn.deps)
+            stream = turn.framework.run_stream(
+                turn.user_message.content, history=turn.history, deps=turn.deps
+            )
             async for item in stream:
                 if isinstance(item, TextDelta):
                     if first_token:
-                        self._metrics.first_token(turn.framework.name, time.perf_counter() - turn.started)
+                        self._metrics.first_token(
+                            turn.framework.name, time.perf_counter() - turn.started
+                        )
                         first_token = False
                     yield ChatEvent(ChatEventType.DELTA, cid, text=item.text)
                 elif isinstance(item, ToolCalled):
-                    yield ChatEvent(ChatEventType.TOOL_CALL, cid, data={"id": item.id, "name": item.name, "args": item.args})
+                    yield ChatEvent(
+                        ChatEventType.TOOL_CALL,
+                        cid,
+                        data={"id": item.id, "name": item.name, "args": item.args},
+                    )
                 elif isinstance(item, ToolReturned):
-                    yield ChatEvent(ChatEventType.TOOL_RESULT, cid, data={"id": item.id, "name": item.name, "result": _jsonable(item.result)})
+                    yield ChatEvent(
+                        ChatEventType.TOOL_RESULT,
+                        cid,
+                        data={"id": item.id, "name": item.name, "result": _jsonable(item.result)},
+                    )
                 elif isinstance(item, RunFinished):
                     done = await self._complete(turn, item.result)
                     finished = True
                     yield ChatEvent(
-                        ChatEventType.DONE, cid, message_id=done.message_id,
+                        ChatEventType.DONE,
+                        cid,
+                        message_id=done.message_id,
                         data={"usage": done.usage.to_dict(), "output": _jsonable(done.output)},
                     )
         except Exception as exc:  # the stream has started: report in-band, never raise
@@ -172,7 +194,10 @@ class StreamMessage(_ChatTurn):
             await self._fail(turn, error.to_dict()["error"], error.code)
             finished = True
             yield ChatEvent(
-                ChatEventType.ERROR, cid, text=error.message, message_id=turn.user_message.id,
+                ChatEventType.ERROR,
+                cid,
+                text=error.message,
+                message_id=turn.user_message.id,
                 data=error.to_dict()["error"],
             )
         finally:

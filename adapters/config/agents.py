@@ -23,8 +23,9 @@ class YamlAgentSource:
         for path in sorted(self._dir.glob("*.y*ml")):
             definition = _parse(path)
             if definition.name in found:
+                first = found[definition.name]
                 raise ConfigurationError(
-                    f"{path}: agent {definition.name!r} is already defined in {found[definition.name]}",
+                    f"{path}: agent {definition.name!r} is already defined in {first}",
                     details={"file": str(path), "field": "name"},
                 )
             found[definition.name] = path
@@ -36,9 +37,13 @@ def _parse(path: Path) -> AgentDefinition:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
-        raise ConfigurationError(f"{path}: not readable YAML ({exc})", details={"file": str(path)}) from None
+        raise ConfigurationError(
+            f"{path}: not readable YAML ({exc})", details={"file": str(path)}
+        ) from None
     if not isinstance(raw, dict):
-        raise ConfigurationError(f"{path}: expected a mapping of agent fields", details={"file": str(path)})
+        raise ConfigurationError(
+            f"{path}: expected a mapping of agent fields", details={"file": str(path)}
+        )
     try:
         return AgentDefinition.model_validate(raw)
     except ValidationError as exc:

@@ -42,6 +42,7 @@ def render_latest() -> tuple[bytes, str]:
     """The exposition body and its content type."""
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 
+
 AGENT_RUNS = Counter(
     "mai_agent_runs_total", "Chat turns started, by agent.", ["agent"], registry=REGISTRY
 )
@@ -72,7 +73,10 @@ AGENT_TOKENS = Counter(
     registry=REGISTRY,
 )
 AGENT_TOOL_CALLS = Counter(
-    "mai_agent_tool_calls_total", "Tool calls made by chat turns, by agent.", ["agent"], registry=REGISTRY
+    "mai_agent_tool_calls_total",
+    "Tool calls made by chat turns, by agent.",
+    ["agent"],
+    registry=REGISTRY,
 )
 
 
@@ -85,7 +89,9 @@ class PrometheusChatMetrics:
     def first_token(self, agent: str, seconds: float) -> None:
         AGENT_TTFT.labels(agent).observe(seconds)
 
-    def turn_finished(self, agent: str, outcome: str, seconds: float, usage: TurnUsage | None) -> None:
+    def turn_finished(
+        self, agent: str, outcome: str, seconds: float, usage: TurnUsage | None
+    ) -> None:
         AGENT_OUTCOMES.labels(agent, outcome).inc()
         AGENT_LATENCY.labels(agent).observe(seconds)
         if usage is not None:

@@ -29,7 +29,9 @@ def translate_run_error(exc: BaseException) -> MAIError | None:
     if isinstance(exc, pai.ModelContextWindowExceededError):
         return ValidationFailed("The conversation is too long for the model's context window.")
     if isinstance(exc, pai.ModelNotFoundError):
-        return ModelUnavailable("The configured model is not available on the LLM server.", retryable=False)
+        return ModelUnavailable(
+            "The configured model is not available on the LLM server.", retryable=False
+        )
     if isinstance(exc, pai.ModelAPIError | pai.RunTimedOut | TimeoutError | ConnectionError):
         return ModelUnavailable(
             "The language model is unavailable right now.",

@@ -153,10 +153,14 @@ class BaseAgentFramework(Generic[ResultT]):
         if self._model is not None:
             return self._model
         if self._models is None:
-            raise ConfigurationError(f"Agent {self.name!r} has no model.", details={"agent": self.name})
+            raise ConfigurationError(
+                f"Agent {self.name!r} has no model.", details={"agent": self.name}
+            )
         return await self._models.model(self.definition.model)
 
-    async def get_conversation_context(self, user_id: UUID, conversation_id: UUID) -> list[ModelMessage]:
+    async def get_conversation_context(
+        self, user_id: UUID, conversation_id: UUID
+    ) -> list[ModelMessage]:
         """The history the agent sees this turn, per its history policy."""
         if self._conversations is None:
             return []
@@ -164,7 +168,9 @@ class BaseAgentFramework(Generic[ResultT]):
         recent = await self._conversations.recent_messages(user_id, conversation_id, limit)
         return to_model_messages(last_messages(recent, limit))
 
-    def _run_kwargs(self, model: Model, history: Sequence[ModelMessage], deps: AgentDeps | None) -> dict[str, Any]:
+    def _run_kwargs(
+        self, model: Model, history: Sequence[ModelMessage], deps: AgentDeps | None
+    ) -> dict[str, Any]:
         return {
             "model": model,
             "message_history": list(history),
@@ -179,7 +185,14 @@ class BaseAgentFramework(Generic[ResultT]):
         started = time.perf_counter()
         try:
             model = await self.resolve_model()
-            result = await self.agent.run(prompt, **self._run_kwargs(model, history, deps))
+            result: AgentRunResult[ResultT] = await self.agent.run(
+                prompt,
+                model=model,
+                message_history=list(history),
+                deps=deps or AgentDeps(),
+                model_settings=self.model_settings,
+                usage_limits=self.usage_limits,
+            )
         except Exception as exc:
             raise _translated(exc) from exc
         self.log_execution(result, seconds=time.perf_counter() - started, deps=deps)
@@ -201,7 +214,14 @@ class BaseAgentFramework(Generic[ResultT]):
         started = time.perf_counter()
         try:
             model = await self.resolve_model()
-            async with self.agent.iter(prompt, **self._run_kwargs(model, history, deps)) as run:
+            async with self.agent.iter(
+                prompt,
+                model=model,
+                message_history=list(history),
+                deps=deps or AgentDeps(),
+                model_settings=self.model_settings,
+                usage_limits=self.usage_limits,
+            ) as run:
                 async for node in run:
                     if Agent.is_model_request_node(node) or Agent.is_call_tools_node(node):
                         async with node.stream(run.ctx) as events:
@@ -216,7 +236,9 @@ class BaseAgentFramework(Generic[ResultT]):
         self.log_execution(result, seconds=time.perf_counter() - started, deps=deps)
         yield RunFinished(result)
 
-    def log_execution(self, result: AgentRunResult[Any], *, seconds: float, deps: AgentDeps | None = None) -> None:
+    def log_execution(
+        self, result: AgentRunResult[Any], *, seconds: float, deps: AgentDeps | None = None
+    ) -> None:
         usage = usage_of(result)
         log.info(
             "agent_run",
@@ -234,15 +256,23 @@ def _translated(exc: Exception) -> BaseException:
 
 
 def _stream_item(event: object) -> StreamItem | None:
-    if isinstance(event, PartStartEvent) and isinstance(event.part, TextPart) and event.part.content:
+    if (
+        isinstance(event, PartStartEvent)
+        and isinstance(event.part, TextPart)
+        and event.part.content
+    ):
         return TextDelta(event.part.content)
-    if isinstance(event, PartDeltaEvent) and isinstance(event.delta, TextPartDelta) and event.delta.content_delta:
+    if (
+        isinstance(event, PartDeltaEvent)
+        and isinstance(event.delta, TextPartDelta)
+        and event.delta.content_delta
+    ):
         return TextDelta(event.delta.content_delta)
     if isinstance(event, FunctionToolCallEvent):
         return ToolCalled(event.part.tool_call_id, event.part.tool_name, event.part.args_as_dict())
     if isinstance(event, FunctionToolResultEvent):
-        part = event.result
-        return ToolReturned(part.tool_call_id, part.tool_name, getattr(part, "content", None))
+        part = event.part
+        return ToolReturned(part.tool_call_id, part.tool_name, part.content)
     return None
 
 

@@ -24,7 +24,6 @@ from pydantic_ai.messages import (
 
 from domain.conversations.models import Message, MessageStatus, Role
 
-
 OUTPUT_TOOL_PREFIX = "final_result"  # Pydantic AI's structured-output tools, not user tools
 
 
@@ -42,7 +41,9 @@ def to_model_messages(messages: Iterable[Message]) -> list[ModelMessage]:
                 history.append(
                     ModelResponse(
                         parts=[
-                            ToolCallPart(tool_name=c["name"], args=c.get("args") or {}, tool_call_id=c["id"])
+                            ToolCallPart(
+                                tool_name=c["name"], args=c.get("args") or {}, tool_call_id=c["id"]
+                            )
                             for c in m.tool_calls
                         ]
                     )
@@ -50,7 +51,9 @@ def to_model_messages(messages: Iterable[Message]) -> list[ModelMessage]:
                 history.append(
                     ModelRequest(
                         parts=[
-                            ToolReturnPart(tool_name=c["name"], content=c.get("result"), tool_call_id=c["id"])
+                            ToolReturnPart(
+                                tool_name=c["name"], content=c.get("result"), tool_call_id=c["id"]
+                            )
                             for c in m.tool_calls
                         ]
                     )

@@ -19,7 +19,9 @@ def current_time(timezone: str = "UTC") -> str:
     try:
         zone = UTC if timezone.upper() == "UTC" else ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ModelRetry(f"Unknown timezone {timezone!r}; use an IANA name like 'Europe/Paris'.") from None
+        raise ModelRetry(
+            f"Unknown timezone {timezone!r}; use an IANA name like 'Europe/Paris'."
+        ) from None
     return datetime.now(zone).isoformat(timespec="seconds")
 
 

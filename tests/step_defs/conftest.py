@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from pytest_bdd import given, parsers, then
+from pytest_bdd import given, parsers, then, when
 from sqlalchemy import text
 
 from adapters.sql.database import Database
@@ -122,3 +122,22 @@ def answer_with_error(world: World, status: int, code: str) -> None:
 def answer_is(world: World, status: int) -> None:
     assert world.response is not None
     assert world.response.status_code == status, world.response.text
+
+
+@given(parsers.parse('"{user}" has signed up with password "{password}"'))
+@when(parsers.parse('"{user}" signs up with password "{password}"'))
+def sign_up(world: World, user: str, password: str) -> None:
+    r = world.request(
+        "POST",
+        "/api/v1/auth/register",
+        json={"username": user, "email": f"{user}@example.com", "password": password},
+    )
+    assert r.status_code == 201, r.text
+
+
+@given(parsers.parse('"{user}" signs in with password "{password}"'))
+@when(parsers.parse('"{user}" signs in with password "{password}"'))
+def sign_in(world: World, user: str, password: str) -> None:
+    r = world.request("POST", "/api/v1/auth/login", json={"username": user, "password": password})
+    if r.status_code == 200:
+        world.tokens[user] = r.json()

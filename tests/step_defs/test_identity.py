@@ -8,25 +8,6 @@ from tests.step_defs.conftest import World
 scenarios("identity/auth.feature", "identity/isolation.feature")
 
 
-@given(parsers.parse('"{user}" has signed up with password "{password}"'))
-@when(parsers.parse('"{user}" signs up with password "{password}"'))
-def sign_up(world: World, user: str, password: str) -> None:
-    r = world.request(
-        "POST",
-        "/api/v1/auth/register",
-        json={"username": user, "email": f"{user}@example.com", "password": password},
-    )
-    assert r.status_code == 201, r.text
-
-
-@given(parsers.parse('"{user}" signs in with password "{password}"'))
-@when(parsers.parse('"{user}" signs in with password "{password}"'))
-def sign_in(world: World, user: str, password: str) -> None:
-    r = world.request("POST", "/api/v1/auth/login", json={"username": user, "password": password})
-    if r.status_code == 200:
-        world.tokens[user] = r.json()
-
-
 @when(parsers.parse('"{user}" refreshes her tokens'))
 def refresh(world: World, user: str) -> None:
     old = world.tokens[user]["refresh_token"]

@@ -1,0 +1,71 @@
+"""`make bench`: run every benchmark, print a table, and write bench/latest.md.
+
+Each benchmark measures the framework against a baseline in the same process and the
+same run (raw pydantic-ai, a bare FastAPI app, …) and reports the ratio.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from adapters.observability.logging import configure_logging
+from bench import bench_agents, bench_auth
+from bench.harness import Row, fmt_seconds
+
+SUITES = {"agents": bench_agents.run, "auth": bench_auth.run}
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def render(rows: list[Row]) -> tuple[Table, str]:
+    table = Table(title=f"MAI benchmarks — {machine()}")
+    for col in ("benchmark", "p50", "p95", "ops/s", "baseline p50", "ratio", "note"):
+        table.add_column(col)
+    lines = [
+        "| benchmark | p50 | p95 | ops/s | baseline | baseline p50 | ratio | note |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        base = fmt_seconds(r.baseline.p50) if r.baseline else "—"
+        ratio = f"{r.ratio:.2f}×" if r.ratio is not None else "—"
+        cells = [
+            r.name,
+            fmt_seconds(r.subject.p50),
+            fmt_seconds(r.subject.p95),
+            f"{r.subject.per_second:,.0f}",
+            base,
+            ratio,
+            r.note,
+        ]
+        table.add_row(*cells)
+        row = [r.name, *cells[1:4], r.baseline_name or "—", base, ratio, r.note]
+        lines.append("| " + " | ".join(row) + " |")
+    return table, "\n".join(lines)
+
+
+async def main(selected: list[str]) -> None:
+    configure_logging("WARNING", "json")  # measure the framework, not the terminal
+    rows: list[Row] = []
+    for name, suite in SUITES.items():
+        if not selected or name in selected:
+            rows += await suite()
+    table, markdown = render(rows)
+    Console().print(table)
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    report = f"Run {stamp} on {machine()}\n\n{markdown}\n"
+    await asyncio.to_thread(Path("bench/latest.md").write_text, report)
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1:]))
