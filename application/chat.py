@@ -7,6 +7,7 @@ the conversation consistent: the user's message is there, marked failed with the
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ class _Turn:
     deps: AgentDeps
     history: list[Any]
     started: float
+    new_conversation: bool
 
 
 def output_text(output: Any) -> str:
@@ -68,9 +70,10 @@ class _ChatTurn:
         self._metrics = metrics
         self._max_chars = max_message_chars
 
-    async def _begin(
+    async def _prepare(
         self, user_id: UUID, agent: str, message: str, conversation_id: UUID | None
     ) -> _Turn:
+        """Everything that can refuse the turn, with no writes: a refused turn leaves no trace."""
         if not message.strip():
             raise ValidationFailed("Message is empty.", details={"field": "message"})
         if len(message) > self._max_chars:
@@ -79,12 +82,11 @@ class _ChatTurn:
                 details={"field": "message", "limit": self._max_chars, "length": len(message)},
             )
         framework = self._agents.get(agent)
+        history: list[Any] = []
         if conversation_id is None:
             conversation = Conversation(
                 user_id=user_id, agent_name=agent, title=title_from(message)
             )
-            await self._store.create(conversation)
-            history: list[Any] = []
         else:
             found = await self._store.get(user_id, conversation_id)
             if found is None:
@@ -94,10 +96,18 @@ class _ChatTurn:
             conversation = found
             history = await framework.get_conversation_context(user_id, conversation.id)
         user_message = Message(conversation_id=conversation.id, role=Role.USER, content=message)
-        await self._store.add_message(user_id, user_message)
-        self._metrics.turn_started(agent)
         deps = AgentDeps(user_id=user_id, conversation_id=conversation.id)
-        return _Turn(framework, conversation, user_message, deps, history, time.perf_counter())
+        new = conversation_id is None
+        return _Turn(framework, conversation, user_message, deps, history, 0.0, new)
+
+    async def _start(self, turn: _Turn) -> None:
+        """Commit the user's message (and a new conversation) before the model is called."""
+        assert turn.deps.user_id is not None
+        if turn.new_conversation:
+            await self._store.create(turn.conversation)
+        await self._store.add_message(turn.deps.user_id, turn.user_message)
+        self._metrics.turn_started(turn.framework.name)
+        turn.started = time.perf_counter()
 
     async def _complete(self, turn: _Turn, result: AgentRunResult[Any]) -> TurnResult:
         usage = usage_of(result)
@@ -118,10 +128,15 @@ class _ChatTurn:
         return TurnResult(turn.conversation.id, reply.id, result.output, usage, calls)
 
     async def _fail(self, turn: _Turn, error: dict[str, Any], code: str) -> None:
+        """Mark the user's message failed. Shielded: a cancelled consumer (client gone)
+        must not cut this write short, or the message would look answered-but-empty."""
         assert turn.deps.user_id is not None
-        await self._store.set_message_status(
-            turn.deps.user_id, turn.user_message.id, MessageStatus.FAILED, error
+        write = asyncio.ensure_future(
+            self._store.set_message_status(
+                turn.deps.user_id, turn.user_message.id, MessageStatus.FAILED, error
+            )
         )
+        await asyncio.shield(write)
         self._metrics.turn_finished(
             turn.framework.name, code, time.perf_counter() - turn.started, None
         )
@@ -131,11 +146,14 @@ class SendMessage(_ChatTurn):
     async def execute(
         self, user_id: UUID, agent: str, message: str, conversation_id: UUID | None = None
     ) -> TurnResult:
-        turn = await self._begin(user_id, agent, message, conversation_id)
+        turn = await self._prepare(user_id, agent, message, conversation_id)
+        await self._start(turn)
         try:
             result = await turn.framework.run_async(message, history=turn.history, deps=turn.deps)
         except MAIError as exc:
             await self._fail(turn, exc.to_dict()["error"], exc.code)
+            # A new conversation was created for this turn: say which, so it can be resumed.
+            exc.details.setdefault("conversation_id", str(turn.conversation.id))
             raise
         except BaseException:
             await self._fail(turn, CANCELLED, "CANCELLED")
@@ -147,15 +165,17 @@ class StreamMessage(_ChatTurn):
     async def execute(
         self, user_id: UUID, agent: str, message: str, conversation_id: UUID | None = None
     ) -> AsyncIterator[ChatEvent]:
-        """Validate and store the user's message now (errors raise here, before any event),
-        then return the stream of the turn's events, ending in DONE or ERROR."""
-        turn = await self._begin(user_id, agent, message, conversation_id)
+        """Validate now (errors raise here, before any event); the returned stream stores the
+        user's message when first read, then yields the turn's events, ending in DONE or
+        ERROR. A stream never read leaves no trace."""
+        turn = await self._prepare(user_id, agent, message, conversation_id)
         return self._events(turn)
 
     async def _events(self, turn: _Turn) -> AsyncIterator[ChatEvent]:
         cid = turn.conversation.id
         first_token = True
         finished = False
+        await self._start(turn)
         try:
             stream = turn.framework.run_stream(
                 turn.user_message.content, history=turn.history, deps=turn.deps

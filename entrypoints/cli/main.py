@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from domain.errors import MAIError
+
+if TYPE_CHECKING:
+    from container import Container
+    from domain.identity.models import User
+    from entrypoints.cli.chat import ChatSession
 
 T = TypeVar("T")
 
@@ -35,37 +42,56 @@ EXIT_CODES = {
     "NOT_FOUND": 4,
     "CONFLICT": 5,
     "VALIDATION_FAILED": 2,
+    "PAYLOAD_TOO_LARGE": 2,
     "CONFIGURATION_ERROR": 78,
     "SERVICE_UNAVAILABLE": 69,
     "MODEL_UNAVAILABLE": 69,
 }
 
 
+def report(exc: MAIError) -> None:
+    """Print a framework error as one line."""
+    message = escape(exc.message)
+    err.print(f"[bold red]error[/] [{exc.code}] {message}", highlight=False, soft_wrap=True)
+
+
 def fail(exc: MAIError) -> typer.Exit:
     """The one place the CLI maps framework errors to a message and an exit code."""
-    err.print(f"[bold red]error[/] [{exc.code}] {exc.message}", highlight=False, soft_wrap=True)
+    report(exc)
     return typer.Exit(EXIT_CODES.get(exc.code, 1))
 
 
-def run_with_container(work: Callable[..., Awaitable[T]]) -> T:
-    """Open the container's resources around one async command."""
-    from adapters.observability.logging import configure_logging
-    from container import Container, close_resources, open_resources
+def build_container() -> Container:
+    """The container every command runs on (tests replace this to swap adapters)."""
+    from container import Container
 
-    async def runner() -> T:
-        container = Container()
+    return Container()
+
+
+@contextmanager
+def container_session() -> Iterator[tuple[asyncio.Runner, Container]]:
+    """One event loop with the container's resources open, for one or many async steps."""
+    from adapters.observability.logging import configure_logging
+    from container import close_resources, open_resources
+
+    with asyncio.Runner() as runner:
+        container = build_container()
         settings = container.settings()
         configure_logging(
             "WARNING" if settings.log.level == "INFO" else settings.log.level, settings.log.format
         )
-        await open_resources(container)
+        runner.run(open_resources(container))
         try:
-            return await work(container)
+            yield runner, container
         finally:
-            await close_resources(container)
+            runner.run(close_resources(container))
 
+
+def run_with_container(work: Callable[[Container], Coroutine[Any, Any, T]]) -> T:
+    """Open the container's resources around one async command."""
     try:
-        return asyncio.run(runner())
+        with container_session() as (runner, container):
+            return runner.run(work(container))
     except MAIError as exc:
         raise fail(exc) from None
 
@@ -100,8 +126,8 @@ def serve(
 def health() -> None:
     """Ask every adapter of the active profile; exit 1 if one the profile needs is down."""
 
-    async def work(container: object) -> bool:
-        readiness = await container.check_readiness().execute()  # type: ignore[attr-defined]
+    async def work(container: Container) -> bool:
+        readiness = await container.check_readiness().execute()
         for a in readiness.adapters:
             mark = (
                 "[green]ok[/]"
@@ -128,14 +154,99 @@ def users_create(
 ) -> None:
     """Create a user."""
 
-    async def work(container: object) -> object:
-        return await container.register_user().execute(  # type: ignore[attr-defined]
+    async def work(container: Container) -> User:
+        user: User = await container.register_user().execute(
             username, email, password, is_superuser=superuser
         )
+        return user
 
     user = run_with_container(work)
     kind = "superuser" if superuser else "user"
-    out.print(f"created {kind} {user.username} ({user.id})", highlight=False)  # type: ignore[attr-defined]
+    out.print(f"created {kind} {user.username} ({user.id})", highlight=False)
+
+
+LOCAL_USER_HELP = (
+    "Chat as this user. The default, 'local', is created on first use with a random "
+    "password (it is meant for the CLI, which runs in-process and needs no token)."
+)
+
+
+@app.command()
+def chat(
+    message: Annotated[
+        str | None,
+        typer.Argument(
+            help="What to say. Without it: an interactive session at a `you> ` prompt "
+            "(an empty line, /exit or Ctrl-D ends it)."
+        ),
+    ] = None,
+    agent: Annotated[str, typer.Option("--agent", "-a", help="The agent to talk to.")] = (
+        "assistant"
+    ),
+    conversation: Annotated[
+        str | None,
+        typer.Option("--conversation", "-c", help="Continue this conversation (its id)."),
+    ] = None,
+    user: Annotated[str, typer.Option("--user", "-u", help=LOCAL_USER_HELP)] = "local",
+) -> None:
+    """Chat with an agent, in-process. The reply streams to stdout as it is written; tool
+    calls and the conversation id (to continue with --conversation) go to stderr."""
+    from entrypoints.cli.chat import ChatSession, parse_conversation
+
+    session: ChatSession | None = None
+    try:
+        conversation_id = parse_conversation(conversation)
+        with container_session() as (runner, container):
+            session = ChatSession(container, out, err, agent, conversation_id)
+            runner.run(session.start(user))
+            if message is None:
+                _repl(runner, session)
+            else:
+                try:
+                    runner.run(session.say(message))
+                finally:
+                    session.show_conversation()
+    except MAIError as exc:
+        raise fail(exc) from None
+    except KeyboardInterrupt:
+        err.print("[dim]interrupted[/]")
+        raise typer.Exit(130) from None
+
+
+def _repl(runner: asyncio.Runner, session: ChatSession) -> None:
+    """Read-eval-print: one conversation, a turn per line; errors do not end the session."""
+    try:
+        while True:
+            try:
+                line = out.input("[bold cyan]you>[/] ").strip()
+            except (EOFError, KeyboardInterrupt):
+                out.print()
+                return
+            if not line or line in ("/exit", "/quit"):
+                return
+            try:
+                runner.run(session.say(line))
+            except MAIError as exc:
+                report(exc)
+            except KeyboardInterrupt:
+                err.print("[dim]interrupted[/]")
+    finally:
+        session.show_conversation()
+
+
+@app.command()
+def models() -> None:
+    """List the chat models the LLM server offers (LM_STUDIO__BASE_URL)."""
+
+    async def work(container: Container) -> list[str]:
+        names: list[str] = await container.model_source().list_models()
+        return names
+
+    names = run_with_container(work)
+    for name in names:
+        out.print(name, highlight=False)
+    if not names:
+        err.print("[yellow]the LLM server offers no chat model[/]")
 
 
 @db_app.command("upgrade")
@@ -165,5 +276,12 @@ def main() -> None:
     try:
         app()
     except MAIError as exc:  # anything that escaped a command's own handling
-        err.print(f"error [{exc.code}] {exc.message}", highlight=False, soft_wrap=True)
-        sys.exit(1)
+        report(exc)
+        sys.exit(EXIT_CODES.get(exc.code, 1))
+    except Exception as exc:  # a bug: still one line, never a traceback
+        err.print(
+            f"[bold red]error[/] [INTERNAL_ERROR] {type(exc).__name__}: {escape(str(exc))}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(70)  # EX_SOFTWARE

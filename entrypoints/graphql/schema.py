@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
 import strawberry
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.fastapi import GraphQLRouter
@@ -11,27 +9,22 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import Info
 
 from container import Container
-from domain.errors import ValidationFailed
+from entrypoints.graphql.chat import Mutation, Subscription
 from entrypoints.graphql.context import Context
 from entrypoints.graphql.errors import ContractErrors
 from entrypoints.graphql.types import (
     AdapterStatus,
+    AgentType,
     ConversationConnection,
     ConversationType,
     Health,
     UserType,
+    parse_id,
 )
 
 MAX_DEPTH = 10
 MAX_ALIASES = 15
 MAX_TOKENS = 2000
-
-
-def _uuid(value: strawberry.ID, field: str) -> UUID:
-    try:
-        return UUID(str(value))
-    except ValueError:
-        raise ValidationFailed(f"{field} is not a valid id.", details={"field": field}) from None
 
 
 @strawberry.type
@@ -60,13 +53,20 @@ class Query:
     @strawberry.field
     async def conversation(self, info: Info[Context, None], id: strawberry.ID) -> ConversationType:
         user = await info.context.require_user()
-        found = await info.context.container.get_conversation().execute(user.id, _uuid(id, "id"))
+        found = await info.context.container.get_conversation().execute(user.id, parse_id(id, "id"))
         return ConversationType.of(found)
+
+    @strawberry.field(description="The agents on offer.")
+    async def agents(self, info: Info[Context, None]) -> list[AgentType]:
+        await info.context.require_user()
+        return [AgentType.of(d) for d in info.context.container.agent_catalog().list()]
 
 
 def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
         extensions=[
             lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
             lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import Enum
+from typing import Any
 from uuid import UUID
 
 import strawberry
+from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from domain.agents.models import (
+    AgentDefinition,
+    ChatEvent,
+    ChatEventType,
+    TurnResult,
+    TurnUsage,
+)
 from domain.conversations.models import Conversation, Message
+from domain.errors import ValidationFailed
 from domain.health import AdapterHealth
 from domain.identity.models import User
+from entrypoints.streaming import jsonable
 
 
 @strawberry.type
@@ -102,3 +114,88 @@ class ConversationType:
 class ConversationConnection:
     items: list[ConversationType]
     next_cursor: str | None
+
+
+def parse_id(value: strawberry.ID, field: str) -> UUID:
+    """A GraphQL ID argument as a UUID; a malformed one is a VALIDATION_FAILED error."""
+    try:
+        return UUID(str(value))
+    except ValueError:
+        raise ValidationFailed(f"{field} is not a valid id.", details={"field": field}) from None
+
+
+@strawberry.type(name="Agent")
+class AgentType:
+    name: str
+    description: str
+    output_type: str
+    tools: list[str]
+
+    @classmethod
+    def of(cls, d: AgentDefinition) -> AgentType:
+        return cls(
+            name=d.name, description=d.description, output_type=d.output_type, tools=list(d.tools)
+        )
+
+
+@strawberry.type(name="Usage")
+class UsageType:
+    requests: int
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+    tool_calls: int
+
+    @classmethod
+    def of(cls, u: TurnUsage) -> UsageType:
+        return cls(**u.to_dict())
+
+
+@strawberry.type(name="TurnResult")
+class TurnResultType:
+    conversation_id: strawberry.ID
+    message_id: strawberry.ID = strawberry.field(description="The stored assistant message.")
+    output: JSON = strawberry.field(description="Text, or a JSON object for a typed agent.")
+    usage: UsageType
+
+    @classmethod
+    def of(cls, r: TurnResult) -> TurnResultType:
+        return cls(
+            conversation_id=strawberry.ID(str(r.conversation_id)),
+            message_id=strawberry.ID(str(r.message_id)),
+            output=jsonable(r.output),
+            usage=UsageType.of(r.usage),
+        )
+
+
+@strawberry.enum(name="ChatEventType")
+class ChatEventKind(Enum):
+    DELTA = "delta"
+    TOOL_CALL = "tool_call"
+    TOOL_RESULT = "tool_result"
+    DONE = "done"
+    ERROR = "error"
+
+
+@strawberry.type(name="ChatEvent")
+class ChatEventObject:
+    """One event of a streamed turn: DELTAs (`text`), TOOL_CALL (`data` {id, name, args}),
+    TOOL_RESULT (`data` {id, name, result}), then DONE (`messageId`, `data` {usage, output})
+    or ERROR (`text` the message, `data` {error: {code, message, details, retryable}})."""
+
+    type: ChatEventKind
+    text: str | None
+    conversation_id: strawberry.ID
+    message_id: strawberry.ID | None
+    data: JSON | None
+
+    @classmethod
+    def of(cls, e: ChatEvent) -> ChatEventObject:
+        data: Any = {"error": e.data} if e.type is ChatEventType.ERROR else jsonable(e.data)
+        return cls(
+            type=ChatEventKind(e.type.value),
+            text=e.text or None,
+            conversation_id=strawberry.ID(str(e.conversation_id)),
+            message_id=None if e.message_id is None else strawberry.ID(str(e.message_id)),
+            data=data or None,
+        )

@@ -1,4 +1,5 @@
-"""The FastAPI application factory: REST under /api/v1, GraphQL at /graphql, /metrics.
+"""The FastAPI application factory: REST under /api/v1, the OpenAI-compatible API under
+/v1, GraphQL at /graphql, /metrics.
 
 `create_app()` builds nothing that does I/O; the lifespan opens the container's resources
 (database engine, Redis pool) and closes them on shutdown.
@@ -17,9 +18,10 @@ from container import Container, close_resources, open_resources
 from entrypoints.graphql.schema import build_router
 from entrypoints.rest.errors import install_error_handlers
 from entrypoints.rest.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
-from entrypoints.rest.routes import auth, conversations, system
+from entrypoints.rest.routes import agents, auth, conversations, openai_compat, system
 
 API_PREFIX = "/api/v1"
+OPENAI_PREFIX = "/v1"  # OpenAI-compatible: the openai SDK's base_url is http://host/v1
 
 
 def create_app(container: Container | None = None, *, configure_logs: bool = True) -> FastAPI:
@@ -50,6 +52,8 @@ def create_app(container: Container | None = None, *, configure_logs: bool = Tru
     app.include_router(system.router, prefix=API_PREFIX, include_in_schema=False)
     app.include_router(auth.router, prefix=API_PREFIX)
     app.include_router(conversations.router, prefix=API_PREFIX)
+    app.include_router(agents.router, prefix=API_PREFIX)
+    app.include_router(openai_compat.router, prefix=OPENAI_PREFIX)
     app.include_router(build_router(container), prefix="/graphql", include_in_schema=False)
 
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.api.max_body_bytes)

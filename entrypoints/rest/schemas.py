@@ -8,8 +8,10 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.agents.models import AgentDefinition, TurnResult, TurnUsage
 from domain.conversations.models import Conversation, Message
 from domain.identity.models import TokenPair, User
+from entrypoints.streaming import jsonable
 
 
 class RegisterIn(BaseModel):
@@ -122,3 +124,58 @@ class ConversationPage(BaseModel):
 class MessagePage(BaseModel):
     items: list[MessageOut]
     next_cursor: str | None
+
+
+class AgentOut(BaseModel):
+    name: str
+    description: str
+    output_type: str
+    tools: list[str]
+
+    @classmethod
+    def of(cls, d: AgentDefinition) -> AgentOut:
+        return cls(
+            name=d.name, description=d.description, output_type=d.output_type, tools=list(d.tools)
+        )
+
+
+class AgentList(BaseModel):
+    items: list[AgentOut]
+
+
+class ChatIn(BaseModel):
+    """One user turn. Empty → 422; longer than AGENTS__MAX_MESSAGE_CHARS → 413."""
+
+    model_config = ConfigDict(extra="forbid")
+    message: str
+    conversation_id: UUID | None = Field(
+        default=None, description="Continue this conversation; omit to start a new one."
+    )
+
+
+class UsageOut(BaseModel):
+    requests: int
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+    tool_calls: int
+
+    @classmethod
+    def of(cls, usage: TurnUsage) -> UsageOut:
+        return cls(**usage.to_dict())
+
+
+class RunOut(BaseModel):
+    conversation_id: UUID
+    message_id: UUID = Field(description="The id of the stored assistant message.")
+    output: Any = Field(description="The agent's output: text, or JSON for a typed agent.")
+    usage: UsageOut
+
+    @classmethod
+    def of(cls, result: TurnResult) -> RunOut:
+        return cls(
+            conversation_id=result.conversation_id,
+            message_id=result.message_id,
+            output=jsonable(result.output),
+            usage=UsageOut.of(result.usage),
+        )

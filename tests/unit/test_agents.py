@@ -264,3 +264,18 @@ def test_current_time_tool() -> None:
 
     with pytest.raises(ModelRetry):
         current_time("Mars/Olympus")
+
+
+async def test_a_stream_never_read_leaves_no_trace() -> None:
+    c, uid = await chat_container()
+    stream = await c.stream_message().execute(uid, "assistant", "hello")
+    await stream.aclose()  # type: ignore[attr-defined]
+    assert (await c.list_conversations().execute(uid)).items == []
+
+
+async def test_a_failed_first_turn_says_which_conversation_it_made() -> None:
+    c, uid = await chat_container(down_model())
+    with pytest.raises(ModelUnavailable) as info:
+        await c.send_message().execute(uid, "assistant", "hello")
+    [conv] = (await c.list_conversations().execute(uid)).items
+    assert info.value.details["conversation_id"] == str(conv.id)

@@ -1,0 +1,138 @@
+"""The OpenAI Chat Completions wire shapes the `/v1` endpoints speak (the subset we serve).
+
+Requests accept, and ignore, the OpenAI parameters an agent does not take per call
+(temperature, max_tokens, tools…): the agent's definition sets those.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.agents.models import TurnUsage
+from domain.errors import ValidationFailed
+
+
+class ChatMessageIn(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: str
+    content: str | list[dict[str, Any]] | None = None
+
+    def text(self) -> str:
+        """The message's text: a string, or the text parts of a content list joined."""
+        if isinstance(self.content, str):
+            return self.content
+        parts = self.content or []
+        return "".join(
+            str(p.get("text", "")) for p in parts if p.get("type") in ("text", "input_text")
+        )
+
+
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    include_usage: bool = False
+
+
+class ChatCompletionIn(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    model: str = Field(description="The agent to run (GET /v1/models lists them).")
+    messages: list[ChatMessageIn] = Field(min_length=1)
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    conversation_id: UUID | None = Field(
+        default=None,
+        description=(
+            "MAI extension: continue this stored conversation (the `conversation_id` of an "
+            "earlier response). Without it every call starts a new conversation. "
+            "With the openai SDK: `extra_body={'conversation_id': ...}`."
+        ),
+    )
+
+    def user_message(self) -> str:
+        """The turn's message: the last `user` message. Earlier messages are not replayed;
+        the agent sees the stored conversation named by `conversation_id`."""
+        for message in reversed(self.messages):
+            if message.role == "user":
+                return message.text()
+        raise ValidationFailed("The request has no user message.", details={"field": "messages"})
+
+    @property
+    def include_usage(self) -> bool:
+        return self.stream_options is not None and self.stream_options.include_usage
+
+
+class ModelOut(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int
+    owned_by: str = "mai"
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelOut]
+
+
+class CompletionUsage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+    @classmethod
+    def of(cls, usage: TurnUsage | dict[str, Any]) -> CompletionUsage:
+        """From a turn's usage, or its `to_dict()` form (as a DONE event carries it)."""
+        counts = usage.to_dict() if isinstance(usage, TurnUsage) else usage
+        return cls(
+            prompt_tokens=int(counts.get("input_tokens", 0)),
+            completion_tokens=int(counts.get("output_tokens", 0)),
+            total_tokens=int(counts.get("total_tokens", 0)),
+        )
+
+
+class AssistantMessage(BaseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str
+
+
+class Choice(BaseModel):
+    index: int = 0
+    message: AssistantMessage
+    finish_reason: Literal["stop"] = "stop"
+    logprobs: None = None
+
+
+class ChatCompletion(BaseModel):
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[Choice]
+    usage: CompletionUsage
+    conversation_id: UUID = Field(description="MAI extension: pass it back to continue.")
+
+
+def chunk(
+    completion_id: str,
+    created: int,
+    model: str,
+    conversation_id: UUID,
+    delta: dict[str, Any] | None,
+    finish_reason: str | None = None,
+    usage: CompletionUsage | None = None,
+) -> dict[str, Any]:
+    """One `chat.completion.chunk`; `delta=None` makes the choice-less usage chunk."""
+    body: dict[str, Any] = {
+        "id": completion_id,
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": model,
+        "choices": []
+        if delta is None
+        else [{"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}],
+        "conversation_id": str(conversation_id),
+    }
+    if usage is not None:
+        body["usage"] = usage.model_dump()
+    return body

@@ -1,0 +1,113 @@
+"""OpenAI-compatible `/v1`: agents as models, so the openai SDK and tools on it work as is.
+
+- `model` names the agent; the turn's message is the request's last `user` message.
+- Conversations: each call starts a new one unless the body carries the extension field
+  `conversation_id` (returned by every response and chunk); earlier `messages` in the
+  request are not replayed (the agent sees the stored conversation).
+- Server-side tool calls are not surfaced as OpenAI `tool_calls` (the client has nothing
+  to execute); the agent runs them and answers in text.
+- Errors keep the framework's one shape, `{"error": {"code", "message", …}}`, which the
+  SDK reads (`error.message`); a failure mid-stream is sent as `data: {"error": …}`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from typing import Any
+
+from fastapi import APIRouter
+from sse_starlette import EventSourceResponse
+
+from application.chat import output_text
+from domain.agents.models import ChatEvent, ChatEventType
+from entrypoints.rest.deps import ContainerDep, CurrentUser
+from entrypoints.rest.openai_schemas import (
+    AssistantMessage,
+    ChatCompletion,
+    ChatCompletionIn,
+    Choice,
+    CompletionUsage,
+    ModelList,
+    ModelOut,
+    chunk,
+)
+from entrypoints.streaming import relay
+
+router = APIRouter(tags=["openai"])
+
+#: Agents have no creation time; they are reported as created when the process started.
+STARTED = int(time.time())
+
+
+@router.get("/models", response_model=ModelList)
+async def list_models(_user: CurrentUser, container: ContainerDep) -> ModelList:
+    agents = container.agent_catalog().list()
+    return ModelList(data=[ModelOut(id=a.name, created=STARTED) for a in agents])
+
+
+@router.get("/models/{model}", response_model=ModelOut)
+async def get_model(model: str, _user: CurrentUser, container: ContainerDep) -> ModelOut:
+    return ModelOut(id=container.agent_catalog().definition(model).name, created=STARTED)
+
+
+@router.post(
+    "/chat/completions",
+    response_model=ChatCompletion,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def chat_completions(
+    body: ChatCompletionIn, user: CurrentUser, container: ContainerDep
+) -> ChatCompletion | EventSourceResponse:
+    """A `chat.completion`, or with `stream: true` SSE `chat.completion.chunk`s ending in
+    `data: [DONE]` (plus a usage chunk when `stream_options.include_usage`)."""
+    message = body.user_message()
+    if body.stream:
+        events = await container.stream_message().execute(
+            user.id, body.model, message, body.conversation_id
+        )
+        return EventSourceResponse(_chunks(events, body.model, body.include_usage))
+    result = await container.send_message().execute(
+        user.id, body.model, message, body.conversation_id
+    )
+    return ChatCompletion(
+        id=f"chatcmpl-{result.message_id.hex}",
+        created=int(time.time()),
+        model=body.model,
+        choices=[Choice(message=AssistantMessage(content=output_text(result.output)))],
+        usage=CompletionUsage.of(result.usage),
+        conversation_id=result.conversation_id,
+    )
+
+
+async def _chunks(
+    events: AsyncIterator[ChatEvent], model: str, include_usage: bool
+) -> AsyncIterator[dict[str, str]]:
+    completion_id = f"chatcmpl-{uuid.uuid4().hex}"
+    created = int(time.time())
+    started = False
+
+    def data(body: dict[str, Any]) -> dict[str, str]:
+        return {"data": json.dumps(body, default=str)}
+
+    async with aclosing(relay(events)) as stream:
+        async for event in stream:
+            cid = event.conversation_id
+            if not started:
+                started = True
+                role = {"role": "assistant", "content": ""}
+                yield data(chunk(completion_id, created, model, cid, role))
+            if event.type is ChatEventType.DELTA:
+                yield data(chunk(completion_id, created, model, cid, {"content": event.text}))
+            elif event.type is ChatEventType.DONE:
+                yield data(chunk(completion_id, created, model, cid, {}, finish_reason="stop"))
+                if include_usage:
+                    usage = CompletionUsage.of(event.data.get("usage") or {})
+                    yield data(chunk(completion_id, created, model, cid, None, usage=usage))
+                yield {"data": "[DONE]"}
+            elif event.type is ChatEventType.ERROR:
+                yield data({"error": event.data})
+            # tool_call / tool_result: run server-side, nothing for an OpenAI client to do
