@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
 from domain.health import AdapterHealth
+from domain.memory.long_term import Memory
+from domain.pagination import Page
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,3 +67,54 @@ class Embedder(Protocol):
     async def embed_query(self, text: str) -> list[float]: ...
 
     async def embed_documents(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class LexicalHit:
+    id: UUID
+    rank: float  # higher is better; only comparable within one result list
+
+
+class MemoryRepository(Protocol):
+    """The source of truth for memories (PostgreSQL / SQLite). Every method is scoped by
+    the owner; `index_state` is the outbox the reconciler drains into the vector index."""
+
+    async def add_many(self, memories: Sequence[Memory]) -> None: ...
+
+    async def get_many(self, user_id: UUID, ids: Sequence[UUID]) -> builtins.list[Memory]:
+        """The user's live memories among `ids` (unknown, deleted, foreign ids left out)."""
+
+    async def list(self, user_id: UUID, limit: int, after: str | None = None) -> Page[Memory]:
+        """Newest first, cursor-paginated."""
+
+    async def soft_delete(self, user_id: UUID, memory_id: UUID, at: datetime) -> bool:
+        """Hide it now and mark it `deleting` so the reconciler removes it from the index."""
+
+    async def touch(self, user_id: UUID, ids: Sequence[UUID], at: datetime) -> None:
+        """Count an access (access_count + 1, last_accessed_at = at)."""
+
+    async def lexical_search(
+        self, user_id: UUID, query: str, k: int, filters: dict[str, Any] | None = None
+    ) -> builtins.list[LexicalHit]:
+        """Full-text search (PostgreSQL FTS / SQLite FTS5): what dense retrieval misses."""
+
+    async def pending(self, limit: int) -> builtins.list[Memory]:
+        """Memories whose index write is outstanding (pending or deleting), oldest first."""
+
+    async def mark_indexed(self, ids: Sequence[UUID]) -> None: ...
+
+    async def purge(self, ids: Sequence[UUID]) -> None:
+        """Remove rows (deleted memories whose index entry is gone)."""
+
+    async def cleanup_candidates(
+        self, user_id: UUID | None, older_than: datetime, max_importance: float, limit: int
+    ) -> builtins.list[UUID]:
+        """Live memories created before `older_than` with importance below `max_importance`."""
+
+    async def all_for_reindex(
+        self, user_id: UUID | None, after: UUID | None, limit: int
+    ) -> builtins.list[Memory]:
+        """Live memories in id order, for rebuilding an index page by page."""
+
+    async def stats(self, user_id: UUID | None) -> dict[str, int]:
+        """Counts: total, by index_state, by kind."""

@@ -17,14 +17,17 @@ from sqlalchemy import text
 
 from adapters.memory.conversations import InMemoryConversationStore
 from adapters.memory.identity import InMemorySessionStore, InMemoryUserRepository
+from adapters.memory.memories import InMemoryMemoryRepository
 from adapters.sql.conversations import SqlConversationStore
 from adapters.sql.database import Database
+from adapters.sql.memories import SqlMemoryRepository
 from adapters.sql.migrate import upgrade
 from adapters.sql.sessions import SqlSessionStore
 from adapters.sql.users import SqlUserRepository
 from domain.conversations.ports import ConversationStore
 from domain.identity.models import User
 from domain.identity.ports import SessionStore, UserRepository
+from domain.memory.long_term_ports import MemoryRepository
 
 PG_URL = os.environ.get("MAI_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/mai_test")
 TABLES_CHILD_FIRST = ("memories", "messages", "conversations", "auth_sessions", "users")
@@ -120,3 +123,10 @@ def make_user(user_repository: UserRepository) -> MakeUser:
         return user
 
     return make
+
+
+@pytest.fixture
+def memory_repository(clean_database: Database | None) -> MemoryRepository:
+    if clean_database is None:
+        return InMemoryMemoryRepository()
+    return SqlMemoryRepository(clean_database)

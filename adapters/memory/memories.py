@@ -1,0 +1,165 @@
+"""In-memory `MemoryRepository`: dict state, the same rules as the SQL one.
+
+Lexical search is a small BM25-like score over lower-cased words (no stemming), enough to
+rank the memories that share the query's exact names and numbers first.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from domain.memory.long_term import IndexState, Memory
+from domain.memory.long_term_ports import LexicalHit
+from domain.pagination import Cursor, Page, clamp_page_size
+
+WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def _words(text: str) -> list[str]:
+    return [w.lower() for w in WORD.findall(text)]
+
+
+def _copy(m: Memory) -> Memory:
+    return replace(
+        m, metadata=dict(m.metadata), embedding=list(m.embedding) if m.embedding else None
+    )
+
+
+class InMemoryMemoryRepository:
+    def __init__(self) -> None:
+        self.rows: dict[UUID, Memory] = {}
+        self.deleted_at: dict[UUID, datetime] = {}
+
+    def _live(self, user_id: UUID) -> builtins.list[Memory]:
+        return [
+            m for m in self.rows.values() if m.user_id == user_id and m.id not in self.deleted_at
+        ]
+
+    async def add_many(self, items: Sequence[Memory]) -> None:
+        for m in items:
+            self.rows[m.id] = _copy(m)
+
+    async def get_many(self, user_id: UUID, ids: Sequence[UUID]) -> builtins.list[Memory]:
+        live = {m.id: m for m in self._live(user_id)}
+        return [_copy(live[i]) for i in ids if i in live]
+
+    async def list(self, user_id: UUID, limit: int, after: str | None = None) -> Page[Memory]:
+        limit = clamp_page_size(limit)
+        items = sorted(self._live(user_id), key=lambda m: (m.created_at, m.id), reverse=True)
+        if after is not None:
+            c = Cursor.decode(after)
+            items = [m for m in items if (m.created_at, m.id) < (c.at, c.id)]
+        page = [_copy(m) for m in items[:limit]]
+        more = len(items) > limit
+        return Page(page, Cursor(page[-1].created_at, page[-1].id).encode() if more else None)
+
+    async def soft_delete(self, user_id: UUID, memory_id: UUID, at: datetime) -> bool:
+        found = self.rows.get(memory_id)
+        if found is None or found.user_id != user_id or memory_id in self.deleted_at:
+            return False
+        self.deleted_at[memory_id] = at
+        found.index_state = IndexState.DELETING
+        found.updated_at = at
+        return True
+
+    async def touch(self, user_id: UUID, ids: Sequence[UUID], at: datetime) -> None:
+        wanted = set(ids)
+        for m in self._live(user_id):
+            if m.id in wanted:
+                m.access_count += 1
+                m.last_accessed_at = at
+
+    async def lexical_search(
+        self, user_id: UUID, query: str, k: int, filters: dict[str, Any] | None = None
+    ) -> builtins.list[LexicalHit]:
+        terms = set(_words(query))
+        docs = [m for m in self._live(user_id) if _matches(m, filters)]
+        if not terms or not docs or k <= 0:
+            return []
+        tokenized = {m.id: _words(m.content) for m in docs}
+        df = {t: sum(1 for words in tokenized.values() if t in words) for t in terms}
+        hits = []
+        for m in docs:
+            words = tokenized[m.id]
+            score = sum(
+                words.count(t) * math.log(1 + len(docs) / df[t]) / (1 + len(words) / 50)
+                for t in terms
+                if df[t]
+            )
+            if score > 0:
+                hits.append(LexicalHit(m.id, score))
+        hits.sort(key=lambda h: (-h.rank, h.id))
+        return hits[:k]
+
+    async def pending(self, limit: int) -> builtins.list[Memory]:
+        items = [m for m in self.rows.values() if m.index_state is not IndexState.INDEXED]
+        items.sort(key=lambda m: (m.created_at, m.id))
+        return [_copy(m) for m in items[:limit]]
+
+    async def mark_indexed(self, ids: Sequence[UUID]) -> None:
+        for i in ids:
+            m = self.rows.get(i)
+            if m is not None and m.index_state is IndexState.PENDING:
+                m.index_state = IndexState.INDEXED
+
+    async def purge(self, ids: Sequence[UUID]) -> None:
+        for i in ids:
+            if i in self.deleted_at:
+                self.rows.pop(i, None)
+                self.deleted_at.pop(i, None)
+
+    async def cleanup_candidates(
+        self, user_id: UUID | None, older_than: datetime, max_importance: float, limit: int
+    ) -> builtins.list[UUID]:
+        items = [
+            m
+            for m in self.rows.values()
+            if m.id not in self.deleted_at
+            and (user_id is None or m.user_id == user_id)
+            and m.created_at < older_than
+            and m.importance < max_importance
+        ]
+        items.sort(key=lambda m: m.created_at)
+        return [m.id for m in items[:limit]]
+
+    async def all_for_reindex(
+        self, user_id: UUID | None, after: UUID | None, limit: int
+    ) -> builtins.list[Memory]:
+        items = sorted(
+            (
+                m
+                for m in self.rows.values()
+                if m.id not in self.deleted_at
+                and (user_id is None or m.user_id == user_id)
+                and (after is None or m.id > after)
+            ),
+            key=lambda m: m.id,
+        )
+        return [_copy(m) for m in items[:limit]]
+
+    async def stats(self, user_id: UUID | None) -> dict[str, int]:
+        out: dict[str, int] = {"total": 0}
+        for m in self.rows.values():
+            if user_id is not None and m.user_id != user_id:
+                continue
+            out[f"state:{m.index_state.value}"] = out.get(f"state:{m.index_state.value}", 0) + 1
+            if m.id not in self.deleted_at:
+                out["total"] += 1
+                out[f"kind:{m.kind.value}"] = out.get(f"kind:{m.kind.value}", 0) + 1
+        return out
+
+
+def _matches(m: Memory, filters: dict[str, Any] | None) -> bool:
+    for key, value in (filters or {}).items():
+        if key == "kind" and m.kind.value != value:
+            return False
+        if key == "source_conversation_id" and str(m.source_conversation_id) != str(value):
+            return False
+    return True

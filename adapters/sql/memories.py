@@ -1,0 +1,232 @@
+"""Memories in PostgreSQL / SQLite: the source of truth, with full-text search.
+
+Lexical search ORs the query's words (PostgreSQL `to_tsquery('simple', 'a | b')` ranked by
+`ts_rank`; SQLite FTS5 `"a" OR "b"` ranked by bm25), because in hybrid retrieval its job
+is recall on exact names, dates and numbers, which dense vectors miss.
+"""
+
+from __future__ import annotations
+
+import builtins
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    column,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    table,
+    update,
+)
+from sqlalchemy import delete as sql_delete
+from sqlalchemy.engine import RowMapping
+
+from adapters.sql.database import Database
+from adapters.sql.tables import memories
+from domain.memory.long_term import IndexState, Memory, MemoryKind
+from domain.memory.long_term_ports import LexicalHit
+from domain.pagination import Cursor, Page, clamp_page_size
+
+_t = memories.c
+WORD = re.compile(r"\w+", re.UNICODE)
+MAX_QUERY_WORDS = 32
+FILTERABLE = {"kind": _t.kind, "source_conversation_id": _t.source_conversation_id}
+
+
+def to_memory(row: RowMapping) -> Memory:
+    return Memory(
+        id=row["id"],
+        user_id=row["user_id"],
+        content=row["content"],
+        kind=MemoryKind(row["kind"]),
+        importance=row["importance"],
+        metadata=row["metadata"] or {},
+        embedding=row["embedding"],
+        access_count=row["access_count"],
+        last_accessed_at=row["last_accessed_at"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        source_conversation_id=row["source_conversation_id"],
+        source_message_id=row["source_message_id"],
+        index_state=IndexState(row["index_state"]),
+    )
+
+
+def _values(m: Memory) -> dict[str, Any]:
+    return {
+        "id": m.id,
+        "user_id": m.user_id,
+        "content": m.content,
+        "kind": m.kind.value,
+        "importance": m.importance,
+        "metadata": m.metadata,
+        "embedding": m.embedding,
+        "access_count": m.access_count,
+        "last_accessed_at": m.last_accessed_at,
+        "created_at": m.created_at,
+        "updated_at": m.updated_at,
+        "source_conversation_id": m.source_conversation_id,
+        "source_message_id": m.source_message_id,
+        "index_state": m.index_state.value,
+    }
+
+
+def _live(user_id: UUID) -> ColumnElement[bool]:
+    return and_(_t.user_id == user_id, _t.deleted_at.is_(None))
+
+
+def _filters(filters: dict[str, Any] | None) -> list[ColumnElement[bool]]:
+    return [FILTERABLE[k] == v for k, v in (filters or {}).items() if k in FILTERABLE]
+
+
+class SqlMemoryRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add_many(self, items: Sequence[Memory]) -> None:
+        if items:
+            async with self._db.transaction() as tx:
+                await tx.execute(insert(memories), [_values(m) for m in items])
+
+    async def get_many(self, user_id: UUID, ids: Sequence[UUID]) -> builtins.list[Memory]:
+        if not ids:
+            return []
+        query = select(memories).where(_live(user_id), _t.id.in_(list(ids)))
+        async with self._db.transaction() as tx:
+            found = {r["id"]: to_memory(r) for r in (await tx.execute(query)).mappings()}
+        return [found[i] for i in ids if i in found]
+
+    async def list(self, user_id: UUID, limit: int, after: str | None = None) -> Page[Memory]:
+        limit = clamp_page_size(limit)
+        query = select(memories).where(_live(user_id))
+        if after is not None:
+            c = Cursor.decode(after)
+            query = query.where(
+                or_(_t.created_at < c.at, and_(_t.created_at == c.at, _t.id < c.id))
+            )
+        query = query.order_by(_t.created_at.desc(), _t.id.desc()).limit(limit + 1)
+        async with self._db.transaction() as tx:
+            items = [to_memory(r) for r in (await tx.execute(query)).mappings()]
+        if len(items) <= limit:
+            return Page(items, None)
+        last = items[limit - 1]
+        return Page(items[:limit], Cursor(last.created_at, last.id).encode())
+
+    async def soft_delete(self, user_id: UUID, memory_id: UUID, at: datetime) -> bool:
+        stmt = (
+            update(memories)
+            .where(_live(user_id), _t.id == memory_id)
+            .values(deleted_at=at, updated_at=at, index_state=IndexState.DELETING.value)
+        )
+        async with self._db.transaction() as tx:
+            return (await tx.execute(stmt)).rowcount == 1  # type: ignore[attr-defined, no-any-return]
+
+    async def touch(self, user_id: UUID, ids: Sequence[UUID], at: datetime) -> None:
+        if ids:
+            stmt = (
+                update(memories)
+                .where(_live(user_id), _t.id.in_(list(ids)))
+                .values(access_count=_t.access_count + 1, last_accessed_at=at)
+            )
+            async with self._db.transaction() as tx:
+                await tx.execute(stmt)
+
+    async def lexical_search(
+        self, user_id: UUID, query: str, k: int, filters: dict[str, Any] | None = None
+    ) -> builtins.list[LexicalHit]:
+        words = [w.lower() for w in WORD.findall(query)][:MAX_QUERY_WORDS]
+        if not words or k <= 0:
+            return []
+        where = [_live(user_id), *_filters(filters)]
+        if self._db.dialect == "postgresql":
+            tsq = func.to_tsquery("simple", " | ".join(words))
+            tsv = literal_column("memories.content_tsv")
+            rank = func.ts_rank(tsv, tsq)
+            stmt = select(_t.id, rank.label("rank")).where(*where, tsv.op("@@")(tsq))
+        else:
+            fts = table("memories_fts", column("rowid"))
+            fts_name = literal_column("memories_fts")
+            match = " OR ".join(f'"{w}"' for w in words)
+            rank = -func.bm25(fts_name)
+            stmt = (
+                select(_t.id, rank.label("rank"))
+                .select_from(memories)
+                .join(fts, fts.c.rowid == literal_column("memories.rowid"))
+                .where(*where, fts_name.op("MATCH")(match))
+            )
+        stmt = stmt.order_by(literal_column("rank").desc(), _t.id).limit(k)
+        async with self._db.transaction() as tx:
+            rows = (await tx.execute(stmt)).all()
+        return [LexicalHit(row[0], float(row[1])) for row in rows]
+
+    async def pending(self, limit: int) -> builtins.list[Memory]:
+        query = (
+            select(memories)
+            .where(_t.index_state != IndexState.INDEXED.value)
+            .order_by(_t.created_at, _t.id)
+            .limit(limit)
+        )
+        async with self._db.transaction() as tx:
+            return [to_memory(r) for r in (await tx.execute(query)).mappings()]
+
+    async def mark_indexed(self, ids: Sequence[UUID]) -> None:
+        if ids:
+            stmt = (
+                update(memories)
+                .where(_t.id.in_(list(ids)), _t.index_state == IndexState.PENDING.value)
+                .values(index_state=IndexState.INDEXED.value)
+            )
+            async with self._db.transaction() as tx:
+                await tx.execute(stmt)
+
+    async def purge(self, ids: Sequence[UUID]) -> None:
+        if ids:
+            stmt = sql_delete(memories).where(_t.id.in_(list(ids)), _t.deleted_at.is_not(None))
+            async with self._db.transaction() as tx:
+                await tx.execute(stmt)
+
+    async def cleanup_candidates(
+        self, user_id: UUID | None, older_than: datetime, max_importance: float, limit: int
+    ) -> builtins.list[UUID]:
+        query = select(_t.id).where(
+            _t.deleted_at.is_(None), _t.created_at < older_than, _t.importance < max_importance
+        )
+        if user_id is not None:
+            query = query.where(_t.user_id == user_id)
+        async with self._db.transaction() as tx:
+            return list((await tx.execute(query.order_by(_t.created_at).limit(limit))).scalars())
+
+    async def all_for_reindex(
+        self, user_id: UUID | None, after: UUID | None, limit: int
+    ) -> builtins.list[Memory]:
+        query = select(memories).where(_t.deleted_at.is_(None))
+        if user_id is not None:
+            query = query.where(_t.user_id == user_id)
+        if after is not None:
+            query = query.where(_t.id > after)
+        async with self._db.transaction() as tx:
+            rows = (await tx.execute(query.order_by(_t.id).limit(limit))).mappings()
+            return [to_memory(r) for r in rows]
+
+    async def stats(self, user_id: UUID | None) -> dict[str, int]:
+        query = select(_t.kind, _t.index_state, _t.deleted_at.is_(None), func.count()).group_by(
+            _t.kind, _t.index_state, _t.deleted_at.is_(None)
+        )
+        if user_id is not None:
+            query = query.where(_t.user_id == user_id)
+        out: dict[str, int] = {"total": 0}
+        async with self._db.transaction() as tx:
+            for kind, state, live, n in (await tx.execute(query)).all():
+                out[f"state:{state}"] = out.get(f"state:{state}", 0) + n
+                if live:
+                    out["total"] += n
+                    out[f"kind:{kind}"] = out.get(f"kind:{kind}", 0) + n
+        return out

@@ -1,0 +1,174 @@
+"""Contract of `MemoryRepository` on the fake, SQLite (FTS5) and PostgreSQL (tsvector)."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.identity.models import User
+from domain.memory.long_term import IndexState, Memory, MemoryKind
+from domain.memory.long_term_ports import MemoryRepository
+
+from .conftest import MakeUser, at
+
+
+@pytest.fixture
+async def two(make_user: MakeUser) -> tuple[User, User]:
+    return await make_user("alice"), await make_user("bob")
+
+
+def mem(owner: User, content: str, t: float = 0, **kw: object) -> Memory:
+    return Memory(owner.id, content, created_at=at(t), updated_at=at(t), **kw)  # type: ignore[arg-type]
+
+
+async def test_round_trip_every_field(
+    memory_repository: MemoryRepository, two: tuple[User, User]
+) -> None:
+    alice, _ = two
+    m = mem(
+        alice,
+        "Ada likes tea",
+        1,
+        kind=MemoryKind.PREFERENCE,
+        importance=0.8,
+        metadata={"src": "chat", "n": [1, 2]},
+        embedding=[0.5] * 384,
+    )
+    await memory_repository.add_many([m])
+    [got] = await memory_repository.get_many(alice.id, [m.id])
+    assert got == m
+    assert got.created_at.tzinfo is not None
+
+
+async def test_list_newest_first_with_cursor(
+    memory_repository: MemoryRepository, two: tuple[User, User]
+) -> None:
+    alice, _ = two
+    items = [mem(alice, f"memory {i}", i // 2) for i in range(7)]
+    await memory_repository.add_many(items)
+    seen, cursor = [], None
+    while True:
+        page = await memory_repository.list(alice.id, 3, cursor)
+        seen += [m.id for m in page.items]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == [m.id for m in sorted(items, key=lambda m: (m.created_at, m.id), reverse=True)]
+
+
+async def test_lexical_search_finds_exact_names_and_numbers(
+    memory_repository: MemoryRepository, two: tuple[User, User]
+) -> None:
+    alice, _ = two
+    target = mem(alice, "Flight LH 1234 to Lisbon leaves on 2026-03-14")
+    await memory_repository.add_many(
+        [
+            target,
+            mem(alice, "I enjoy travelling to sunny places"),
+            mem(alice, "My cat is called Miso", kind=MemoryKind.FACT),
+        ]
+    )
+    hits = await memory_repository.lexical_search(alice.id, "when is flight 1234?", 5)
+    assert hits[0].id == target.id
+    assert [h.id for h in await memory_repository.lexical_search(alice.id, "Miso", 5)] != []
+    facts = await memory_repository.lexical_search(alice.id, "Miso Lisbon", 5, {"kind": "fact"})
+    assert len(facts) == 1
+    assert await memory_repository.lexical_search(alice.id, "zzzz qqq", 5) == []
+    assert await memory_repository.lexical_search(alice.id, "  ?! ", 5) == []
+
+
+async def test_soft_delete_hides_and_queues_removal(
+    memory_repository: MemoryRepository, two: tuple[User, User]
+) -> None:
+    alice, _ = two
+    m = mem(alice, "secret plan")
+    await memory_repository.add_many([m])
+    await memory_repository.mark_indexed([m.id])
+    assert await memory_repository.soft_delete(alice.id, m.id, at(5))
+    assert not await memory_repository.soft_delete(alice.id, m.id, at(6))
+    assert await memory_repository.get_many(alice.id, [m.id]) == []
+    assert await memory_repository.lexical_search(alice.id, "secret", 5) == []
+    [pending] = await memory_repository.pending(10)
+    assert pending.id == m.id and pending.index_state is IndexState.DELETING
+    await memory_repository.purge([m.id])
+    assert await memory_repository.pending(10) == []
+
+
+async def test_outbox_pending_then_indexed(
+    memory_repository: MemoryRepository, two: tuple[User, User]
+) -> None:
+    alice, bob = two
+    a, b = mem(alice, "one", 1), mem(bob, "two", 2)
+    await memory_repository.add_many([a, b])
+    assert [m.id for m in await memory_repository.pending(10)] == [a.id, b.id]
+    await memory_repository.mark_indexed([a.id])
+    assert [m.id for m in await memory_repository.pending(10)] == [b.id]
+
+
+async def test_touch_counts_access(
+    memory_repository: MemoryRepository, two: tuple[User, User]
+) -> None:
+    alice, bob = two
+    m = mem(alice, "hello")
+    await memory_repository.add_many([m])
+    await memory_repository.touch(alice.id, [m.id], at(9))
+    await memory_repository.touch(alice.id, [m.id], at(10))
+    await memory_repository.touch(bob.id, [m.id], at(11))  # not bob's: ignored
+    [got] = await memory_repository.get_many(alice.id, [m.id])
+    assert (got.access_count, got.last_accessed_at) == (2, at(10))
+
+
+async def test_cleanup_candidates_old_and_unimportant_only(
+    memory_repository: MemoryRepository, two: tuple[User, User]
+) -> None:
+    alice, bob = two
+    old_trivial = mem(alice, "old trivial", 0, importance=0.1)
+    old_important = mem(alice, "old important", 0, importance=0.9)
+    new_trivial = mem(alice, "new trivial", 100, importance=0.1)
+    bobs = mem(bob, "bob old trivial", 0, importance=0.1)
+    await memory_repository.add_many([old_trivial, old_important, new_trivial, bobs])
+    cutoff = at(50)
+    assert await memory_repository.cleanup_candidates(alice.id, cutoff, 0.5, 10) == [old_trivial.id]
+    assert set(await memory_repository.cleanup_candidates(None, cutoff, 0.5, 10)) == {
+        old_trivial.id,
+        bobs.id,
+    }
+
+
+async def test_reindex_pages_in_id_order(
+    memory_repository: MemoryRepository, two: tuple[User, User]
+) -> None:
+    alice, bob = two
+    items = [mem(alice, f"m{i}") for i in range(5)] + [mem(bob, "b")]
+    await memory_repository.add_many(items)
+    page1 = await memory_repository.all_for_reindex(alice.id, None, 3)
+    page2 = await memory_repository.all_for_reindex(alice.id, page1[-1].id, 3)
+    got = [m.id for m in page1 + page2]
+    assert got == sorted(m.id for m in items[:5])
+    assert len(await memory_repository.all_for_reindex(None, None, 100)) == 6
+
+
+async def test_stats(memory_repository: MemoryRepository, two: tuple[User, User]) -> None:
+    alice, _ = two
+    a, b = mem(alice, "a", kind=MemoryKind.FACT), mem(alice, "b")
+    await memory_repository.add_many([a, b])
+    await memory_repository.mark_indexed([a.id])
+    stats = await memory_repository.stats(alice.id)
+    assert stats["total"] == 2 and stats["kind:fact"] == 1
+    assert stats["state:indexed"] == 1 and stats["state:pending"] == 1
+
+
+async def test_isolation_between_users(
+    memory_repository: MemoryRepository, two: tuple[User, User]
+) -> None:
+    alice, bob = two
+    mine = mem(alice, "Alice's bank PIN is 4321")
+    await memory_repository.add_many([mine, mem(bob, "Bob's bank PIN is 9876")])
+    assert await memory_repository.get_many(bob.id, [mine.id]) == []
+    assert all(
+        h.id != mine.id
+        for h in await memory_repository.lexical_search(bob.id, "Alice PIN 4321", 10)
+    )
+    assert [m.id for m in (await memory_repository.list(bob.id, 10)).items] != [mine.id]
+    assert not await memory_repository.soft_delete(bob.id, mine.id, at(1))
+    assert (await memory_repository.stats(bob.id))["total"] == 1
+    assert len(await memory_repository.get_many(alice.id, [mine.id])) == 1
