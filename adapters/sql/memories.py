@@ -148,12 +148,12 @@ class SqlMemoryRepository:
         where = [_live(user_id), *_filters(filters)]
         if self._db.dialect == "postgresql":
             tsq = func.to_tsquery("simple", " | ".join(words))
-            tsv = literal_column("memories.content_tsv")
-            rank = func.ts_rank(tsv, tsq)
+            tsv: ColumnElement[Any] = literal_column("memories.content_tsv")
+            rank: ColumnElement[Any] = func.ts_rank(tsv, tsq)
             stmt = select(_t.id, rank.label("rank")).where(*where, tsv.op("@@")(tsq))
         else:
             fts = table("memories_fts", column("rowid"))
-            fts_name = literal_column("memories_fts")
+            fts_name: ColumnElement[Any] = literal_column("memories_fts")
             match = " OR ".join(f'"{w}"' for w in words)
             rank = -func.bm25(fts_name)
             stmt = (
