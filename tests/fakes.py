@@ -93,3 +93,33 @@ async def _down_stream(messages: list[ModelMessage], _info: AgentInfo) -> AsyncI
 def down_model() -> FunctionModel:
     """A model whose server is unreachable."""
     return FunctionModel(_down, stream_function=_down_stream, model_name="down")
+
+
+class HashEmbedder:
+    """Deterministic bag-of-words embedder (hashed into `dim` buckets, L2-normalised):
+    texts sharing words are close. For tests only; no model, no I/O."""
+
+    def __init__(self, dim: int = 64) -> None:
+        self.dim = dim
+        self.down = False
+        self.calls = 0
+
+    def _vec(self, text: str) -> list[float]:
+        import hashlib
+        import math
+        import re
+
+        v = [0.0] * self.dim
+        for word in re.findall(r"\w+", text.lower()):
+            v[int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim] += 1.0  # noqa: S324
+        norm = math.sqrt(sum(x * x for x in v)) or 1.0
+        return [x / norm for x in v]
+
+    async def embed_query(self, text: str) -> list[float]:
+        return (await self.embed_documents([text]))[0]
+
+    async def embed_documents(self, texts: list[str]) -> list[list[float]]:  # type: ignore[override]
+        self.calls += 1
+        if self.down:
+            raise ConnectionError("embedder down")
+        return [self._vec(t) for t in texts]

@@ -109,6 +109,11 @@ class InMemoryMemoryRepository:
             if m is not None and m.index_state is IndexState.PENDING:
                 m.index_state = IndexState.INDEXED
 
+    async def set_embeddings(self, vectors: dict[UUID, builtins.list[float]]) -> None:
+        for i, v in vectors.items():
+            if i in self.rows:
+                self.rows[i].embedding = list(v)
+
     async def purge(self, ids: Sequence[UUID]) -> None:
         for i in ids:
             if i in self.deleted_at:
@@ -117,7 +122,7 @@ class InMemoryMemoryRepository:
 
     async def cleanup_candidates(
         self, user_id: UUID | None, older_than: datetime, max_importance: float, limit: int
-    ) -> builtins.list[UUID]:
+    ) -> builtins.list[Memory]:
         items = [
             m
             for m in self.rows.values()
@@ -127,7 +132,7 @@ class InMemoryMemoryRepository:
             and m.importance < max_importance
         ]
         items.sort(key=lambda m: m.created_at)
-        return [m.id for m in items[:limit]]
+        return [_copy(m) for m in items[:limit]]
 
     async def all_for_reindex(
         self, user_id: UUID | None, after: UUID | None, limit: int

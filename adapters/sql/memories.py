@@ -17,6 +17,7 @@ from uuid import UUID
 from sqlalchemy import (
     ColumnElement,
     and_,
+    bindparam,
     column,
     func,
     insert,
@@ -187,6 +188,14 @@ class SqlMemoryRepository:
             async with self._db.transaction() as tx:
                 await tx.execute(stmt)
 
+    async def set_embeddings(self, vectors: dict[UUID, builtins.list[float]]) -> None:
+        if vectors:
+            stmt = (
+                update(memories).where(_t.id == bindparam("mid")).values(embedding=bindparam("vec"))
+            )
+            async with self._db.transaction() as tx:
+                await tx.execute(stmt, [{"mid": i, "vec": v} for i, v in vectors.items()])
+
     async def purge(self, ids: Sequence[UUID]) -> None:
         if ids:
             stmt = sql_delete(memories).where(_t.id.in_(list(ids)), _t.deleted_at.is_not(None))
@@ -195,14 +204,15 @@ class SqlMemoryRepository:
 
     async def cleanup_candidates(
         self, user_id: UUID | None, older_than: datetime, max_importance: float, limit: int
-    ) -> builtins.list[UUID]:
-        query = select(_t.id).where(
+    ) -> builtins.list[Memory]:
+        query = select(memories).where(
             _t.deleted_at.is_(None), _t.created_at < older_than, _t.importance < max_importance
         )
         if user_id is not None:
             query = query.where(_t.user_id == user_id)
         async with self._db.transaction() as tx:
-            return list((await tx.execute(query.order_by(_t.created_at).limit(limit))).scalars())
+            rows = (await tx.execute(query.order_by(_t.created_at).limit(limit))).mappings()
+            return [to_memory(r) for r in rows]
 
     async def all_for_reindex(
         self, user_id: UUID | None, after: UUID | None, limit: int

@@ -103,12 +103,15 @@ class MemoryRepository(Protocol):
 
     async def mark_indexed(self, ids: Sequence[UUID]) -> None: ...
 
+    async def set_embeddings(self, vectors: dict[UUID, builtins.list[float]]) -> None:
+        """Store (re)computed embeddings, so a rebuild need not embed again."""
+
     async def purge(self, ids: Sequence[UUID]) -> None:
         """Remove rows (deleted memories whose index entry is gone)."""
 
     async def cleanup_candidates(
         self, user_id: UUID | None, older_than: datetime, max_importance: float, limit: int
-    ) -> builtins.list[UUID]:
+    ) -> builtins.list[Memory]:
         """Live memories created before `older_than` with importance below `max_importance`."""
 
     async def all_for_reindex(

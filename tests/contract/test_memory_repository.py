@@ -127,11 +127,10 @@ async def test_cleanup_candidates_old_and_unimportant_only(
     bobs = mem(bob, "bob old trivial", 0, importance=0.1)
     await memory_repository.add_many([old_trivial, old_important, new_trivial, bobs])
     cutoff = at(50)
-    assert await memory_repository.cleanup_candidates(alice.id, cutoff, 0.5, 10) == [old_trivial.id]
-    assert set(await memory_repository.cleanup_candidates(None, cutoff, 0.5, 10)) == {
-        old_trivial.id,
-        bobs.id,
-    }
+    found = await memory_repository.cleanup_candidates(alice.id, cutoff, 0.5, 10)
+    assert [m.id for m in found] == [old_trivial.id]
+    everyone = await memory_repository.cleanup_candidates(None, cutoff, 0.5, 10)
+    assert {(m.id, m.user_id) for m in everyone} == {(old_trivial.id, alice.id), (bobs.id, bob.id)}
 
 
 async def test_reindex_pages_in_id_order(
@@ -172,3 +171,12 @@ async def test_isolation_between_users(
     assert not await memory_repository.soft_delete(bob.id, mine.id, at(1))
     assert (await memory_repository.stats(bob.id))["total"] == 1
     assert len(await memory_repository.get_many(alice.id, [mine.id])) == 1
+
+
+async def test_set_embeddings(memory_repository: MemoryRepository, two: tuple[User, User]) -> None:
+    alice, _ = two
+    m = mem(alice, "embed me")
+    await memory_repository.add_many([m])
+    await memory_repository.set_embeddings({m.id: [0.25] * 384})
+    [got] = await memory_repository.get_many(alice.id, [m.id])
+    assert got.embedding == [0.25] * 384

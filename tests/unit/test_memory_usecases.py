@@ -1,0 +1,224 @@
+"""Long-term memory use-cases on fakes: outbox, degraded search, hybrid, cleanup, isolation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+
+from adapters.memory.memories import InMemoryMemoryRepository
+from application.memory import LongTermMemory, NewMemory, ReconcileIndex, ReindexMemories, fuse
+from domain.errors import NotFound, ServiceUnavailable, ValidationFailed
+from domain.health import AdapterHealth
+from domain.memory.long_term import IndexState, MemoryKind, RankingWeights
+from domain.memory.long_term_ports import IndexedVector, VectorHit
+from tests.fakes import HashEmbedder
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.at = datetime(2026, 11, 28, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.at
+
+
+class FlakyIndex:
+    """A brute-force index that can be switched off, like a vector index outage."""
+
+    name = "flaky"
+
+    def __init__(self) -> None:
+        self.points: dict[UUID, IndexedVector] = {}
+        self.down = False
+
+    def _check(self) -> None:
+        if self.down:
+            raise ServiceUnavailable("index down")
+
+    async def ensure_ready(self, dim: int) -> None:
+        self._check()
+
+    async def upsert(self, items: Sequence[IndexedVector]) -> None:
+        self._check()
+        self.points.update({i.id: i for i in items})
+
+    async def search(
+        self, user_id: UUID, vector: Sequence[float], k: int, filters: dict[str, Any] | None = None
+    ) -> list[VectorHit]:
+        self._check()
+        hits = [
+            VectorHit(p.id, sum(a * b for a, b in zip(p.vector, vector, strict=True)))
+            for p in self.points.values()
+            if p.user_id == user_id
+            and all(p.payload.get(f) == v for f, v in (filters or {}).items())
+        ]
+        return sorted(hits, key=lambda h: -h.similarity)[:k]
+
+    async def delete(self, user_id: UUID, ids: Sequence[UUID]) -> None:
+        self._check()
+        for i in ids:
+            if i in self.points and self.points[i].user_id == user_id:
+                del self.points[i]
+
+    async def delete_user(self, user_id: UUID) -> None:
+        self._check()
+        self.points = {i: p for i, p in self.points.items() if p.user_id != user_id}
+
+    async def count(self, user_id: UUID | None = None) -> int:
+        return sum(1 for p in self.points.values() if user_id is None or p.user_id == user_id)
+
+    async def check(self) -> AdapterHealth:
+        return AdapterHealth("vector_index", not self.down, "flaky", required=False)
+
+
+@pytest.fixture
+def parts() -> tuple[InMemoryMemoryRepository, FlakyIndex, HashEmbedder, Clock]:
+    return InMemoryMemoryRepository(), FlakyIndex(), HashEmbedder(), Clock()
+
+
+def ltm(parts: Any, **kw: Any) -> LongTermMemory:
+    repo, index, embedder, clock = parts
+    return LongTermMemory(repo, index, embedder, clock, **kw)
+
+
+ADA, EVE = uuid4(), uuid4()
+
+
+async def test_store_commits_then_indexes(parts: Any) -> None:
+    repo, index, _, _ = parts
+    m = await ltm(parts).store(ADA, NewMemory("I prefer green tea", MemoryKind.PREFERENCE))
+    assert m.index_state is IndexState.INDEXED and m.importance == 0.75
+    assert repo.rows[m.id].index_state is IndexState.INDEXED and m.id in index.points
+
+
+async def test_index_outage_loses_nothing_and_the_reconciler_catches_up(parts: Any) -> None:
+    repo, index, embedder, _ = parts
+    memory = ltm(parts)
+    index.down = True
+    stored = await memory.store_many(ADA, [NewMemory("the launch code is 1234"), NewMemory("tea")])
+    assert all(repo.rows[m.id].index_state is IndexState.PENDING for m in stored)
+    result = await memory.retrieve(ADA, "launch code 1234")
+    assert result.degraded and result.mode == "lexical"
+    assert result.items[0].memory.content == "the launch code is 1234"
+    index.down = False
+    assert await ReconcileIndex(repo, index, embedder).execute() == {"indexed": 2, "removed": 0}
+    assert await index.count(ADA) == 2
+    assert not (await memory.retrieve(ADA, "launch code")).degraded
+
+
+async def test_embedder_outage_stores_without_a_vector_then_reconciles(parts: Any) -> None:
+    repo, index, embedder, _ = parts
+    embedder.down = True
+    m = await ltm(parts).store(ADA, NewMemory("remember the milk"))
+    assert repo.rows[m.id].embedding is None and await index.count() == 0
+    embedder.down = False
+    await ReconcileIndex(repo, index, embedder).execute()
+    assert repo.rows[m.id].embedding is not None and await index.count() == 1
+
+
+async def test_hybrid_finds_what_dense_misses(parts: Any) -> None:
+    memory = ltm(parts, weights=RankingWeights(similarity=1, importance=0, recency=0))
+    await memory.store_many(
+        ADA,
+        [
+            NewMemory("Invoice INV-20931 was paid in March"),
+            NewMemory("we paid the invoices"),
+            NewMemory("payment schedule for invoices"),
+        ],
+    )
+    hybrid = await memory.retrieve(ADA, "status of INV-20931", k=1, mode="hybrid")
+    assert hybrid.items[0].memory.content.startswith("Invoice INV-20931")
+    lexical = await memory.retrieve(ADA, "INV-20931", k=3, mode="lexical")
+    assert [i.memory.content for i in lexical.items] == ["Invoice INV-20931 was paid in March"]
+
+
+async def test_retrieval_counts_access_and_respects_filters(parts: Any) -> None:
+    repo, *_ = parts
+    memory = ltm(parts)
+    fact = await memory.store(ADA, NewMemory("Ada's cat is Miso", MemoryKind.FACT))
+    await memory.store(ADA, NewMemory("Ada talked about her cat"))
+    got = await memory.retrieve(ADA, "cat", k=5, filters={"kind": "fact"}, mode="dense")
+    assert [i.memory.id for i in got.items] == [fact.id]
+    assert repo.rows[fact.id].access_count == 1
+
+
+async def test_importance_beats_similarity_when_configured(parts: Any) -> None:
+    _, _, _, clock = parts
+    memory = ltm(parts, weights=RankingWeights(similarity=0.2, importance=0.8, recency=0))
+    await memory.store(ADA, NewMemory("coffee coffee coffee chat", importance=0.05))
+    await memory.store(ADA, NewMemory("Ada is allergic to coffee", MemoryKind.FACT, importance=1.0))
+    top = (await memory.retrieve(ADA, "coffee chat", k=1)).items[0]
+    assert top.memory.content == "Ada is allergic to coffee"
+
+
+async def test_forget_and_cleanup(parts: Any) -> None:
+    repo, index, _, clock = parts
+    memory = ltm(parts)
+    keep = await memory.store(
+        ADA, NewMemory("important: Ada's passport expires 2030", importance=0.9)
+    )
+    old = await memory.store(ADA, NewMemory("small talk about weather", importance=0.1))
+    clock.at += timedelta(days=200)
+    recent = await memory.store(ADA, NewMemory("more small talk", importance=0.1))
+    assert await memory.cleanup_old_memories(ADA, timedelta(days=90), 0.5) == 1
+    assert set(index.points) == {keep.id, recent.id} and old.id not in repo.rows
+    await memory.forget(ADA, recent.id)
+    with pytest.raises(NotFound):
+        await memory.forget(ADA, recent.id)
+    assert set(index.points) == {keep.id}
+
+
+async def test_forget_while_index_down_is_finished_by_the_reconciler(parts: Any) -> None:
+    repo, index, embedder, _ = parts
+    memory = ltm(parts)
+    m = await memory.store(ADA, NewMemory("to be forgotten"))
+    index.down = True
+    await memory.forget(ADA, m.id)
+    assert (await memory.get_recent(ADA)).items == []
+    index.down = False
+    assert await ReconcileIndex(repo, index, embedder).execute() == {"indexed": 0, "removed": 1}
+    assert await index.count() == 0 and m.id not in repo.rows
+
+
+async def test_users_never_see_each_other(parts: Any) -> None:
+    memory = ltm(parts)
+    secret = await memory.store(ADA, NewMemory("Ada's PIN is 4321"))
+    await memory.store(EVE, NewMemory("Eve's PIN is 9876"))
+    for mode in ("dense", "lexical", "hybrid"):
+        got = await memory.retrieve(EVE, "Ada PIN 4321", k=10, mode=mode)  # type: ignore[arg-type]
+        assert secret.id not in [i.memory.id for i in got.items]
+    with pytest.raises(NotFound):
+        await memory.forget(EVE, secret.id)
+
+
+async def test_reindex_rebuilds_from_the_database(parts: Any) -> None:
+    repo, index, embedder, _ = parts
+    memory = ltm(parts)
+    await memory.store_many(ADA, [NewMemory(f"memory number {i}") for i in range(7)])
+    index.points.clear()
+    seen: list[int] = []
+    assert (
+        await ReindexMemories(repo, index, embedder).execute(page_size=3, progress=seen.append) == 7
+    )
+    assert await index.count(ADA) == 7 and seen == [3, 6, 7]
+    calls = embedder.calls
+    await ReindexMemories(repo, index, embedder).execute(reembed=True)
+    assert embedder.calls > calls
+
+
+async def test_bad_queries(parts: Any) -> None:
+    with pytest.raises(ValidationFailed):
+        await ltm(parts).retrieve(ADA, "   ")
+    with pytest.raises(ValidationFailed):
+        await ltm(parts).retrieve(ADA, "x", k=0)
+
+
+def test_rrf_fusion_is_normalised() -> None:
+    a, b, c = uuid4(), uuid4(), uuid4()
+    scores = fuse([[a, b], [a, c]])
+    assert scores[a] == pytest.approx(1.0)
+    assert scores[b] == scores[c] < scores[a]
