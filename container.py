@@ -18,6 +18,7 @@ from adapters.config.agents import YamlAgentSource
 from adapters.memory.conversations import InMemoryConversationStore
 from adapters.memory.health import InProcessHealth
 from adapters.memory.identity import InMemorySessionStore, InMemoryUserRepository
+from adapters.memory.memories import InMemoryMemoryRepository
 from adapters.observability.metrics import PrometheusChatMetrics
 from adapters.redis.client import RedisHealth, open_redis
 from adapters.security.passwords import BcryptPasswordHasher
@@ -26,13 +27,16 @@ from adapters.security.tokens import JWTTokenService
 from adapters.settings import Settings, get_settings
 from adapters.sql.conversations import SqlConversationStore
 from adapters.sql.database import Database, DatabaseHealth
+from adapters.sql.memories import SqlMemoryRepository
 from adapters.sql.sessions import SqlSessionStore
 from adapters.sql.users import SqlUserRepository
-from application import auth, chat, conversations
+from application import auth, chat, conversations, memory
 from application.agents.catalog import AgentCatalog
 from application.agents.ports import ModelSource
 from application.agents.tools import StaticToolProvider
 from application.health import CheckReadiness
+from domain.memory.long_term import RankingWeights
+from domain.memory.long_term_ports import Embedder, MemoryIndex
 
 
 async def _open_database(settings: Settings) -> AsyncIterator[Database | None]:
@@ -147,6 +151,18 @@ class Container(containers.DeclarativeContainer):
     )
     chat_metrics = providers.Singleton(PrometheusChatMetrics)
 
+    # --- long-term memory --------------------------------------------------------------
+    memory_repository = providers.Selector(
+        store_kind,
+        sql=providers.Singleton(SqlMemoryRepository, database),
+        memory=providers.Singleton(InMemoryMemoryRepository),
+    )
+    # The vector index and the embedder; chosen by MEMORY__VECTOR_BACKEND and
+    # LM_STUDIO__EMBEDDING_MODEL (overridden with fakes in tests).
+    memory_index: providers.Dependency[MemoryIndex] = providers.Dependency()
+    embedder: providers.Dependency[Embedder] = providers.Dependency()
+    ranking_weights = providers.Singleton(RankingWeights)
+
     # --- use-cases -------------------------------------------------------------------
     check_readiness = providers.Factory(CheckReadiness, health_checks)
     register_user = providers.Factory(auth.RegisterUser, users, password_hasher, clock)
@@ -170,6 +186,15 @@ class Container(containers.DeclarativeContainer):
         clock,
         chat_metrics,
         settings.provided.agents.max_message_chars,
+    )
+    long_term_memory = providers.Factory(
+        memory.LongTermMemory, memory_repository, memory_index, embedder, clock, ranking_weights
+    )
+    reconcile_index = providers.Factory(
+        memory.ReconcileIndex, memory_repository, memory_index, embedder
+    )
+    reindex_memories = providers.Factory(
+        memory.ReindexMemories, memory_repository, memory_index, embedder
     )
     stream_message = providers.Factory(
         chat.StreamMessage,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+from uuid import UUID
 
 from pydantic_ai.exceptions import ModelConnectionError
 from pydantic_ai.messages import (
@@ -15,6 +17,10 @@ from pydantic_ai.messages import (
     UserPromptPart,
 )
 from pydantic_ai.models.function import AgentInfo, DeltaToolCall, DeltaToolCalls, FunctionModel
+
+from domain.errors import ServiceUnavailable
+from domain.health import AdapterHealth
+from domain.memory.long_term_ports import IndexedVector, VectorHit
 
 
 def last_user_text(messages: list[ModelMessage]) -> str:
@@ -111,7 +117,7 @@ class HashEmbedder:
 
         v = [0.0] * self.dim
         for word in re.findall(r"\w+", text.lower()):
-            v[int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim] += 1.0  # noqa: S324
+            v[int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim] += 1.0
         norm = math.sqrt(sum(x * x for x in v)) or 1.0
         return [x / norm for x in v]
 
@@ -123,3 +129,52 @@ class HashEmbedder:
         if self.down:
             raise ConnectionError("embedder down")
         return [self._vec(t) for t in texts]
+
+
+class FlakyIndex:
+    """A brute-force index that can be switched off, like a vector index outage."""
+
+    name = "flaky"
+
+    def __init__(self) -> None:
+        self.points: dict[UUID, IndexedVector] = {}
+        self.down = False
+
+    def _check(self) -> None:
+        if self.down:
+            raise ServiceUnavailable("index down")
+
+    async def ensure_ready(self, dim: int) -> None:
+        self._check()
+
+    async def upsert(self, items: Sequence[IndexedVector]) -> None:
+        self._check()
+        self.points.update({i.id: i for i in items})
+
+    async def search(
+        self, user_id: UUID, vector: Sequence[float], k: int, filters: dict[str, Any] | None = None
+    ) -> list[VectorHit]:
+        self._check()
+        hits = [
+            VectorHit(p.id, sum(a * b for a, b in zip(p.vector, vector, strict=True)))
+            for p in self.points.values()
+            if p.user_id == user_id
+            and all(p.payload.get(f) == v for f, v in (filters or {}).items())
+        ]
+        return sorted(hits, key=lambda h: -h.similarity)[:k]
+
+    async def delete(self, user_id: UUID, ids: Sequence[UUID]) -> None:
+        self._check()
+        for i in ids:
+            if i in self.points and self.points[i].user_id == user_id:
+                del self.points[i]
+
+    async def delete_user(self, user_id: UUID) -> None:
+        self._check()
+        self.points = {i: p for i, p in self.points.items() if p.user_id != user_id}
+
+    async def count(self, user_id: UUID | None = None) -> int:
+        return sum(1 for p in self.points.values() if user_id is None or p.user_id == user_id)
+
+    async def check(self) -> AdapterHealth:
+        return AdapterHealth("vector_index", not self.down, "flaky", required=False)

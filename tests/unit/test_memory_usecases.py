@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import pytest
 
 from adapters.memory.memories import InMemoryMemoryRepository
 from application.memory import LongTermMemory, NewMemory, ReconcileIndex, ReindexMemories, fuse
-from domain.errors import NotFound, ServiceUnavailable, ValidationFailed
-from domain.health import AdapterHealth
+from domain.errors import NotFound, ValidationFailed
 from domain.memory.long_term import IndexState, MemoryKind, RankingWeights
-from domain.memory.long_term_ports import IndexedVector, VectorHit
-from tests.fakes import HashEmbedder
+from tests.fakes import FlakyIndex, HashEmbedder
 
 
 class Clock:
@@ -24,55 +21,6 @@ class Clock:
 
     def now(self) -> datetime:
         return self.at
-
-
-class FlakyIndex:
-    """A brute-force index that can be switched off, like a vector index outage."""
-
-    name = "flaky"
-
-    def __init__(self) -> None:
-        self.points: dict[UUID, IndexedVector] = {}
-        self.down = False
-
-    def _check(self) -> None:
-        if self.down:
-            raise ServiceUnavailable("index down")
-
-    async def ensure_ready(self, dim: int) -> None:
-        self._check()
-
-    async def upsert(self, items: Sequence[IndexedVector]) -> None:
-        self._check()
-        self.points.update({i.id: i for i in items})
-
-    async def search(
-        self, user_id: UUID, vector: Sequence[float], k: int, filters: dict[str, Any] | None = None
-    ) -> list[VectorHit]:
-        self._check()
-        hits = [
-            VectorHit(p.id, sum(a * b for a, b in zip(p.vector, vector, strict=True)))
-            for p in self.points.values()
-            if p.user_id == user_id
-            and all(p.payload.get(f) == v for f, v in (filters or {}).items())
-        ]
-        return sorted(hits, key=lambda h: -h.similarity)[:k]
-
-    async def delete(self, user_id: UUID, ids: Sequence[UUID]) -> None:
-        self._check()
-        for i in ids:
-            if i in self.points and self.points[i].user_id == user_id:
-                del self.points[i]
-
-    async def delete_user(self, user_id: UUID) -> None:
-        self._check()
-        self.points = {i: p for i, p in self.points.items() if p.user_id != user_id}
-
-    async def count(self, user_id: UUID | None = None) -> int:
-        return sum(1 for p in self.points.values() if user_id is None or p.user_id == user_id)
-
-    async def check(self) -> AdapterHealth:
-        return AdapterHealth("vector_index", not self.down, "flaky", required=False)
 
 
 @pytest.fixture
