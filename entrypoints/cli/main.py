@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from domain.errors import MAIError
+from entrypoints.cli.memory import memory_app
 
 if TYPE_CHECKING:
     from container import Container
@@ -32,6 +33,7 @@ users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(db_app, name="db")
+app.add_typer(memory_app, name="memory")
 
 out = Console()
 err = Console(stderr=True)

@@ -19,7 +19,7 @@ from entrypoints.streaming import relay
 
 
 @strawberry.type
-class Mutation:
+class ChatMutation:
     @strawberry.mutation(description="Say `message` to `agent`; the answer when complete.")
     async def send_message(
         self,

@@ -9,9 +9,10 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import Info
 
 from container import Container
-from entrypoints.graphql.chat import Mutation, Subscription
+from entrypoints.graphql.chat import ChatMutation, Subscription
 from entrypoints.graphql.context import Context
 from entrypoints.graphql.errors import ContractErrors
+from entrypoints.graphql.memory import MemoryMutation, MemoryQuery
 from entrypoints.graphql.types import (
     AdapterStatus,
     AgentType,
@@ -28,7 +29,7 @@ MAX_TOKENS = 2000
 
 
 @strawberry.type
-class Query:
+class Query(MemoryQuery):
     @strawberry.field(description="Readiness of every adapter of the active profile.")
     async def health(self, info: Info[Context, None]) -> Health:
         readiness = await info.context.container.check_readiness().execute()
@@ -60,6 +61,11 @@ class Query:
     async def agents(self, info: Info[Context, None]) -> list[AgentType]:
         await info.context.require_user()
         return [AgentType.of(d) for d in info.context.container.agent_catalog().list()]
+
+
+@strawberry.type
+class Mutation(ChatMutation, MemoryMutation):
+    pass
 
 
 def build_schema() -> strawberry.Schema:

@@ -22,6 +22,7 @@ from domain.conversations.models import Conversation, Message
 from domain.errors import ValidationFailed
 from domain.health import AdapterHealth
 from domain.identity.models import User
+from domain.memory.long_term import Memory, MemoryKind, ScoredMemory
 from entrypoints.streaming import jsonable
 
 
@@ -199,3 +200,67 @@ class ChatEventObject:
             message_id=None if e.message_id is None else strawberry.ID(str(e.message_id)),
             data=data or None,
         )
+
+
+@strawberry.enum(name="MemoryKind")
+class MemoryKindEnum(Enum):
+    EPISODIC = "episodic"
+    FACT = "fact"
+    PREFERENCE = "preference"
+
+    def domain(self) -> MemoryKind:
+        return MemoryKind(self.value)
+
+
+@strawberry.enum(name="MemorySearchMode")
+class MemorySearchMode(Enum):
+    HYBRID = "hybrid"
+    DENSE = "dense"
+    LEXICAL = "lexical"
+
+
+@strawberry.type(name="Memory")
+class MemoryType:
+    """A long-term memory; `score` and `similarity` are set when it was found by a search."""
+
+    id: strawberry.ID
+    content: str
+    kind: MemoryKindEnum
+    importance: float
+    metadata: JSON
+    access_count: int
+    last_accessed_at: datetime | None
+    created_at: datetime
+    score: float | None = None
+    similarity: float | None = None
+
+    @classmethod
+    def of(cls, m: Memory, scored: ScoredMemory | None = None) -> MemoryType:
+        return cls(
+            id=strawberry.ID(str(m.id)),
+            content=m.content,
+            kind=MemoryKindEnum(m.kind.value),
+            importance=m.importance,
+            metadata=jsonable(m.metadata),
+            access_count=m.access_count,
+            last_accessed_at=m.last_accessed_at,
+            created_at=m.created_at,
+            score=None if scored is None else scored.score,
+            similarity=None if scored is None else scored.similarity,
+        )
+
+    @classmethod
+    def found(cls, s: ScoredMemory) -> MemoryType:
+        return cls.of(s.memory, s)
+
+
+@strawberry.type
+class MemoryConnection:
+    """Recent memories (paged by `nextCursor`), or a search's best `k` (one page, `mode` and
+    `degraded` set: `degraded` is true when the vector index was down and only lexical
+    search ran)."""
+
+    items: list[MemoryType]
+    next_cursor: str | None = None
+    mode: MemorySearchMode | None = None
+    degraded: bool = False

@@ -18,7 +18,14 @@ from container import Container, close_resources, open_resources
 from entrypoints.graphql.schema import build_router
 from entrypoints.rest.errors import install_error_handlers
 from entrypoints.rest.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
-from entrypoints.rest.routes import agents, auth, conversations, openai_compat, system
+from entrypoints.rest.routes import (
+    agents,
+    auth,
+    conversations,
+    memories,
+    openai_compat,
+    system,
+)
 
 API_PREFIX = "/api/v1"
 OPENAI_PREFIX = "/v1"  # OpenAI-compatible: the openai SDK's base_url is http://host/v1
@@ -53,6 +60,7 @@ def create_app(container: Container | None = None, *, configure_logs: bool = Tru
     app.include_router(auth.router, prefix=API_PREFIX)
     app.include_router(conversations.router, prefix=API_PREFIX)
     app.include_router(agents.router, prefix=API_PREFIX)
+    app.include_router(memories.router, prefix=API_PREFIX)
     app.include_router(openai_compat.router, prefix=OPENAI_PREFIX)
     app.include_router(build_router(container), prefix="/graphql", include_in_schema=False)
 

@@ -8,9 +8,11 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from application.memory import Mode
 from domain.agents.models import AgentDefinition, TurnResult, TurnUsage
 from domain.conversations.models import Conversation, Message
 from domain.identity.models import TokenPair, User
+from domain.memory.long_term import MAX_MEMORY_CHARS, Memory, MemoryKind, ScoredMemory
 from entrypoints.streaming import jsonable
 
 
@@ -179,3 +181,69 @@ class RunOut(BaseModel):
             output=jsonable(result.output),
             usage=UsageOut.of(result.usage),
         )
+
+
+class MemoryIn(BaseModel):
+    """Something to remember. Without `importance`, the domain's heuristic scores it."""
+
+    model_config = ConfigDict(extra="forbid")
+    content: str = Field(min_length=1, max_length=MAX_MEMORY_CHARS)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    importance: float | None = Field(default=None, ge=0.0, le=1.0)
+    kind: MemoryKind = MemoryKind.EPISODIC
+
+
+class _MemoryFields(BaseModel):
+    """The fields of a memory shown to users: never its embedding or index state."""
+
+    id: UUID
+    content: str
+    kind: MemoryKind
+    importance: float
+    metadata: dict[str, Any]
+    access_count: int
+    last_accessed_at: datetime | None
+    created_at: datetime
+
+
+def _memory_fields(m: Memory) -> dict[str, Any]:
+    return {
+        "id": m.id,
+        "content": m.content,
+        "kind": m.kind,
+        "importance": m.importance,
+        "metadata": m.metadata,
+        "access_count": m.access_count,
+        "last_accessed_at": m.last_accessed_at,
+        "created_at": m.created_at,
+    }
+
+
+class MemoryOut(_MemoryFields):
+    """A memory as users see it (never its embedding or index state)."""
+
+    @classmethod
+    def of(cls, m: Memory) -> MemoryOut:
+        return cls(**_memory_fields(m))
+
+
+class MemoryPage(BaseModel):
+    items: list[MemoryOut]
+    next_cursor: str | None
+
+
+class ScoredMemoryOut(_MemoryFields):
+    """A memory found by a search, with how it ranked."""
+
+    score: float = Field(description="The rank: similarity blended with importance and recency.")
+    similarity: float = Field(description="How well it matches the query, in the mode's measure.")
+
+    @classmethod
+    def of(cls, s: ScoredMemory) -> ScoredMemoryOut:
+        return cls(**_memory_fields(s.memory), score=s.score, similarity=s.similarity)
+
+
+class MemorySearchOut(BaseModel):
+    items: list[ScoredMemoryOut] = Field(description="Best first.")
+    mode: Mode = Field(description="The mode that ran: `lexical` when the index was down.")
+    degraded: bool = Field(description="True when the vector index was unavailable.")

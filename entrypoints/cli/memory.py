@@ -1,0 +1,166 @@
+"""`mai memory …`: upkeep of long-term memory. The database is the truth; the vector index
+can be rebuilt from it (`reindex`) or brought up to date with it (`reconcile`); `cleanup`
+forgets what is old and unimportant; `stats` counts.
+
+Errors go through `run_with_container` in `entrypoints.cli.main` (the CLI's one error map),
+imported when a command runs: `main` registers this sub-app, so importing it here at load
+time would be circular.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from uuid import UUID
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from domain.errors import NotFound
+from domain.identity.models import validate_username
+
+if TYPE_CHECKING:
+    from container import Container
+
+T = TypeVar("T")
+
+memory_app = typer.Typer(
+    help="Long-term memory: rebuild or reconcile the vector index, clean up, count.",
+    no_args_is_help=True,
+)
+out = Console()
+err = Console(stderr=True)
+
+UserOption = Annotated[
+    str | None,
+    typer.Option("--user", "-u", help="Only this user's memories (default: everyone's)."),
+]
+
+
+def _run(work: Callable[[Container], Coroutine[Any, Any, T]]) -> T:
+    from entrypoints.cli.main import run_with_container
+
+    return run_with_container(work)
+
+
+def _memories(n: int) -> str:
+    return f"{n} {'memory' if n == 1 else 'memories'}"
+
+
+async def user_id_of(container: Container, username: str | None) -> UUID | None:
+    """The id of `username` (None: every user); NOT_FOUND if there is no such user."""
+    if username is None:
+        return None
+    name = validate_username(username)
+    user = await container.users().get_by_username(name)
+    if user is None:
+        raise NotFound(f"No user {name!r}.", details={"username": name})
+    user_id: UUID = user.id
+    return user_id
+
+
+@memory_app.command("reindex")
+def reindex(
+    user: UserOption = None,
+    reembed: Annotated[
+        bool,
+        typer.Option("--reembed", help="Embed every memory again (after changing the model)."),
+    ] = False,
+) -> None:
+    """Rebuild the vector index from the database, page by page, showing progress."""
+
+    async def work(container: Container) -> tuple[int, str]:
+        user_id = await user_id_of(container, user)
+        expected = int((await container.memory_repository().stats(user_id)).get("total", 0))
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, console=err) as progress:
+            task = progress.add_task("reindexing", total=expected)
+
+            def advance(done: int) -> None:
+                progress.update(task, completed=done, total=max(expected, done))
+
+            try:
+                total: int = await container.reindex_memories().execute(
+                    user_id, reembed=reembed, progress=advance
+                )
+            except BaseException:
+                progress.update(task, visible=False)  # the error is then the one line shown
+                raise
+            progress.update(task, completed=total, total=total)
+        return total, str(container.memory_index().name)
+
+    total, index = _run(work)
+    out.print(f"reindexed {_memories(total)} into the {index} index", highlight=False)
+
+
+@memory_app.command("reconcile")
+def reconcile() -> None:
+    """Bring the vector index up to date once: index pending memories, remove deleted ones."""
+
+    async def work(container: Container) -> dict[str, int]:
+        done: dict[str, int] = await container.reconcile_index().execute()
+        return done
+
+    done = _run(work)
+    out.print(f"indexed {done['indexed']}, removed {done['removed']}", highlight=False)
+
+
+@memory_app.command("cleanup")
+def cleanup(
+    max_age_days: Annotated[
+        float, typer.Option("--max-age-days", min=0, help="Only memories older than this.")
+    ],
+    min_importance: Annotated[
+        float,
+        typer.Option(
+            "--min-importance",
+            min=0.0,
+            max=1.0,
+            help="Keep memories at least this important (0..1); forget the rest.",
+        ),
+    ],
+    user: UserOption = None,
+) -> None:
+    """Forget memories older than --max-age-days whose importance is below --min-importance."""
+
+    async def work(container: Container) -> int:
+        user_id = await user_id_of(container, user)
+        forgotten: int = await container.long_term_memory().cleanup_old_memories(
+            user_id, timedelta(days=max_age_days), min_importance
+        )
+        return forgotten
+
+    forgotten = _run(work)
+    out.print(
+        f"forgot {_memories(forgotten)} older than {max_age_days:g} days "
+        f"with importance below {min_importance:g}",
+        highlight=False,
+    )
+
+
+@memory_app.command("stats")
+def stats(user: UserOption = None) -> None:
+    """Count memories: in all, by kind, and by index state (pending/indexed/deleting)."""
+
+    async def work(container: Container) -> dict[str, int]:
+        counts: dict[str, int] = await container.memory_repository().stats(
+            await user_id_of(container, user)
+        )
+        return counts
+
+    counts = _run(work)
+    table = Table("", "count", title=f"memories of {user}" if user else "memories")
+    table.columns[1].justify = "right"
+    table.add_row("total", str(counts.get("total", 0)))
+    for prefix, label in (("kind:", "kind"), ("state:", "index")):
+        for key in sorted(k for k in counts if k.startswith(prefix)):
+            table.add_row(f"{label} {key.removeprefix(prefix)}", str(counts[key]))
+    out.print(table)
