@@ -198,6 +198,12 @@ class LongTermMemory:
         self, user_id: UUID | None, max_age: timedelta, min_importance: float, limit: int = 10_000
     ) -> int:
         """Forget memories older than `max_age` whose importance is below `min_importance`."""
+        if max_age < timedelta(0):
+            raise ValidationFailed("max_age must not be negative.", details={"field": "max_age"})
+        if not 0.0 <= min_importance <= 1.0:
+            raise ValidationFailed(
+                "min_importance must be between 0 and 1.", details={"field": "min_importance"}
+            )
         now = self._clock.now()
         candidates = await self._repo.cleanup_candidates(
             user_id, now - max_age, min_importance, limit

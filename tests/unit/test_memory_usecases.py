@@ -170,3 +170,10 @@ def test_rrf_fusion_is_normalised() -> None:
     scores = fuse([[a, b], [a, c]])
     assert scores[a] == pytest.approx(1.0)
     assert scores[b] == scores[c] < scores[a]
+
+
+async def test_cleanup_refuses_nonsense_bounds(parts: Any) -> None:
+    with pytest.raises(ValidationFailed):
+        await ltm(parts).cleanup_old_memories(ADA, timedelta(days=-1), 0.5)
+    with pytest.raises(ValidationFailed):
+        await ltm(parts).cleanup_old_memories(ADA, timedelta(days=1), 1.5)
