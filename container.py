@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import httpx2
 import redis.asyncio as redis
 from dependency_injector import containers, providers
 
 from adapters.clock import SystemClock
 from adapters.config.agents import YamlAgentSource
+from adapters.lmstudio import LMStudioHealth, LMStudioModels, open_http_client
 from adapters.memory.conversations import InMemoryConversationStore
 from adapters.memory.health import InProcessHealth
 from adapters.memory.identity import InMemorySessionStore, InMemoryUserRepository
@@ -63,6 +65,14 @@ async def _open_redis(settings: Settings) -> AsyncIterator[redis.Redis | None]:
         await client.aclose()
 
 
+async def _open_llm_http(settings: Settings) -> AsyncIterator[httpx2.AsyncClient]:
+    client = open_http_client(settings.lm_studio)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
 def _store_kind(settings: Settings) -> str:
     return "memory" if settings.database.backend == "memory" else "sql"
 
@@ -104,6 +114,7 @@ class Container(containers.DeclarativeContainer):
     # --- clients -------------------------------------------------------------------
     database = providers.Resource(_open_database, settings)
     redis_client = providers.Resource(_open_redis, settings)
+    llm_http = providers.Resource(_open_llm_http, settings)
 
     store_kind = providers.Callable(_store_kind, settings)
     cache_kind = providers.Callable(_cache_kind, settings)
@@ -139,11 +150,15 @@ class Container(containers.DeclarativeContainer):
         redis=providers.Singleton(RedisHealth, redis_client),
         memory=providers.Singleton(InProcessHealth, "cache", "in-process", required=False),
     )
-    health_checks = providers.List(database_health, cache_health)
 
     # --- agents --------------------------------------------------------------------
-    # The chat model; overridden with a StaticModelSource(FunctionModel) in tests.
-    model_source: providers.Dependency[ModelSource] = providers.Dependency()
+    # The chat model (LM Studio or any OpenAI-compatible server); tests override it with a
+    # StaticModelSource(FunctionModel).
+    model_source: providers.Provider[ModelSource] = providers.Singleton(
+        LMStudioModels, settings.provided.lm_studio, llm_http
+    )
+    llm_health = providers.Singleton(LMStudioHealth, model_source)
+    health_checks = providers.List(database_health, cache_health, llm_health)
     agent_source = providers.Singleton(YamlAgentSource, settings.provided.agents.dir)
     tool_provider = providers.Singleton(StaticToolProvider)
     agent_catalog = providers.Singleton(

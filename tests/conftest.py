@@ -11,6 +11,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 from dependency_injector import providers
 
+from adapters.memory.health import InProcessHealth
 from adapters.settings import Settings, load_settings
 from container import Container
 from entrypoints.rest.app import create_app
@@ -41,8 +42,13 @@ def make_settings(tmp_path: Any = None, **overrides: Any) -> Settings:
 
 
 def make_container(settings: Settings) -> Container:
+    """A container on `settings`. The LLM is whatever a test puts in `model_source` (a
+    FunctionModel in process), so its health is the in-process kind."""
     container = Container()
     container.settings.override(providers.Object(settings))
+    container.llm_health.override(
+        providers.Object(InProcessHealth("llm", "in-process", required=False))
+    )
     return container
 
 

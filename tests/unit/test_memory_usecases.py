@@ -95,7 +95,7 @@ async def test_retrieval_counts_access_and_respects_filters(parts: Any) -> None:
 
 
 async def test_importance_beats_similarity_when_configured(parts: Any) -> None:
-    _, _, _, clock = parts
+    _, _, _, _clock = parts
     memory = ltm(parts, weights=RankingWeights(similarity=0.2, importance=0.8, recency=0))
     await memory.store(ADA, NewMemory("coffee coffee coffee chat", importance=0.05))
     await memory.store(ADA, NewMemory("Ada is allergic to coffee", MemoryKind.FACT, importance=1.0))
