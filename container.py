@@ -21,8 +21,10 @@ from adapters.memory.conversations import InMemoryConversationStore
 from adapters.memory.health import InProcessHealth
 from adapters.memory.identity import InMemorySessionStore, InMemoryUserRepository
 from adapters.memory.memories import InMemoryMemoryRepository
+from adapters.memory.window import InProcessWindowStore
 from adapters.observability.metrics import PrometheusChatMetrics
-from adapters.redis.client import RedisHealth, open_redis
+from adapters.redis.client import RedisClient, RedisHealth, open_redis
+from adapters.redis.window_store import RedisWindowStore
 from adapters.security.passwords import BcryptPasswordHasher
 from adapters.security.secret_key import resolve_secret_key
 from adapters.security.tokens import JWTTokenService
@@ -36,7 +38,9 @@ from application import auth, chat, conversations, memory
 from application.agents.catalog import AgentCatalog
 from application.agents.ports import ModelSource
 from application.agents.tools import StaticToolProvider
+from application.context import ConversationContext
 from application.health import CheckReadiness
+from application.summarizer import AgentSummarizer
 from domain.memory.long_term import RankingWeights
 from domain.memory.long_term_ports import Embedder, MemoryIndex
 
@@ -151,6 +155,13 @@ class Container(containers.DeclarativeContainer):
         memory=providers.Singleton(InProcessHealth, "cache", "in-process", required=False),
     )
 
+    # --- short-term memory: the conversation window cache ------------------------------
+    window_store = providers.Selector(
+        cache_kind,
+        redis=providers.Singleton(RedisWindowStore, providers.Singleton(RedisClient, redis_client)),
+        memory=providers.Singleton(InProcessWindowStore),
+    )
+
     # --- agents --------------------------------------------------------------------
     # The chat model (LM Studio or any OpenAI-compatible server); tests override it with a
     # StaticModelSource(FunctionModel).
@@ -161,8 +172,17 @@ class Container(containers.DeclarativeContainer):
     health_checks = providers.List(database_health, cache_health, llm_health)
     agent_source = providers.Singleton(YamlAgentSource, settings.provided.agents.dir)
     tool_provider = providers.Singleton(StaticToolProvider)
+    summarizer = providers.Singleton(AgentSummarizer, model_source)
+    conversation_context = providers.Singleton(
+        ConversationContext, conversation_store, window_store, summarizer=summarizer
+    )
     agent_catalog = providers.Singleton(
-        AgentCatalog, agent_source, model_source, tool_provider, conversation_store
+        AgentCatalog,
+        agent_source,
+        model_source,
+        tool_provider,
+        conversation_store,
+        context=conversation_context,
     )
     chat_metrics = providers.Singleton(PrometheusChatMetrics)
 
@@ -201,6 +221,7 @@ class Container(containers.DeclarativeContainer):
         clock,
         chat_metrics,
         settings.provided.agents.max_message_chars,
+        conversation_context,
     )
     long_term_memory = providers.Factory(
         memory.LongTermMemory, memory_repository, memory_index, embedder, clock, ranking_weights
@@ -218,6 +239,7 @@ class Container(containers.DeclarativeContainer):
         clock,
         chat_metrics,
         settings.provided.agents.max_message_chars,
+        conversation_context,
     )
 
 

@@ -28,7 +28,8 @@ from application.agents.framework import (
     ToolReturned,
     usage_of,
 )
-from application.agents.history import tool_calls_of
+from application.agents.history import summary_message, to_model_messages, tool_calls_of
+from application.context import ConversationContext, TurnContext
 from domain.agents.models import ChatEvent, ChatEventType, TurnResult, TurnUsage
 from domain.agents.ports import ChatMetrics
 from domain.conversations.models import Conversation, Message, MessageStatus, Role, title_from
@@ -49,6 +50,7 @@ class _Turn:
     history: list[Any]
     started: float
     new_conversation: bool
+    context: TurnContext | None
 
 
 def output_text(output: Any) -> str:
@@ -63,7 +65,9 @@ class _ChatTurn:
         clock: Clock,
         metrics: ChatMetrics,
         max_message_chars: int,
+        context: ConversationContext,
     ) -> None:
+        self._context = context
         self._agents = agents
         self._store = conversations
         self._clock = clock
@@ -83,6 +87,7 @@ class _ChatTurn:
             )
         framework = self._agents.get(agent)
         history: list[Any] = []
+        loaded: TurnContext | None = None
         if conversation_id is None:
             conversation = Conversation(
                 user_id=user_id, agent_name=agent, title=title_from(message)
@@ -94,11 +99,14 @@ class _ChatTurn:
                     "Conversation not found.", details={"conversation_id": str(conversation_id)}
                 )
             conversation = found
-            history = await framework.get_conversation_context(user_id, conversation.id)
+            loaded = await self._context.load(
+                user_id, conversation.id, framework.definition.history
+            )
+            history = summary_message(loaded.summary) + to_model_messages(loaded.messages)
         user_message = Message(conversation_id=conversation.id, role=Role.USER, content=message)
         deps = AgentDeps(user_id=user_id, conversation_id=conversation.id)
         new = conversation_id is None
-        return _Turn(framework, conversation, user_message, deps, history, 0.0, new)
+        return _Turn(framework, conversation, user_message, deps, history, 0.0, new, loaded)
 
     async def _start(self, turn: _Turn) -> None:
         """Commit the user's message (and a new conversation) before the model is called."""
@@ -122,6 +130,10 @@ class _ChatTurn:
             metadata={"agent": turn.framework.name},
         )
         await self._store.add_message(turn.deps.user_id, reply)  # type: ignore[arg-type]
+        policy = turn.framework.definition.history
+        await self._context.record(turn.conversation.id, [turn.user_message, reply], policy)
+        if turn.context is not None:
+            self._context.summarize_later(turn.conversation.id, turn.context)
         self._metrics.turn_finished(
             turn.framework.name, "ok", time.perf_counter() - turn.started, usage
         )

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from application.agents.framework import BaseAgentFramework
 from application.agents.ports import ModelSource, ToolProvider
+from application.context import ConversationContext
 from domain.agents.models import AgentDefinition
 from domain.agents.ports import AgentDefinitionSource
 from domain.conversations.ports import ConversationStore
@@ -26,10 +27,12 @@ class AgentCatalog:
         tools: ToolProvider,
         conversations: ConversationStore | None = None,
         output_types: Mapping[str, type[BaseModel]] | None = None,
+        context: ConversationContext | None = None,
     ) -> None:
         self._models = models
         self._tools = tools
         self._conversations = conversations
+        self._context = context
         self._output_types: dict[str, type[Any]] = {"text": str, **(output_types or {})}
         self._definitions: dict[str, AgentDefinition] = {}
         self._built: dict[str, BaseAgentFramework[Any]] = {}
@@ -75,6 +78,7 @@ class AgentCatalog:
                 models=self._models,
                 tools=self._tools.tools_for(definition),
                 conversations=self._conversations,
+                context=self._context,
             )
             self._built[name] = built
         return built

@@ -32,8 +32,14 @@ from pydantic_ai.tools import Tool
 from pydantic_ai.usage import UsageLimits
 
 from application.agents.errors import translate_run_error
-from application.agents.history import last_messages, to_model_messages, tool_calls_of
+from application.agents.history import (
+    last_messages,
+    summary_message,
+    to_model_messages,
+    tool_calls_of,
+)
 from application.agents.ports import ModelSource
+from application.context import ConversationContext
 from domain.agents.models import AgentDefinition, TurnUsage
 from domain.conversations.ports import ConversationStore
 from domain.errors import ConfigurationError, MAIError
@@ -100,6 +106,7 @@ class BaseAgentFramework(Generic[ResultT]):
         models: ModelSource | None = None,
         tools: Sequence[Tool[AgentDeps]] = (),
         conversations: ConversationStore | None = None,
+        context: ConversationContext | None = None,
         unknown_tools: Sequence[str] = (),
     ) -> None:
         self.definition = definition
@@ -107,6 +114,7 @@ class BaseAgentFramework(Generic[ResultT]):
         self._model = model
         self._models = models
         self._conversations = conversations
+        self._context = context
         self._unknown_tools = list(unknown_tools)
         self.agent: Agent[AgentDeps, ResultT] = Agent(
             None,
@@ -161,7 +169,11 @@ class BaseAgentFramework(Generic[ResultT]):
     async def get_conversation_context(
         self, user_id: UUID, conversation_id: UUID
     ) -> list[ModelMessage]:
-        """The history the agent sees this turn, per its history policy."""
+        """The history the agent sees this turn, per its history policy: the cached window
+        (rebuilt from the database on a miss) fitted to its token budget, summary first."""
+        if self._context is not None:
+            ctx = await self._context.load(user_id, conversation_id, self.definition.history)
+            return summary_message(ctx.summary) + to_model_messages(ctx.messages)
         if self._conversations is None:
             return []
         limit = self.definition.history.max_messages

@@ -95,3 +95,14 @@ def last_messages(messages: Sequence[Message], max_messages: int) -> list[Messag
     while window and window[0].role is not Role.USER:
         window.pop(0)
     return window
+
+
+def summary_message(summary: str | None) -> list[ModelMessage]:
+    """The running summary of what fell out of the window, as a system note first in line."""
+    if not summary:
+        return []
+    return [
+        ModelRequest(
+            parts=[SystemPromptPart(content=f"Summary of the earlier conversation: {summary}")]
+        )
+    ]
