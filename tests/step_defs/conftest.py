@@ -141,3 +141,6 @@ def sign_in(world: World, user: str, password: str) -> None:
     r = world.request("POST", "/api/v1/auth/login", json={"username": user, "password": password})
     if r.status_code == 200:
         world.tokens[user] = r.json()
+
+
+from tests.step_defs.chat_steps import *  # noqa: E402, F403  (registers the chat steps)

@@ -1,0 +1,164 @@
+"""Chat steps shared by every feature (star-imported by conftest so they register)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from dependency_injector import providers
+from pytest_bdd import given, parsers, then, when
+
+from adapters.memory.models import StaticModelSource
+from domain.agents.models import ChatEvent, ChatEventType, TurnResult
+from domain.conversations.models import Message, MessageStatus
+from domain.errors import MAIError
+from tests.fakes import down_model, echo_model
+from tests.step_defs.conftest import World
+
+
+class Chat:
+    """What the chat scenarios remember between steps."""
+
+    def __init__(self) -> None:
+        self.conversation_id: UUID | None = None
+        self.user: str = ""
+        self.turn: TurnResult | None = None
+        self.events: list[ChatEvent] = []
+        self.error: MAIError | None = None
+
+
+def chat_of(world: World) -> Chat:
+    if not hasattr(world, "chat"):
+        world.chat = Chat()  # type: ignore[attr-defined]
+    return world.chat  # type: ignore[attr-defined, no-any-return]
+
+
+def use_model(world: World, model: Any) -> None:
+    world.container.model_source.override(providers.Object(StaticModelSource(model)))
+    world.container.agent_catalog.reset()  # rebuild with the new model source
+
+
+def user_id(world: World, name: str) -> UUID:
+    async def find() -> UUID:
+        user = await world.container.users().get_by_username(name)
+        assert user is not None
+        return user.id
+
+    return world.run(find())
+
+
+def send(
+    world: World, name: str, message: str, conversation_id: UUID | None, agent: str = "assistant"
+) -> None:
+    chat = chat_of(world)
+    chat.user = name
+    try:
+        chat.turn = world.run(
+            world.container.send_message().execute(
+                user_id(world, name), agent, message, conversation_id
+            )
+        )
+        chat.conversation_id = chat.turn.conversation_id
+        chat.error = None
+    except MAIError as exc:
+        chat.error = exc
+        chat.turn = None
+        if chat.conversation_id is None:
+            page = world.run(world.container.list_conversations().execute(user_id(world, name)))
+            chat.conversation_id = page.items[0].id
+
+
+def stored(world: World) -> list[Message]:
+    chat = chat_of(world)
+    assert chat.conversation_id is not None
+    page = world.run(
+        world.container.list_messages().execute(user_id(world, chat.user), chat.conversation_id)
+    )
+    return page.items
+
+
+@given("the language model answers")
+@when("the language model answers again")
+def model_answers(world: World) -> None:
+    use_model(world, echo_model())
+
+
+@given("the language model is unreachable")
+def model_down(world: World) -> None:
+    use_model(world, down_model())
+
+
+@when(parsers.parse('"{name}" says "{message}" to the "{agent}" agent'))
+def says_to(world: World, name: str, message: str, agent: str) -> None:
+    send(world, name, message, None, agent)
+
+
+@when(parsers.parse('"{name}" says "{message}" in the same conversation'))
+def says_again(world: World, name: str, message: str) -> None:
+    send(world, name, message, chat_of(world).conversation_id)
+
+
+@when(parsers.parse('"{name}" streams "{message}" to the "{agent}" agent'))
+def streams(world: World, name: str, message: str, agent: str) -> None:
+    chat = chat_of(world)
+    chat.user = name
+    uid = user_id(world, name)
+
+    async def collect() -> list[ChatEvent]:
+        stream = await world.container.stream_message().execute(uid, agent, message, None)
+        return [e async for e in stream]
+
+    chat.events = world.run(collect())
+    chat.conversation_id = chat.events[-1].conversation_id
+
+
+@then(parsers.parse('the reply is "{text}"'))
+def reply_is(world: World, text: str) -> None:
+    turn = chat_of(world).turn
+    assert turn is not None and turn.output == text
+
+
+@then(parsers.parse('the reply starts with "{text}"'))
+def reply_starts(world: World, text: str) -> None:
+    turn = chat_of(world).turn
+    assert turn is not None and turn.output.startswith(text)
+
+
+@then(parsers.parse("the conversation holds {count:d} messages, alternating user and assistant"))
+def holds(world: World, count: int) -> None:
+    roles = [m.role.value for m in stored(world)]
+    assert roles == ["user", "assistant"] * (count // 2)
+
+
+@then("she receives several text deltas followed by done")
+def deltas_then_done(world: World) -> None:
+    kinds = [e.type for e in chat_of(world).events]
+    assert kinds.count(ChatEventType.DELTA) >= 2
+    assert kinds[-1] is ChatEventType.DONE
+
+
+@then("the stored reply equals the streamed text")
+def stored_equals_stream(world: World) -> None:
+    events = chat_of(world).events
+    text = "".join(e.text for e in events if e.type is ChatEventType.DELTA)
+    reply = stored(world)[-1]
+    assert reply.id == events[-1].message_id and reply.content == text
+
+
+@then(parsers.parse('the agent called the tool "{tool}"'))
+def called_tool(world: World, tool: str) -> None:
+    turn = chat_of(world).turn
+    assert turn is not None and [c["name"] for c in turn.tool_calls] == [tool]
+    assert stored(world)[-1].tool_calls[0]["name"] == tool
+
+
+@then(parsers.parse('the turn fails with "{code}", marked retryable'))
+def turn_fails(world: World, code: str) -> None:
+    error = chat_of(world).error
+    assert error is not None and error.code == code and error.retryable
+
+
+@then("her message is kept, marked failed")
+def kept_failed(world: World) -> None:
+    messages = stored(world)
+    assert [(m.role.value, m.status) for m in messages] == [("user", MessageStatus.FAILED)]

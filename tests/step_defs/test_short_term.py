@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from dependency_injector import providers
+from pydantic_ai.messages import (
+    ModelMessage,
+    ModelRequest,
+    ModelResponse,
+    SystemPromptPart,
+    ToolCallPart,
+    ToolReturnPart,
+)
+from pydantic_ai.models.function import AgentInfo, FunctionModel
+from pytest_bdd import given, parsers, scenarios, then, when
+
+from adapters.memory.models import StaticModelSource
+from domain.agents.models import AgentDefinition, HistoryPolicy
+from domain.conversations.models import Message
+from domain.memory.errors import CacheUnavailable
+from tests.fakes import echo, echo_stream, user_texts
+from tests.step_defs.chat_steps import chat_of, send
+from tests.step_defs.conftest import World
+
+scenarios("memory/short_term.feature")
+
+
+def seen(world: World) -> list[list[ModelMessage]]:
+    if not hasattr(world, "seen"):
+        world.seen = []  # type: ignore[attr-defined]
+    return world.seen  # type: ignore[attr-defined, no-any-return]
+
+
+@given(parsers.parse('an agent "{name}" that sees at most {n:d} messages'))
+def brief_agent(world: World, name: str, n: int) -> None:
+    record = seen(world)
+
+    def model_fn(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        record.append(list(messages))
+        return echo(messages, info)
+
+    world.container.model_source.override(
+        providers.Object(StaticModelSource(FunctionModel(model_fn, stream_function=echo_stream)))
+    )
+    world.container.agent_catalog.reset()
+    world.container.agent_catalog().register(
+        AgentDefinition(name=name, tools=("current_time",), history=HistoryPolicy(max_messages=n))
+    )
+    world.agent = name  # type: ignore[attr-defined]
+
+
+class StubSummarizer:
+    async def summarize(self, previous: str | None, messages: list[Message]) -> str:
+        return f"{previous or ''} {len(messages)} earlier messages".strip()
+
+
+@given("summaries are written by a test summarizer")
+def stub_summarizer(world: World) -> None:
+    world.container.summarizer.override(providers.Object(StubSummarizer()))
+    world.container.conversation_context.reset()
+    world.container.agent_catalog.reset()
+    brief_agent(world, world.agent, 4)  # type: ignore[attr-defined]
+
+
+@when(parsers.parse('"{name}" has a conversation of {turns:d} turns with "{agent}"'))
+def many_turns(world: World, name: str, turns: int, agent: str) -> None:
+    chat = chat_of(world)
+    for i in range(turns):
+        send(world, name, f"message {i}", chat.conversation_id, agent)
+        world.run(world.container.conversation_context().drain())
+
+
+@when(parsers.parse('"{name}" says "{message}" in the same conversation'))
+def says_again(world: World, name: str, message: str) -> None:
+    send(world, name, message, chat_of(world).conversation_id, getattr(world, "agent", "assistant"))
+
+
+class DownWindows:
+    async def load(self, conversation_id: UUID) -> Any:
+        raise CacheUnavailable("cache down")
+
+    async def save(self, *args: Any, **kw: Any) -> None:
+        raise CacheUnavailable("cache down")
+
+    async def append(self, *args: Any, **kw: Any) -> bool:
+        raise CacheUnavailable("cache down")
+
+    async def invalidate(self, conversation_id: UUID) -> None:
+        raise CacheUnavailable("cache down")
+
+
+@when("the conversation cache goes down")
+def cache_down(world: World) -> None:
+    world.container.window_store.override(providers.Object(DownWindows()))
+    world.container.conversation_context.reset()
+
+
+@then(parsers.parse("the model saw at most {n:d} earlier messages on the last turn"))
+def saw_at_most(world: World, n: int) -> None:
+    last = seen(world)[-1]
+    assert len(last) - 1 <= n  # every earlier request/response, not counting the new prompt
+
+
+@then("the model saw a summary of the earlier conversation")
+def saw_summary(world: World) -> None:
+    notes = [
+        p.content
+        for m in seen(world)[-1]
+        if isinstance(m, ModelRequest)
+        for p in m.parts
+        if isinstance(p, SystemPromptPart)
+    ]
+    assert any("earlier messages" in n for n in notes), notes
+
+
+@then("the model saw the tool call together with its result")
+def saw_tool_pair(world: World) -> None:
+    last = seen(world)[-1]
+    calls = {
+        p.tool_call_id
+        for m in last
+        if isinstance(m, ModelResponse)
+        for p in m.parts
+        if isinstance(p, ToolCallPart)
+    }
+    returns = {
+        p.tool_call_id
+        for m in last
+        if isinstance(m, ModelRequest)
+        for p in m.parts
+        if isinstance(p, ToolReturnPart)
+    }
+    assert calls and calls == returns
+    assert "what time is it?" in user_texts(last)
