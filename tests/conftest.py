@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,6 +17,7 @@ from adapters.settings import Settings, load_settings
 from container import Container
 from entrypoints.rest.app import create_app
 
+TEST_AGENTS = Path(__file__).parent / "fixtures" / "agents"  # assistant + current_time
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 PG_URL = os.environ.get("MAI_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/mai_test")
 REDIS_URL = os.environ.get("MAI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -30,6 +32,7 @@ def make_settings(tmp_path: Any = None, **overrides: Any) -> Settings:
         "jwt": {"secret_key": TEST_SECRET},
         "security": {"bcrypt_rounds": 4},
         "log": {"level": "WARNING", "format": "console"},
+        "agents": {"dir": str(TEST_AGENTS)},
     }
     if tmp_path is not None:
         base["data_dir"] = str(tmp_path)

@@ -75,7 +75,7 @@ def start_server(tmp_path: Path, env: dict[str, str]) -> Server:
     )
     base = f"http://127.0.0.1:{env['API__PORT']}"
     server = Server(base, env, process, log_path)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # generous: a loaded 2-core machine imports slowly
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"server exited: {server.log()}")

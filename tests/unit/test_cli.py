@@ -30,7 +30,7 @@ from adapters.memory.models import StaticModelSource
 from adapters.settings import get_settings
 from container import Container
 from entrypoints.cli import main as cli
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_AGENTS, TEST_SECRET
 
 UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
@@ -95,6 +95,7 @@ def memory_profile(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[N
         "DATA_DIR": str(tmp_path),
         "JWT__SECRET_KEY": TEST_SECRET,
         "SECURITY__BCRYPT_ROUNDS": "4",
+        "AGENTS__DIR": str(TEST_AGENTS),
         "LOG__LEVEL": "WARNING",
         "LOG__FORMAT": "console",
     }

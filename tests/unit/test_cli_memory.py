@@ -25,7 +25,7 @@ from application.memory import NewMemory
 from container import Container
 from domain.memory.long_term import IndexState, Memory, MemoryKind
 from entrypoints.cli import main as cli
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_AGENTS, TEST_SECRET
 from tests.fakes import FlakyIndex, HashEmbedder
 
 
@@ -38,6 +38,7 @@ def memory_profile(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[N
         "DATA_DIR": str(tmp_path),
         "JWT__SECRET_KEY": TEST_SECRET,
         "SECURITY__BCRYPT_ROUNDS": "4",
+        "AGENTS__DIR": str(TEST_AGENTS),
         "LOG__LEVEL": "WARNING",
         "LOG__FORMAT": "console",
     }
