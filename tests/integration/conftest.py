@@ -8,8 +8,11 @@ tests at a server that is already running (e.g. LM Studio) instead.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import importlib.util
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -28,6 +31,7 @@ SCRIPT = ROOT / "scripts" / "local_llm.sh"
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 MODEL_ALIAS = MODEL_FILE.removesuffix(".gguf")
 START_TIMEOUT_SECONDS = 60.0
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 INSTALL_HINT = "run `make local-llm` (or `bash scripts/local_llm.sh install`)"
 
 
@@ -52,6 +56,16 @@ def ensure_model() -> Path:
         if done.returncode != 0 or not path.is_file():
             pytest.fail(f"could not fetch the test model into {path}:\n{done.stdout}{done.stderr}")
     return path
+
+
+def die_with_parent() -> None:
+    """In the child: be sent SIGTERM when pytest dies, even killed (Linux), so no server
+    outlives an interrupted test run. A no-op where prctl is unavailable."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
 
 
 def wait_until_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
@@ -104,7 +118,9 @@ def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "chatml-function-calling",
     ]
     with log.open("wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, preexec_fn=die_with_parent
+        )
     url = f"http://127.0.0.1:{port}/v1"
     try:
         wait_until_ready(url, process, log)
