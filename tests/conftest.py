@@ -16,6 +16,7 @@ from adapters.memory.health import InProcessHealth
 from adapters.settings import Settings, load_settings
 from container import Container
 from entrypoints.rest.app import create_app
+from tests.fakes import HashEmbedder
 
 TEST_AGENTS = Path(__file__).parent / "fixtures" / "agents"  # assistant + current_time
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
@@ -33,6 +34,7 @@ def make_settings(tmp_path: Any = None, **overrides: Any) -> Settings:
         "security": {"bcrypt_rounds": 4},
         "log": {"level": "WARNING", "format": "console"},
         "agents": {"dir": str(TEST_AGENTS)},
+        "memory": {"vector_backend": "memory"},
     }
     if tmp_path is not None:
         base["data_dir"] = str(tmp_path)
@@ -49,6 +51,8 @@ def make_container(settings: Settings) -> Container:
     FunctionModel in process), so its health is the in-process kind."""
     container = Container()
     container.settings.override(providers.Object(settings))
+    # A deterministic bag-of-words embedder: no model to load in every test's container.
+    container.embedder.override(providers.Object(HashEmbedder(dim=settings.memory.embedding_dim)))
     container.llm_health.override(
         providers.Object(InProcessHealth("llm", "in-process", required=False))
     )

@@ -71,8 +71,11 @@ def build_container() -> Container:
 
 
 @contextmanager
-def container_session() -> Iterator[tuple[asyncio.Runner, Container]]:
-    """One event loop with the container's resources open, for one or many async steps."""
+def container_session(*, memory: bool = False) -> Iterator[tuple[asyncio.Runner, Container]]:
+    """One event loop with the container's resources open, for one or many async steps.
+
+    `memory=True` also opens the long-term memory index and embedder; other commands leave
+    them closed, so they run beside a server that holds the embedded index."""
     from adapters.observability.logging import configure_logging
     from container import close_resources, open_resources
 
@@ -82,17 +85,19 @@ def container_session() -> Iterator[tuple[asyncio.Runner, Container]]:
         configure_logging(
             "WARNING" if settings.log.level == "INFO" else settings.log.level, settings.log.format
         )
-        runner.run(open_resources(container))
+        runner.run(open_resources(container, memory=memory))
         try:
             yield runner, container
         finally:
             runner.run(close_resources(container))
 
 
-def run_with_container(work: Callable[[Container], Coroutine[Any, Any, T]]) -> T:
+def run_with_container(
+    work: Callable[[Container], Coroutine[Any, Any, T]], *, memory: bool = False
+) -> T:
     """Open the container's resources around one async command."""
     try:
-        with container_session() as (runner, container):
+        with container_session(memory=memory) as (runner, container):
             return runner.run(work(container))
     except MAIError as exc:
         raise fail(exc) from None

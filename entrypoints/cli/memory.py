@@ -43,7 +43,7 @@ UserOption = Annotated[
 def _run(work: Callable[[Container], Coroutine[Any, Any, T]]) -> T:
     from entrypoints.cli.main import run_with_container
 
-    return run_with_container(work)
+    return run_with_container(work, memory=True)
 
 
 def _memories(n: int) -> str:

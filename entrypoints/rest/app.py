@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -40,9 +41,16 @@ def create_app(container: Container | None = None, *, configure_logs: bool = Tru
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await open_resources(container)
+        container.agent_catalog()  # load agent definitions now: a broken file stops start-up
+        stop = asyncio.Event()
+        # Drains the memory outbox (index writes that failed while the index was down).
+        reconciler = asyncio.create_task(container.reconcile_index().run_forever(stop=stop))
         try:
             yield
         finally:
+            stop.set()
+            await reconciler
+            await container.conversation_context().drain()
             await close_resources(container)
 
     app = FastAPI(

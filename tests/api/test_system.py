@@ -12,7 +12,7 @@ async def test_health_ready_metrics_and_docs(client: httpx.AsyncClient) -> None:
     assert r.status_code == 200
     body = r.json()
     assert body["status"] == "ok" and body["profile"] == "memory"
-    assert set(body["adapters"]) == {"database", "cache", "llm"}
+    assert set(body["adapters"]) == {"database", "cache", "llm", "vector_index"}
 
     assert (await client.get("/api/v1/health")).status_code == 200
     assert (await client.get("/openapi.json")).json()["info"]["title"] == "MAI Framework"
@@ -66,7 +66,7 @@ async def test_graphql_health_query(client: httpx.AsyncClient) -> None:
     assert r.status_code == 200
     data = r.json()["data"]["health"]
     assert data["status"] == "ok"
-    assert {a["name"] for a in data["adapters"]} == {"database", "cache", "llm"}
+    assert {a["name"] for a in data["adapters"]} == {"database", "cache", "llm", "vector_index"}
 
 
 async def test_graphiql_is_served_in_the_browser(client: httpx.AsyncClient) -> None:

@@ -57,7 +57,7 @@ def chat_server(tmp_path: Path) -> Iterator[tuple[Server, subprocess.Popen[bytes
     env = server_env(
         tmp_path,
         LM_STUDIO__BASE_URL=url,
-        LM_STUDIO__TIMEOUT_SECONDS="60",
+        LM_STUDIO__TIMEOUT_SECONDS="180",
         LM_STUDIO__MAX_RETRIES="1",
     )
     server = start_server(tmp_path, env)

@@ -137,7 +137,7 @@ def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 def llm_settings(llm_server: str) -> LMStudioSettings:
     """Settings pointing at the local server; the model is auto-detected."""
-    return LMStudioSettings(base_url=llm_server, timeout_seconds=60, max_retries=1)
+    return LMStudioSettings(base_url=llm_server, timeout_seconds=180, max_retries=1)
 
 
 @pytest.fixture
