@@ -51,6 +51,7 @@ class ConversationContext:
         self._policy = summary_policy or SummaryPolicy()
         self._summarizer = summarizer
         self._background: set[asyncio.Task[None]] = set()
+        self._summarizing: set[UUID] = set()  # one summary at a time per conversation
 
     def capacity(self, history: HistoryPolicy) -> int:
         return self._policy.window_capacity(history.max_messages)
@@ -94,6 +95,9 @@ class ConversationContext:
         """Fold what fell out of the window into the summary, after the turn."""
         if self._summarizer is None or not self._policy.should_summarize(context.fit):
             return
+        if conversation_id in self._summarizing:
+            return  # the running one folds these messages; the next turn sees its result
+        self._summarizing.add(conversation_id)
         task = asyncio.create_task(self._summarize(conversation_id, context))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
@@ -115,6 +119,8 @@ class ConversationContext:
             )
         except Exception as exc:  # never fails a turn: the plain window is used
             log.warning("context_summary_failed", error_type=type(exc).__name__)
+        finally:
+            self._summarizing.discard(conversation_id)
 
     async def _save(self, conversation_id: UUID, window: CachedWindow) -> None:
         try:

@@ -17,10 +17,15 @@ from rich.console import Console
 from rich.table import Table
 
 from adapters.observability.logging import configure_logging
-from bench import bench_agents, bench_auth
+from bench import bench_agents, bench_auth, bench_memory_index, bench_streaming
 from bench.harness import Row, fmt_seconds
 
-SUITES = {"agents": bench_agents.run, "auth": bench_auth.run}
+SUITES = {
+    "agents": bench_agents.run,
+    "streaming": bench_streaming.run,
+    "auth": bench_auth.run,
+    "memory": bench_memory_index.run,
+}
 
 
 def machine() -> str:
