@@ -17,13 +17,14 @@ from rich.console import Console
 from rich.table import Table
 
 from adapters.observability.logging import configure_logging
-from bench import bench_agents, bench_auth, bench_memory_index, bench_streaming
+from bench import bench_agents, bench_auth, bench_context, bench_memory_index, bench_streaming
 from bench.harness import Row, fmt_seconds
 
 SUITES = {
     "agents": bench_agents.run,
     "streaming": bench_streaming.run,
     "auth": bench_auth.run,
+    "context": bench_context.run,
     "memory": bench_memory_index.run,
 }
 
