@@ -5,9 +5,7 @@ tiny: these tests assert on protocol and persistence, not on what it says."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +15,7 @@ import pytest
 from websockets.sync.client import connect
 
 from tests.e2e.conftest import Server, server_env, start_server, stop_server
-from tests.integration.conftest import MODEL_ALIAS, ensure_model, free_port, wait_until_ready
+from tests.integration.conftest import ensure_model, free_port, llm_command, wait_until_ready
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
 
@@ -25,25 +23,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
 def start_llm(tmp: Path) -> tuple[str, subprocess.Popen[bytes]]:
     port = free_port()
     log = tmp / "llm.log"
-    cmd = [
-        sys.executable,
-        "-m",
-        "llama_cpp.server",
-        "--model",
-        str(ensure_model()),
-        "--model_alias",
-        MODEL_ALIAS,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--n_ctx",
-        "4096",
-        "--n_threads",
-        str(os.cpu_count() or 1),
-        "--chat_format",
-        "chatml-function-calling",
-    ]
+    cmd = llm_command(ensure_model(), port)
     with log.open("wb") as out:
         process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"

@@ -83,19 +83,9 @@ def wait_until_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> N
     pytest.fail(f"the LLM server did not answer within {START_TIMEOUT_SECONDS:g}s (log: {log})")
 
 
-@pytest.fixture(scope="session")
-def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The base URL (`http://127.0.0.1:PORT/v1`) of a running local LLM server."""
-    external = os.environ.get("MAI_TEST_LLM_URL")
-    if external:
-        yield external.rstrip("/")
-        return
-    if importlib.util.find_spec("llama_cpp") is None:
-        pytest.fail(f"llama-cpp-python is not installed in {sys.prefix}: {INSTALL_HINT}")
-    gguf = ensure_model()
-    port = free_port()
-    log = tmp_path_factory.mktemp("llm") / "server.log"
-    command = [
+def llm_command(gguf: Path, port: int) -> list[str]:
+    """The llama.cpp server command line for the test model on `port`."""
+    return [
         sys.executable,
         "-m",
         "llama_cpp.server",
@@ -117,6 +107,21 @@ def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "--chat_format",
         "chatml-function-calling",
     ]
+
+
+@pytest.fixture(scope="session")
+def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The base URL (`http://127.0.0.1:PORT/v1`) of a running local LLM server."""
+    external = os.environ.get("MAI_TEST_LLM_URL")
+    if external:
+        yield external.rstrip("/")
+        return
+    if importlib.util.find_spec("llama_cpp") is None:
+        pytest.fail(f"llama-cpp-python is not installed in {sys.prefix}: {INSTALL_HINT}")
+    gguf = ensure_model()
+    port = free_port()
+    log = tmp_path_factory.mktemp("llm") / "server.log"
+    command = llm_command(gguf, port)
     with log.open("wb") as out:
         process = subprocess.Popen(
             command, stdout=out, stderr=subprocess.STDOUT, preexec_fn=die_with_parent
