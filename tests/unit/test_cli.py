@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from collections.abc import AsyncIterator
 
 import pytest
 from dependency_injector import providers
@@ -30,7 +29,6 @@ from adapters.memory.models import StaticModelSource
 from adapters.settings import get_settings
 from container import Container
 from entrypoints.cli import main as cli
-from tests.conftest import TEST_AGENTS, TEST_SECRET
 
 UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
@@ -86,24 +84,7 @@ class ScriptedModel:
             yield word if i == 0 else " " + word
 
 
-@pytest.fixture(autouse=True)
-def memory_profile(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[None]:
-    env = {
-        "ENVIRONMENT": "test",
-        "DATABASE__URL": "memory://",
-        "REDIS__URL": "memory://",
-        "DATA_DIR": str(tmp_path),
-        "JWT__SECRET_KEY": TEST_SECRET,
-        "SECURITY__BCRYPT_ROUNDS": "4",
-        "AGENTS__DIR": str(TEST_AGENTS),
-        "LOG__LEVEL": "WARNING",
-        "LOG__FORMAT": "console",
-    }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
+pytestmark = pytest.mark.usefixtures("cli_memory_profile")
 
 
 class Built:

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from uuid import UUID
 
 import pytest
@@ -20,33 +18,13 @@ from typer.testing import CliRunner, Result
 
 from adapters.memory.identity import InMemoryUserRepository
 from adapters.memory.memories import InMemoryMemoryRepository
-from adapters.settings import get_settings
 from application.memory import NewMemory
 from container import Container
 from domain.memory.long_term import IndexState, Memory, MemoryKind
 from entrypoints.cli import main as cli
-from tests.conftest import TEST_AGENTS, TEST_SECRET
 from tests.fakes import FlakyIndex, HashEmbedder
 
-
-@pytest.fixture(autouse=True)
-def memory_profile(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[None]:
-    env = {
-        "ENVIRONMENT": "test",
-        "DATABASE__URL": "memory://",
-        "REDIS__URL": "memory://",
-        "DATA_DIR": str(tmp_path),
-        "JWT__SECRET_KEY": TEST_SECRET,
-        "SECURITY__BCRYPT_ROUNDS": "4",
-        "AGENTS__DIR": str(TEST_AGENTS),
-        "LOG__LEVEL": "WARNING",
-        "LOG__FORMAT": "console",
-    }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
+pytestmark = pytest.mark.usefixtures("cli_memory_profile")
 
 
 class World:
