@@ -93,6 +93,7 @@ async def _open_memory_index(
     """The vector index MEMORY__VECTOR_BACKEND names, ready for MEMORY__EMBEDDING_DIM."""
     backend, dim = settings.memory.vector_backend, settings.memory.embedding_dim
     index: Any
+    client: AsyncQdrantClient | None = None
     if backend == "pgvector":
         if database is None or database.dialect != "postgresql":
             raise ConfigurationError(
@@ -120,11 +121,10 @@ async def _open_memory_index(
         await index.ensure_ready(dim)
         yield index
     finally:
-        close = getattr(index, "aclose", None) or getattr(index, "close", None)
-        if close is not None:
-            result = close()
-            if hasattr(result, "__await__"):
-                await result
+        if isinstance(index, QdrantEdgeIndex):
+            await index.aclose()  # releases the shard's lock for the next process
+        if client is not None:
+            await client.close()
 
 
 async def _open_embedder(
