@@ -162,6 +162,17 @@ def _health_checks(*checks: Any, index: Any) -> list[Any]:
     return opened
 
 
+def _memory_when_open(index: Any, make: Any) -> Any:
+    """A callable giving the long-term memory use-case when this process opened (or a test
+    overrode) the vector index, else None: chat then runs without long-term memory, as
+    `mai chat` does beside a server holding the embedded index."""
+
+    def get() -> memory.LongTermMemory | None:
+        return make() if index.initialized or index.overridden else None
+
+    return get
+
+
 def _store_kind(settings: Settings) -> str:
     return "memory" if settings.database.backend == "memory" else "sql"
 
@@ -308,15 +319,6 @@ class Container(containers.DeclarativeContainer):
     delete_conversation = providers.Factory(
         conversations.DeleteConversation, conversation_store, clock
     )
-    send_message = providers.Factory(
-        chat.SendMessage,
-        agent_catalog,
-        conversation_store,
-        clock,
-        chat_metrics,
-        settings.provided.agents.max_message_chars,
-        conversation_context,
-    )
     long_term_memory = providers.Factory(
         memory.LongTermMemory, memory_repository, memory_index, embedder, clock, ranking_weights
     )
@@ -326,6 +328,19 @@ class Container(containers.DeclarativeContainer):
     reindex_memories = providers.Factory(
         memory.ReindexMemories, memory_repository, memory_index, embedder
     )
+    memory_when_open = providers.Callable(
+        _memory_when_open, providers.Delegate(memory_index), providers.Delegate(long_term_memory)
+    )
+    send_message = providers.Factory(
+        chat.SendMessage,
+        agent_catalog,
+        conversation_store,
+        clock,
+        chat_metrics,
+        settings.provided.agents.max_message_chars,
+        conversation_context,
+        memory_when_open,
+    )
     stream_message = providers.Factory(
         chat.StreamMessage,
         agent_catalog,
@@ -334,6 +349,7 @@ class Container(containers.DeclarativeContainer):
         chat_metrics,
         settings.provided.agents.max_message_chars,
         conversation_context,
+        memory_when_open,
     )
 
 

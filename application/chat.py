@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 import structlog
 from pydantic import BaseModel
+from pydantic_ai.messages import ModelRequest, SystemPromptPart
 from pydantic_ai.run import AgentRunResult
 
 from application.agents.catalog import AgentCatalog
@@ -30,14 +31,17 @@ from application.agents.framework import (
 )
 from application.agents.history import summary_message, to_model_messages, tool_calls_of
 from application.context import ConversationContext, TurnContext
-from domain.agents.models import ChatEvent, ChatEventType, TurnResult, TurnUsage
+from application.memory import LongTermMemory, NewMemory
+from domain.agents.models import ChatEvent, ChatEventType, MemoryPolicy, TurnResult, TurnUsage
 from domain.agents.ports import ChatMetrics
 from domain.conversations.models import Conversation, Message, MessageStatus, Role, title_from
 from domain.conversations.ports import ConversationStore
 from domain.errors import MAIError, NotFound, PayloadTooLarge, ValidationFailed
+from domain.memory.long_term import MAX_MEMORY_CHARS, MemoryKind
 from domain.ports import Clock
 
 log = structlog.get_logger("mai.chat")
+_BACKGROUND: set[asyncio.Task[None]] = set()  # after-the-turn work, kept until it finishes
 CANCELLED = {"code": "CANCELLED", "message": "The turn was cancelled before it completed."}
 
 
@@ -66,8 +70,10 @@ class _ChatTurn:
         metrics: ChatMetrics,
         max_message_chars: int,
         context: ConversationContext,
+        memory: Callable[[], LongTermMemory | None] = lambda: None,
     ) -> None:
         self._context = context
+        self._memory = memory
         self._agents = agents
         self._store = conversations
         self._clock = clock
@@ -104,9 +110,48 @@ class _ChatTurn:
             )
             history = summary_message(loaded.summary) + to_model_messages(loaded.messages)
         user_message = Message(conversation_id=conversation.id, role=Role.USER, content=message)
-        deps = AgentDeps(user_id=user_id, conversation_id=conversation.id)
+        memory = self._memory()
+        deps = AgentDeps(user_id=user_id, conversation_id=conversation.id, memory=memory)
+        history = await self._recalled(framework.definition.memory, deps, message) + history
         new = conversation_id is None
         return _Turn(framework, conversation, user_message, deps, history, 0.0, new, loaded)
+
+    async def _recalled(self, policy: MemoryPolicy, deps: AgentDeps, message: str) -> list[Any]:
+        """The user's most relevant memories, as a system note before the history."""
+        if policy.recall_k == 0 or deps.memory is None or deps.user_id is None:
+            return []
+        try:
+            found = await deps.memory.retrieve(deps.user_id, message, k=policy.recall_k)
+        except MAIError as exc:  # memory trouble never fails a turn
+            log.warning("memory_recall_failed", code=exc.code)
+            return []
+        notes = [f"- {i.memory.content}" for i in found.items if i.score >= policy.min_score]
+        if not notes:
+            return []
+        text = "What you remember about this user (may be relevant):\n" + "\n".join(notes)
+        return [ModelRequest(parts=[SystemPromptPart(content=text)])]
+
+    def _write_episode(self, turn: _Turn, reply: Message) -> None:
+        """Remember the completed turn as an episodic memory, after the response."""
+        memory, user = turn.deps.memory, turn.deps.user_id
+        if not turn.framework.definition.memory.episodes or memory is None or user is None:
+            return
+        episode = NewMemory(
+            f"User: {turn.user_message.content}\nAssistant: {reply.content}"[:MAX_MEMORY_CHARS],
+            MemoryKind.EPISODIC,
+            source_conversation_id=turn.conversation.id,
+            source_message_id=reply.id,
+        )
+
+        async def write() -> None:
+            try:
+                await memory.store(user, episode)
+            except Exception as exc:
+                log.warning("memory_episode_failed", error_type=type(exc).__name__)
+
+        task = asyncio.create_task(write())
+        _BACKGROUND.add(task)
+        task.add_done_callback(_BACKGROUND.discard)
 
     async def _start(self, turn: _Turn) -> None:
         """Commit the user's message (and a new conversation) before the model is called."""
@@ -132,6 +177,7 @@ class _ChatTurn:
         await self._store.add_message(turn.deps.user_id, reply)  # type: ignore[arg-type]
         policy = turn.framework.definition.history
         await self._context.record(turn.conversation.id, [turn.user_message, reply], policy)
+        self._write_episode(turn, reply)
         if turn.context is not None:
             self._context.summarize_later(turn.conversation.id, turn.context)
         self._metrics.turn_finished(

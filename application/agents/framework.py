@@ -40,6 +40,7 @@ from application.agents.history import (
 )
 from application.agents.ports import ModelSource
 from application.context import ConversationContext
+from application.memory import LongTermMemory
 from domain.agents.models import AgentDefinition, TurnUsage
 from domain.conversations.ports import ConversationStore
 from domain.errors import ConfigurationError, MAIError
@@ -54,6 +55,7 @@ class AgentDeps:
 
     user_id: UUID | None = None
     conversation_id: UUID | None = None
+    memory: LongTermMemory | None = None  # the user's long-term memory, when available
     extras: dict[str, Any] = field(default_factory=dict)
 
 

@@ -8,10 +8,13 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic_ai import ModelRetry
+from pydantic_ai import ModelRetry, RunContext
 from pydantic_ai.tools import Tool
 
+from application.agents.framework import AgentDeps
+from application.memory import NewMemory
 from domain.agents.models import AgentDefinition
+from domain.memory.long_term import MemoryKind
 
 
 def current_time(timezone: str = "UTC") -> str:
@@ -25,7 +28,36 @@ def current_time(timezone: str = "UTC") -> str:
     return datetime.now(zone).isoformat(timespec="seconds")
 
 
-BUILTIN_TOOLS: dict[str, Callable[..., Any]] = {"current_time": current_time}
+async def recall_memory(ctx: RunContext[AgentDeps], query: str, k: int = 5) -> list[str]:
+    """Search what you remember about this user (facts, preferences, past conversations)."""
+    memory, user = ctx.deps.memory, ctx.deps.user_id
+    if memory is None or user is None:
+        raise ModelRetry("Long-term memory is not available right now; answer without it.")
+    found = await memory.retrieve(user, query, k=max(1, min(k, 10)))
+    return [item.memory.content for item in found.items]
+
+
+async def remember(ctx: RunContext[AgentDeps], content: str, kind: str = "fact") -> str:
+    """Remember something about this user for later conversations.
+    `kind` is "fact", "preference" or "episodic"."""
+    memory, user = ctx.deps.memory, ctx.deps.user_id
+    if memory is None or user is None:
+        raise ModelRetry("Long-term memory is not available right now.")
+    try:
+        memory_kind = MemoryKind(kind)
+    except ValueError:
+        raise ModelRetry('kind must be "fact", "preference" or "episodic".') from None
+    await memory.store(
+        user, NewMemory(content, memory_kind, source_conversation_id=ctx.deps.conversation_id)
+    )
+    return "Remembered."
+
+
+BUILTIN_TOOLS: dict[str, Callable[..., Any]] = {
+    "current_time": current_time,
+    "recall_memory": recall_memory,
+    "remember": remember,
+}
 
 
 class StaticToolProvider:

@@ -42,6 +42,15 @@ class HistoryPolicy(BaseModel):
     max_tokens: int = Field(default=4000, ge=0, le=1_000_000)
 
 
+class MemoryPolicy(BaseModel):
+    """How an agent uses the user's long-term memory."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    recall_k: int = Field(default=0, ge=0, le=20)  # memories recalled into each turn; 0 = off
+    min_score: float = Field(default=0.0, ge=0, le=1)  # recalled only at or above this score
+    episodes: bool = False  # write each completed turn as an episodic memory
+
+
 class AgentDefinition(BaseModel):
     """An agent as users declare it (YAML under config/agents/ or from Python)."""
 
@@ -55,6 +64,7 @@ class AgentDefinition(BaseModel):
     model_settings: ModelParams = ModelParams()
     limits: TurnLimits = TurnLimits()
     history: HistoryPolicy = HistoryPolicy()
+    memory: MemoryPolicy = MemoryPolicy()
 
     @field_validator("name")
     @classmethod

@@ -1,0 +1,125 @@
+"""Agents use long-term memory: recall into the turn, remember/recall tools, episodes."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from uuid import UUID
+
+from dependency_injector import providers
+from pydantic_ai.messages import (
+    ModelMessage,
+    ModelRequest,
+    ModelResponse,
+    SystemPromptPart,
+    TextPart,
+    ToolCallPart,
+    ToolReturnPart,
+)
+from pydantic_ai.models.function import AgentInfo, FunctionModel
+
+from adapters.memory.models import StaticModelSource
+from application import chat
+from application.memory import NewMemory
+from container import Container, open_resources
+from domain.agents.models import AgentDefinition, MemoryPolicy
+from domain.memory.long_term import MemoryKind
+from tests.conftest import make_container, make_settings
+from tests.fakes import last_user_text
+
+
+def notes(messages: list[ModelMessage]) -> str:
+    return " ".join(
+        p.content
+        for m in messages
+        if isinstance(m, ModelRequest)
+        for p in m.parts
+        if isinstance(p, SystemPromptPart)
+    )
+
+
+async def setup(model_fn: Any) -> tuple[Container, UUID, UUID]:
+    c = make_container(make_settings())
+    c.model_source.override(providers.Object(StaticModelSource(FunctionModel(model_fn))))
+    await open_resources(c)
+    c.agent_catalog().register(
+        AgentDefinition(
+            name="rememberer",
+            tools=("recall_memory", "remember"),
+            memory=MemoryPolicy(recall_k=3, episodes=True),
+        )
+    )
+    ada = await c.register_user().execute("ada", "ada@example.com", "password123")
+    eve = await c.register_user().execute("eve", "eve@example.com", "password123")
+    return c, ada.id, eve.id
+
+
+async def settle() -> None:
+    await asyncio.gather(*chat._BACKGROUND)
+
+
+async def test_relevant_memories_are_recalled_into_the_turn_for_their_owner_only() -> None:
+    seen: list[str] = []
+
+    def model_fn(messages: list[ModelMessage], _info: AgentInfo) -> ModelResponse:
+        seen.append(notes(messages))
+        return ModelResponse(parts=[TextPart("ok")])
+
+    c, ada, eve = await setup(model_fn)
+    await c.long_term_memory().store(
+        ada, NewMemory("Ada's favourite colour is teal", MemoryKind.FACT)
+    )
+    await c.send_message().execute(ada, "rememberer", "what is my favourite colour?")
+    assert "teal" in seen[-1]
+    await c.send_message().execute(eve, "rememberer", "what is my favourite colour?")
+    assert "teal" not in seen[-1]
+
+
+async def test_each_turn_is_remembered_as_an_episode() -> None:
+    c, ada, _ = await setup(lambda m, i: ModelResponse(parts=[TextPart("Lisbon is lovely.")]))
+    turn = await c.send_message().execute(ada, "rememberer", "I am flying to Lisbon")
+    await settle()
+    recent = (await c.long_term_memory().get_recent(ada)).items
+    episode = [m for m in recent if m.kind is MemoryKind.EPISODIC]
+    assert episode and "I am flying to Lisbon" in episode[0].content
+    assert episode[0].source_conversation_id == turn.conversation_id
+
+
+async def test_the_agent_remembers_and_recalls_through_tools() -> None:
+    def model_fn(messages: list[ModelMessage], _info: AgentInfo) -> ModelResponse:
+        last = messages[-1]
+        if isinstance(last, ModelRequest) and any(
+            isinstance(p, ToolReturnPart) for p in last.parts
+        ):
+            result = next(p.content for p in last.parts if isinstance(p, ToolReturnPart))
+            return ModelResponse(parts=[TextPart(f"tool said: {result}")])
+        text = last_user_text(messages)
+        if text.startswith("remember"):
+            return ModelResponse(
+                parts=[ToolCallPart("remember", {"content": "Ada's dog is Rex"}, "r1")]
+            )
+        return ModelResponse(parts=[ToolCallPart("recall_memory", {"query": "dog"}, "q1")])
+
+    c, ada, eve = await setup(model_fn)
+    saved = await c.send_message().execute(ada, "rememberer", "remember my dog")
+    assert saved.output == "tool said: Remembered."
+    recalled = await c.send_message().execute(ada, "rememberer", "what is my dog called?")
+    assert "Rex" in recalled.output
+    other = await c.send_message().execute(eve, "rememberer", "what is my dog called?")
+    assert "Rex" not in other.output
+
+
+async def test_without_the_index_chat_runs_without_long_term_memory() -> None:
+    c = make_container(make_settings())
+    c.model_source.override(
+        providers.Object(
+            StaticModelSource(FunctionModel(lambda m, i: ModelResponse(parts=[TextPart("ok")])))
+        )
+    )
+    await open_resources(c, memory=False)
+    c.agent_catalog().register(
+        AgentDefinition(name="rememberer", memory=MemoryPolicy(recall_k=3, episodes=True))
+    )
+    user = await c.register_user().execute("ada", "ada@example.com", "password123")
+    turn = await c.send_message().execute(user.id, "rememberer", "hello")
+    assert turn.output == "ok"
