@@ -17,7 +17,14 @@ from rich.console import Console
 from rich.table import Table
 
 from adapters.observability.logging import configure_logging
-from bench import bench_agents, bench_auth, bench_context, bench_memory_index, bench_streaming
+from bench import (
+    bench_agents,
+    bench_auth,
+    bench_context,
+    bench_memory_index,
+    bench_memory_quality,
+    bench_streaming,
+)
 from bench.harness import Row, fmt_seconds
 
 SUITES = {
@@ -26,6 +33,7 @@ SUITES = {
     "auth": bench_auth.run,
     "context": bench_context.run,
     "memory": bench_memory_index.run,
+    "quality": bench_memory_quality.run,
 }
 
 
