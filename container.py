@@ -48,6 +48,7 @@ from application.agents.catalog import AgentCatalog
 from application.agents.ports import ModelSource
 from application.agents.tools import StaticToolProvider
 from application.context import ConversationContext
+from application.facts import FactExtractor
 from application.health import CheckReadiness
 from application.summarizer import AgentSummarizer
 from domain.errors import ConfigurationError
@@ -328,6 +329,7 @@ class Container(containers.DeclarativeContainer):
     reindex_memories = providers.Factory(
         memory.ReindexMemories, memory_repository, memory_index, embedder
     )
+    fact_extractor = providers.Singleton(FactExtractor, model_source)
     memory_when_open = providers.Callable(
         _memory_when_open, providers.Delegate(memory_index), providers.Delegate(long_term_memory)
     )
@@ -340,6 +342,7 @@ class Container(containers.DeclarativeContainer):
         settings.provided.agents.max_message_chars,
         conversation_context,
         memory_when_open,
+        fact_extractor,
     )
     stream_message = providers.Factory(
         chat.StreamMessage,
@@ -350,6 +353,7 @@ class Container(containers.DeclarativeContainer):
         settings.provided.agents.max_message_chars,
         conversation_context,
         memory_when_open,
+        fact_extractor,
     )
 
 

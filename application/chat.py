@@ -31,6 +31,7 @@ from application.agents.framework import (
 )
 from application.agents.history import summary_message, to_model_messages, tool_calls_of
 from application.context import ConversationContext, TurnContext
+from application.facts import FactExtractor
 from application.memory import LongTermMemory, NewMemory
 from domain.agents.models import ChatEvent, ChatEventType, MemoryPolicy, TurnResult, TurnUsage
 from domain.agents.ports import ChatMetrics
@@ -71,7 +72,9 @@ class _ChatTurn:
         max_message_chars: int,
         context: ConversationContext,
         memory: Callable[[], LongTermMemory | None] = lambda: None,
+        facts: FactExtractor | None = None,
     ) -> None:
+        self._facts = facts
         self._context = context
         self._memory = memory
         self._agents = agents
@@ -132,9 +135,10 @@ class _ChatTurn:
         return [ModelRequest(parts=[SystemPromptPart(content=text)])]
 
     def _write_episode(self, turn: _Turn, reply: Message) -> None:
-        """Remember the completed turn as an episodic memory, after the response."""
+        """After the response: remember the turn as an episode and/or extract its facts."""
         memory, user = turn.deps.memory, turn.deps.user_id
-        if not turn.framework.definition.memory.episodes or memory is None or user is None:
+        policy = turn.framework.definition.memory
+        if memory is None or user is None or not (policy.episodes or policy.extract_facts):
             return
         episode = NewMemory(
             f"User: {turn.user_message.content}\nAssistant: {reply.content}"[:MAX_MEMORY_CHARS],
@@ -145,9 +149,13 @@ class _ChatTurn:
 
         async def write() -> None:
             try:
-                await memory.store(user, episode)
-            except Exception as exc:
-                log.warning("memory_episode_failed", error_type=type(exc).__name__)
+                if policy.episodes:
+                    await memory.store(user, episode)
+                if policy.extract_facts and self._facts is not None:
+                    found = await self._facts.extract(turn.user_message.content, reply.content)
+                    await self._facts.remember_new(memory, user, found, turn.conversation.id)
+            except Exception as exc:  # after the response: logged, never a failed turn
+                log.warning("memory_after_turn_failed", error_type=type(exc).__name__)
 
         task = asyncio.create_task(write())
         _BACKGROUND.add(task)

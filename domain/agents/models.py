@@ -49,6 +49,7 @@ class MemoryPolicy(BaseModel):
     recall_k: int = Field(default=0, ge=0, le=20)  # memories recalled into each turn; 0 = off
     min_score: float = Field(default=0.0, ge=0, le=1)  # recalled only at or above this score
     episodes: bool = False  # write each completed turn as an episodic memory
+    extract_facts: bool = False  # an LLM lists durable facts after each turn (add-only)
 
 
 class AgentDefinition(BaseModel):

@@ -123,3 +123,23 @@ async def test_without_the_index_chat_runs_without_long_term_memory() -> None:
     user = await c.register_user().execute("ada", "ada@example.com", "password123")
     turn = await c.send_message().execute(user.id, "rememberer", "hello")
     assert turn.output == "ok"
+
+
+async def test_facts_are_extracted_after_the_turn_and_never_duplicated() -> None:
+    def model_fn(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        if info.output_tools:  # the fact extractor asks for structured output
+            facts = {"facts": ["Ada's sister Lena lives in Porto."], "preferences": []}
+            return ModelResponse(parts=[ToolCallPart(info.output_tools[0].name, facts, "f1")])
+        return ModelResponse(parts=[TextPart("How lovely!")])
+
+    c, ada, _ = await setup(model_fn)
+    c.agent_catalog().register(
+        AgentDefinition(name="extractor", memory=MemoryPolicy(extract_facts=True))
+    )
+    for _ in range(2):  # the same fact twice: stored once
+        await c.send_message().execute(ada, "extractor", "My sister Lena lives in Porto")
+        await settle()
+    recent = (await c.long_term_memory().get_recent(ada)).items
+    assert [(m.kind, m.content) for m in recent] == [
+        (MemoryKind.FACT, "Ada's sister Lena lives in Porto.")
+    ]
