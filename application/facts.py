@@ -67,3 +67,27 @@ class FactExtractor:
             await memory.store(user_id, NewMemory(text, kind, source_conversation_id=source))
             added.append(text)
         return added
+
+
+class LLMImportanceScorer:
+    """`ImportanceScorer` as a small agent: how much would a personal assistant need to
+    remember this, from 0 (trivia) to 1 (critical: health, safety, identity, deadlines)."""
+
+    def __init__(self, models: ModelSource) -> None:
+        self._agent: BaseAgentFramework[float] = BaseAgentFramework(
+            AgentDefinition(
+                name="importance-scorer",
+                instructions=(
+                    "Rate how important it is for a personal assistant to remember this "
+                    "about its user, from 0.0 (trivia) to 1.0 (critical: health, safety, "
+                    "identity, deadlines). Answer with the number only."
+                ),
+                model_settings=ModelParams(temperature=0.0, max_tokens=16),
+            ),
+            output_type=float,
+            models=models,
+        )
+
+    async def score(self, content: str, kind: MemoryKind) -> float:
+        result = await self._agent.run_async(f"({kind.value}) {content}")
+        return float(result.output)

@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from uuid import UUID
 
 import structlog
@@ -70,6 +70,12 @@ def _vector(m: Memory) -> IndexedVector:
     return IndexedVector(m.id, m.user_id, m.embedding, {"kind": m.kind.value})
 
 
+class ImportanceScorer(Protocol):
+    """Rates how important a memory is, 0..1 (an LLM, when configured)."""
+
+    async def score(self, content: str, kind: MemoryKind) -> float: ...
+
+
 class LongTermMemory:
     """The operations users know: store, store_many, retrieve, get_recent, update_access,
     calculate_importance, cleanup_old_memories, forget."""
@@ -81,14 +87,25 @@ class LongTermMemory:
         embedder: Embedder,
         clock: Clock,
         weights: RankingWeights | None = None,
+        scorer: ImportanceScorer | None = None,
     ) -> None:
+        self._scorer = scorer
         self._repo = repository
         self._index = index
         self._embedder = embedder
         self._clock = clock
         self._weights = weights or RankingWeights()
 
-    def calculate_importance(self, content: str, kind: MemoryKind = MemoryKind.EPISODIC) -> float:
+    async def calculate_importance(
+        self, content: str, kind: MemoryKind = MemoryKind.EPISODIC
+    ) -> float:
+        """LLM-scored when a scorer is configured (MEMORY__LLM_IMPORTANCE), else the
+        documented heuristic; a scorer that fails falls back to the heuristic."""
+        if self._scorer is not None:
+            try:
+                return min(1.0, max(0.0, await self._scorer.score(content, kind)))
+            except Exception as exc:
+                log.warning("memory_importance_scoring_failed", error_type=type(exc).__name__)
         return heuristic_importance(content, kind)
 
     async def store(self, user_id: UUID, item: NewMemory) -> Memory:
@@ -96,21 +113,25 @@ class LongTermMemory:
 
     async def store_many(self, user_id: UUID, items: Sequence[NewMemory]) -> list[Memory]:
         now = self._clock.now()
+        scores = [
+            i.importance
+            if i.importance is not None
+            else await self.calculate_importance(i.content, i.kind)
+            for i in items
+        ]
         memories = [
             Memory(
                 user_id=user_id,
                 content=i.content,
                 kind=i.kind,
-                importance=i.importance
-                if i.importance is not None
-                else self.calculate_importance(i.content, i.kind),
+                importance=score,
                 metadata=dict(i.metadata),
                 source_conversation_id=i.source_conversation_id,
                 source_message_id=i.source_message_id,
                 created_at=now,
                 updated_at=now,
             )
-            for i in items
+            for i, score in zip(items, scores, strict=True)
         ]
         try:
             vectors = await self._embedder.embed_documents([m.content for m in memories])

@@ -177,3 +177,25 @@ async def test_cleanup_refuses_nonsense_bounds(parts: Any) -> None:
         await ltm(parts).cleanup_old_memories(ADA, timedelta(days=-1), 0.5)
     with pytest.raises(ValidationFailed):
         await ltm(parts).cleanup_old_memories(ADA, timedelta(days=1), 1.5)
+
+
+class FixedScorer:
+    def __init__(self, value: float | None) -> None:
+        self.value = value
+
+    async def score(self, content: str, kind: MemoryKind) -> float:
+        if self.value is None:
+            raise ConnectionError("model down")
+        return self.value
+
+
+async def test_importance_is_llm_scored_when_configured_else_heuristic(parts: Any) -> None:
+    repo, index, embedder, clock = parts
+    scored = LongTermMemory(repo, index, embedder, clock, scorer=FixedScorer(0.42))
+    assert (await scored.store(ADA, NewMemory("anything"))).importance == 0.42
+    clamped = LongTermMemory(repo, index, embedder, clock, scorer=FixedScorer(7.0))
+    assert (await clamped.store(ADA, NewMemory("anything"))).importance == 1.0
+    failing = LongTermMemory(repo, index, embedder, clock, scorer=FixedScorer(None))
+    assert (await failing.store(ADA, NewMemory("we talked about the weather"))).importance == 0.3
+    given = await scored.store(ADA, NewMemory("explicit", importance=0.9))
+    assert given.importance == 0.9
