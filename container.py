@@ -350,8 +350,8 @@ class Container(containers.DeclarativeContainer):
     memory_when_open = providers.Callable(
         _memory_when_open, providers.Delegate(memory_index), providers.Delegate(long_term_memory)
     )
-    send_message = providers.Factory(
-        chat.SendMessage,
+    # Both chat use-cases take the same parts.
+    _turn_parts = (
         agent_catalog,
         conversation_store,
         clock,
@@ -361,17 +361,8 @@ class Container(containers.DeclarativeContainer):
         memory_when_open,
         fact_extractor,
     )
-    stream_message = providers.Factory(
-        chat.StreamMessage,
-        agent_catalog,
-        conversation_store,
-        clock,
-        chat_metrics,
-        settings.provided.agents.max_message_chars,
-        conversation_context,
-        memory_when_open,
-        fact_extractor,
-    )
+    send_message = providers.Factory(chat.SendMessage, *_turn_parts)
+    stream_message = providers.Factory(chat.StreamMessage, *_turn_parts)
 
 
 async def open_resources(container: Container, *, memory: bool = True) -> None:

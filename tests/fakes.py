@@ -42,7 +42,7 @@ def user_texts(messages: list[ModelMessage]) -> list[str]:
     ]
 
 
-def _tool_result(messages: list[ModelMessage]) -> str | None:
+def tool_result(messages: list[ModelMessage]) -> str | None:
     last = messages[-1]
     if isinstance(last, ModelRequest):
         for part in last.parts:
@@ -53,14 +53,14 @@ def _tool_result(messages: list[ModelMessage]) -> str | None:
 
 def reply_for(messages: list[ModelMessage]) -> str:
     """ "echo: <message> (turn N)", or the tool's answer after a tool call."""
-    result = _tool_result(messages)
+    result = tool_result(messages)
     if result is not None:
         return f"The time is {result}."
     return f"echo: {last_user_text(messages)} (turn {len(user_texts(messages))})"
 
 
 def wants_tool(messages: list[ModelMessage]) -> bool:
-    return "time" in last_user_text(messages) and _tool_result(messages) is None
+    return "time" in last_user_text(messages) and tool_result(messages) is None
 
 
 def echo(messages: list[ModelMessage], _info: AgentInfo) -> ModelResponse:

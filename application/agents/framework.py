@@ -43,7 +43,7 @@ from application.context import ConversationContext
 from application.memory import LongTermMemory
 from domain.agents.models import AgentDefinition, TurnUsage
 from domain.conversations.ports import ConversationStore
-from domain.errors import ConfigurationError, MAIError
+from domain.errors import ConfigurationError
 
 ResultT = TypeVar("ResultT")
 log = structlog.get_logger("mai.agents")
@@ -293,7 +293,6 @@ def _stream_item(event: object) -> StreamItem | None:
 __all__ = [
     "AgentDeps",
     "BaseAgentFramework",
-    "MAIError",
     "RunFinished",
     "StreamItem",
     "TextDelta",

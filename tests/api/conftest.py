@@ -15,12 +15,9 @@ from dependency_injector import providers
 from pydantic_ai.exceptions import ModelConnectionError
 from pydantic_ai.messages import (
     ModelMessage,
-    ModelRequest,
     ModelResponse,
     TextPart,
     ToolCallPart,
-    ToolReturnPart,
-    UserPromptPart,
 )
 from pydantic_ai.models.function import AgentInfo, DeltaToolCall, DeltaToolCalls, FunctionModel
 
@@ -29,25 +26,7 @@ from adapters.settings import Settings
 from container import Container
 from entrypoints.rest.app import create_app
 from tests.conftest import make_container
-
-
-def user_texts(messages: list[ModelMessage]) -> list[str]:
-    return [
-        p.content
-        for m in messages
-        if isinstance(m, ModelRequest)
-        for p in m.parts
-        if isinstance(p, UserPromptPart) and isinstance(p.content, str)
-    ]
-
-
-def _tool_result(messages: list[ModelMessage]) -> str | None:
-    last = messages[-1]
-    if isinstance(last, ModelRequest):
-        for part in last.parts:
-            if isinstance(part, ToolReturnPart):
-                return str(part.content)
-    return None
+from tests.fakes import tool_result, user_texts
 
 
 class FakeLLM:
@@ -66,7 +45,7 @@ class FakeLLM:
         self.model = FunctionModel(self._respond, stream_function=self._stream, model_name="fake")
 
     def _reply(self, messages: list[ModelMessage]) -> str:
-        result = _tool_result(messages)
+        result = tool_result(messages)
         if result is not None:
             return f"The time is {result}."
         texts = user_texts(messages)
@@ -74,7 +53,7 @@ class FakeLLM:
 
     def _wants_tool(self, messages: list[ModelMessage]) -> bool:
         texts = user_texts(messages)
-        return bool(texts) and "time" in texts[-1] and _tool_result(messages) is None
+        return bool(texts) and "time" in texts[-1] and tool_result(messages) is None
 
     def _record(self, messages: list[ModelMessage]) -> None:
         self.seen.append(list(messages))
