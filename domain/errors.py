@@ -101,6 +101,16 @@ class ServiceUnavailable(MAIError):
     default_retryable = True
 
 
+class CacheUnavailable(ServiceUnavailable):
+    """The cache (Redis) cannot answer right now.
+
+    Never fatal: everything in the cache can be rebuilt or recomputed, so a caller catches
+    this and degrades (to the database, or to computing the value again).
+    """
+
+    code = "CACHE_UNAVAILABLE"
+
+
 class ModelUnavailable(ServiceUnavailable):
     code = "MODEL_UNAVAILABLE"
 

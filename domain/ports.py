@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
@@ -21,3 +22,39 @@ class Clock(Protocol):
     """The current time, injectable so tests can move it."""
 
     def now(self) -> datetime: ...
+
+
+class Cache(Protocol):
+    """A shared key → text cache with expiry (Redis in production, a dict in process).
+
+    Values are text (callers encode JSON). Every operation may raise `CacheUnavailable`;
+    a cache is never the source of truth, so callers treat that as a miss and go on.
+    Keys are the caller's; the adapter adds its own namespace.
+    """
+
+    async def get(self, key: str) -> str | None: ...
+
+    async def set(self, key: str, value: str, *, ttl: float | None = None) -> None:
+        """Store `value` for `ttl` seconds (None = until evicted or deleted)."""
+
+    async def delete(self, key: str) -> None: ...
+
+    async def delete_prefix(self, prefix: str) -> int:
+        """Drop every key starting with `prefix` (invalidation); returns how many."""
+
+
+@dataclass(frozen=True, slots=True)
+class RateDecision:
+    """The answer of a rate limiter for one call."""
+
+    allowed: bool
+    remaining: int  # calls left in the current window after this one (0 when refused)
+    retry_after: float  # seconds until the window resets (0 when allowed)
+
+
+class RateLimiter(Protocol):
+    """Counts calls per key in fixed windows, atomically and across processes."""
+
+    async def hit(self, key: str, limit: int, period: float) -> RateDecision:
+        """Count one call against `key`: allowed while at most `limit` calls fall in the
+        current `period`-second window. May raise `CacheUnavailable`."""

@@ -1,15 +1,7 @@
-"""Errors of the memory capability."""
+"""Errors of the memory capability (the cache error is shared, kept here by its old name)."""
 
 from __future__ import annotations
 
-from domain.errors import ServiceUnavailable
+from domain.errors import CacheUnavailable
 
-
-class CacheUnavailable(ServiceUnavailable):
-    """The cache (Redis) cannot answer right now.
-
-    Never fatal for a turn: everything in the cache can be rebuilt from the database, so
-    a caller catches this and degrades to the database (slower, same answer).
-    """
-
-    code = "CACHE_UNAVAILABLE"
+__all__ = ["CacheUnavailable"]
