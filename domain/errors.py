@@ -145,3 +145,44 @@ class ConfigurationError(MAIError):
 
     code = "CONFIGURATION_ERROR"
     status = 500
+
+
+class PipelineInvalid(PipelineError):
+    """A pipeline's definition is wrong (unknown dependency, cycle, dead stage, types that
+    do not connect); `details["problems"]` lists each problem with the stages it names."""
+
+    code = "PIPELINE_INVALID"
+    status = 422
+
+
+class StageFailed(PipelineError):
+    """A pipeline stage raised; recorded on the stage's result, never raised to a caller."""
+
+    code = "STAGE_FAILED"
+    status = 500
+
+
+class StageTimeout(StageFailed):
+    """A stage attempt ran longer than its `timeout`; counts as a (retryable) failure."""
+
+    code = "STAGE_TIMEOUT"
+    status = 504
+    default_retryable = True
+
+
+class PromptNotFound(NotFound):
+    """No prompt of that name, or not in the pinned version."""
+
+    code = "PROMPT_NOT_FOUND"
+
+
+class PromptInvalidVariables(PromptError):
+    """Variables missing, unknown or of the wrong type; `details["problems"]` lists each."""
+
+    code = "PROMPT_INVALID_VARIABLES"
+
+
+class PromptRenderFailed(PromptError):
+    """The sandbox refused or the template failed (unsafe access, a limit, an undefined)."""
+
+    code = "PROMPT_RENDER_FAILED"

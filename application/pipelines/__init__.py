@@ -1,0 +1,1 @@
+"""Pipeline use-cases and the in-process executor (`InProcessExecutor`)."""
