@@ -8,8 +8,10 @@ Tests swap pieces with `container.settings.override(providers.Object(...))`.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
@@ -27,16 +29,24 @@ from adapters.embeddings import (
     dimension_mismatch,
 )
 from adapters.lmstudio import LMStudioHealth, LMStudioModels, open_http_client
+from adapters.mcp.servers import open_mcp_servers
+from adapters.memory.cache import InProcessCache
 from adapters.memory.conversations import InMemoryConversationStore
 from adapters.memory.health import InProcessHealth
 from adapters.memory.identity import InMemorySessionStore, InMemoryUserRepository
 from adapters.memory.memories import InMemoryMemoryRepository
+from adapters.memory.rate_limiter import InProcessRateLimiter
+from adapters.memory.tools import InMemoryApprovalStore, InMemoryToolStateStore
 from adapters.memory.vector_index import InMemoryVectorIndex
 from adapters.memory.window import InProcessWindowStore
 from adapters.observability.metrics import PrometheusChatMetrics
+from adapters.observability.tool_metrics import PrometheusToolMetrics
+from adapters.prompts import YamlPromptSource
 from adapters.qdrant.edge_index import QdrantEdgeIndex
 from adapters.qdrant.server_index import QdrantIndex
+from adapters.redis.cache import RedisCache
 from adapters.redis.client import RedisClient, RedisHealth, open_redis
+from adapters.redis.rate_limiter import RedisRateLimiter
 from adapters.redis.window_store import RedisWindowStore
 from adapters.security.passwords import BcryptPasswordHasher
 from adapters.security.secret_key import resolve_secret_key
@@ -47,18 +57,25 @@ from adapters.sql.database import Database, DatabaseHealth
 from adapters.sql.memories import SqlMemoryRepository
 from adapters.sql.pgvector_index import PgVectorIndex
 from adapters.sql.sessions import SqlSessionStore
+from adapters.sql.tools import SqlApprovalStore, SqlToolStateStore
 from adapters.sql.users import SqlUserRepository
+from adapters.web.fetcher import HttpxWebFetcher
 from application import auth, chat, conversations, memory
 from application.agents.catalog import AgentCatalog
 from application.agents.ports import ModelSource
-from application.agents.tools import StaticToolProvider
 from application.context import ConversationContext
 from application.facts import FactExtractor, LLMImportanceScorer
 from application.health import CheckReadiness
+from application.prompts import PromptManager
 from application.summarizer import AgentSummarizer
+from application.tools.builtins import BUILTIN_TOOLS, make_http_get
+from application.tools.registry import ToolRegistry
+from application.tools.service import Approvals, Tools
 from domain.errors import ConfigurationError
 from domain.memory.long_term import RankingWeights
 from domain.memory.long_term_ports import Embedder, MemoryIndex
+from domain.ports import Cache, RateLimiter
+from domain.tools.ports import ToolMetrics, ToolStateStore
 
 
 async def _open_database(settings: Settings) -> AsyncIterator[Database | None]:
@@ -184,6 +201,66 @@ def _store_kind(settings: Settings) -> str:
     return "memory" if settings.database.backend == "memory" else "sql"
 
 
+def _tool_registry(
+    settings: Settings,
+    state: ToolStateStore,
+    cache: Cache,
+    limiter: RateLimiter,
+    metrics: ToolMetrics,
+) -> ToolRegistry:
+    """The registry with the built-in tools and those of TOOLS__MODULES (`http_get` and
+    MCP servers' tools join when the resources open: they need open clients)."""
+    registry = ToolRegistry(
+        state, cache=cache, limiter=limiter, metrics=metrics, state_ttl=settings.tools.state_ttl
+    )
+    for function in BUILTIN_TOOLS:
+        registry.register(function)
+    for path in settings.tools.modules:
+        try:
+            module = importlib.import_module(path)
+        except ImportError as exc:
+            raise ConfigurationError(
+                f"TOOLS__MODULES: cannot import {path!r} ({exc}).",
+                details={"variable": "TOOLS__MODULES", "module": path},
+            ) from exc
+        registry.register_module(module)
+    return registry
+
+
+async def _open_mcp_servers(settings: Settings) -> AsyncIterator[list[tuple[Any, list[Any]]]]:
+    async with AsyncExitStack() as stack:
+        yield await open_mcp_servers(settings.tools.mcp_servers, stack)
+
+
+async def _open_web_fetcher(settings: Settings) -> AsyncIterator[HttpxWebFetcher]:
+    fetcher = HttpxWebFetcher(
+        settings.tools.http_allowed_hosts, max_bytes=settings.tools.http_max_bytes
+    )
+    try:
+        yield fetcher
+    finally:
+        await fetcher.aclose()
+
+
+def _attach_tools(container: Container) -> None:
+    """Register the tools that need open clients, once per registry."""
+    registry = container.tool_registry()
+    if registry.attached:
+        return
+    settings = container.settings()
+    for toolset, metas in container.mcp_servers():
+        registry.register_toolset(toolset, metas)
+    if settings.tools.http_allowed_hosts:
+        registry.register(
+            make_http_get(
+                container.web_fetcher(),
+                settings.tools.http_allowed_hosts,
+                calls=settings.tools.http_rate_limit,
+            )
+        )
+    registry.attached = True
+
+
 def _cache_kind(settings: Settings) -> str:
     return "memory" if settings.redis.url == "memory://" else "redis"
 
@@ -265,6 +342,23 @@ class Container(containers.DeclarativeContainer):
         memory=providers.Singleton(InProcessWindowStore),
     )
 
+    # --- cache and prompts ----------------------------------------------------------
+    cache = providers.Selector(
+        cache_kind,
+        memory=providers.Singleton(InProcessCache),
+        redis=providers.Singleton(RedisCache, providers.Singleton(RedisClient, redis_client)),
+    )
+    prompt_source = providers.Singleton(YamlPromptSource, settings.provided.prompts.dir)
+    # Loads and compiles every prompt file when first built (the lifespan does it at start-up).
+    prompt_manager = providers.Singleton(
+        PromptManager,
+        prompt_source,
+        cache,
+        max_output_chars=settings.provided.prompts.max_output_chars,
+        cache_ttl=settings.provided.prompts.cache_ttl,
+        hot_reload=settings.provided.prompts.hot_reload,
+    )
+
     # --- agents --------------------------------------------------------------------
     # The chat model (LM Studio or any OpenAI-compatible server); tests override it with a
     # StaticModelSource(FunctionModel).
@@ -273,7 +367,28 @@ class Container(containers.DeclarativeContainer):
     )
     llm_health = providers.Singleton(LMStudioHealth, model_source)
     agent_source = providers.Singleton(YamlAgentSource, settings.provided.agents.dir)
-    tool_provider = providers.Singleton(StaticToolProvider)
+    tool_state_store = providers.Selector(
+        store_kind,
+        sql=providers.Singleton(SqlToolStateStore, database),
+        memory=providers.Singleton(InMemoryToolStateStore),
+    )
+    approval_store = providers.Selector(
+        store_kind,
+        sql=providers.Singleton(SqlApprovalStore, database),
+        memory=providers.Singleton(InMemoryApprovalStore),
+    )
+    rate_limiter = providers.Selector(
+        cache_kind,
+        memory=providers.Singleton(InProcessRateLimiter),
+        redis=providers.Singleton(RedisRateLimiter, providers.Singleton(RedisClient, redis_client)),
+    )
+    tool_metrics = providers.Singleton(PrometheusToolMetrics)
+    mcp_servers = providers.Resource(_open_mcp_servers, settings)
+    web_fetcher = providers.Resource(_open_web_fetcher, settings)
+    tool_registry = providers.Singleton(
+        _tool_registry, settings, tool_state_store, cache, rate_limiter, tool_metrics
+    )
+    tool_provider = tool_registry
     summarizer = providers.Singleton(AgentSummarizer, model_source)
     conversation_context = providers.Singleton(
         ConversationContext, conversation_store, window_store, summarizer=summarizer
@@ -285,6 +400,7 @@ class Container(containers.DeclarativeContainer):
         tool_provider,
         conversation_store,
         context=conversation_context,
+        prompts=prompt_manager,
     )
     chat_metrics = providers.Singleton(PrometheusChatMetrics)
 
@@ -360,9 +476,15 @@ class Container(containers.DeclarativeContainer):
         conversation_context,
         memory_when_open,
         fact_extractor,
+        approval_store,
     )
     send_message = providers.Factory(chat.SendMessage, *_turn_parts)
     stream_message = providers.Factory(chat.StreamMessage, *_turn_parts)
+    resolve_approval = providers.Factory(chat.ResolveApproval, *_turn_parts)
+
+    # --- tools -----------------------------------------------------------------------
+    tools = providers.Factory(Tools, tool_registry, memory_when_open)
+    approvals = providers.Factory(Approvals, approval_store)
 
 
 async def open_resources(container: Container, *, memory: bool = True) -> None:
@@ -373,7 +495,13 @@ async def open_resources(container: Container, *, memory: bool = True) -> None:
     server) holds. An async `Resource` otherwise puts everything that depends on it into
     async mode (each call returns a Future); once initialised, its value is plain.
     """
-    wanted = [container.database, container.redis_client, container.llm_http]
+    wanted = [
+        container.database,
+        container.redis_client,
+        container.llm_http,
+        container.mcp_servers,
+        container.web_fetcher,
+    ]
     if memory:
         wanted += [container.embedder, container.memory_index]
     for provider in wanted:
@@ -383,6 +511,7 @@ async def open_resources(container: Container, *, memory: bool = True) -> None:
     for provider in container.traverse(types=[providers.Resource]):
         if provider.initialized:
             provider.disable_async_mode()
+    _attach_tools(container)
 
 
 async def close_resources(container: Container) -> None:

@@ -10,7 +10,15 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.errors import ConfigurationError
@@ -106,6 +114,42 @@ class AgentsSettings(BaseModel):
     max_message_chars: int = Field(default=32_000, ge=1, le=1_000_000)
 
 
+class PromptSettings(BaseModel):
+    dir: str = "config/prompts"
+    hot_reload: bool = False  # development: re-read changed prompt files (checked once a second)
+    max_output_chars: int = Field(default=100_000, ge=100, le=10_000_000)
+    cache_ttl: float = Field(default=3600.0, ge=0)  # rendered-result cache; 0 turns it off
+
+
+class MCPServerConfig(BaseModel):
+    """One MCP server whose tools join the registry: a command run over stdio, or a URL."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")
+    command: str | None = None
+    args: list[str] = []
+    env: dict[str, str] = {}
+    url: str | None = None
+    category: str = "mcp"
+    requires_approval: list[str] = []  # tool names, or ["*"] for all of this server's tools
+    timeout: float = Field(default=30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> MCPServerConfig:
+        if (self.command is None) == (self.url is None):
+            raise ValueError("set exactly one of command or url")
+        return self
+
+
+class ToolSettings(BaseModel):
+    modules: list[str] = []  # import paths whose @tool functions are registered at start-up
+    state_ttl: float = Field(default=2.0, ge=0)  # how stale another process's switch may be
+    mcp_servers: list[MCPServerConfig] = []  # JSON list, e.g. [{"name":"files","command":…}]
+    http_allowed_hosts: list[str] = []  # `http_get` exists only when this is not empty
+    http_rate_limit: int = Field(default=30, ge=1)  # http_get calls per user per minute
+    http_max_bytes: int = Field(default=200_000, ge=1000)
+
+
 class APISettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -139,6 +183,8 @@ class Settings(BaseSettings):
     jwt: JWTSettings = JWTSettings()
     security: SecuritySettings = SecuritySettings()
     agents: AgentsSettings = AgentsSettings()
+    prompts: PromptSettings = PromptSettings()
+    tools: ToolSettings = ToolSettings()
     api: APISettings = APISettings()
     log: LogSettings = LogSettings()
 

@@ -16,7 +16,8 @@ from uuid import UUID
 
 import structlog
 from pydantic import BaseModel
-from pydantic_ai.messages import ModelRequest, SystemPromptPart
+from pydantic_ai import DeferredToolRequests, DeferredToolResults, ToolDenied
+from pydantic_ai.messages import ModelMessagesTypeAdapter, ModelRequest, SystemPromptPart
 from pydantic_ai.run import AgentRunResult
 
 from application.agents.catalog import AgentCatalog
@@ -40,6 +41,9 @@ from domain.conversations.ports import ConversationStore
 from domain.errors import MAIError, NotFound, PayloadTooLarge, ValidationFailed
 from domain.memory.long_term import MAX_MEMORY_CHARS, MemoryKind
 from domain.ports import Clock
+from domain.tools.errors import ApprovalNotFound, ApprovalResolved
+from domain.tools.models import Approval, ApprovalStatus, PendingCall
+from domain.tools.ports import ApprovalStore
 
 log = structlog.get_logger("mai.chat")
 _BACKGROUND: set[asyncio.Task[None]] = set()  # after-the-turn work, kept until it finishes
@@ -56,6 +60,7 @@ class _Turn:
     started: float
     new_conversation: bool
     context: TurnContext | None
+    resumed: bool = False  # a turn paused for approval, now running again
 
 
 def output_text(output: Any) -> str:
@@ -73,7 +78,9 @@ class _ChatTurn:
         context: ConversationContext,
         memory: Callable[[], LongTermMemory | None] = lambda: None,
         facts: FactExtractor | None = None,
+        approvals: ApprovalStore | None = None,
     ) -> None:
+        self._approvals = approvals
         self._facts = facts
         self._context = context
         self._memory = memory
@@ -171,6 +178,15 @@ class _ChatTurn:
         turn.started = time.perf_counter()
 
     async def _complete(self, turn: _Turn, result: AgentRunResult[Any]) -> TurnResult:
+        if isinstance(result.output, DeferredToolRequests):
+            return await self._pause(turn, result, result.output)
+        if turn.resumed:
+            await self._store.set_message_status(
+                turn.deps.user_id,  # type: ignore[arg-type]
+                turn.user_message.id,
+                MessageStatus.OK,
+                None,
+            )
         usage = usage_of(result)
         calls = tool_calls_of(result.new_messages())
         reply = Message(
@@ -192,6 +208,44 @@ class _ChatTurn:
             turn.framework.name, "ok", time.perf_counter() - turn.started, usage
         )
         return TurnResult(turn.conversation.id, reply.id, result.output, usage, calls)
+
+    async def _pause(
+        self, turn: _Turn, result: AgentRunResult[Any], requests: DeferredToolRequests
+    ) -> TurnResult:
+        """The model called approval-gated tools: keep the run's state and the calls for a
+        person to decide on; the user's message waits (`pending_approval`), no reply yet."""
+        user_id = turn.deps.user_id
+        assert user_id is not None
+        if self._approvals is None:
+            raise MAIError("Tool approval is not configured on this server.")
+        approval = Approval(
+            user_id=user_id,
+            conversation_id=turn.conversation.id,
+            agent_name=turn.framework.name,
+            message_id=turn.user_message.id,
+            prompt=turn.user_message.content,
+            calls=[
+                PendingCall(c.tool_call_id, c.tool_name, c.args_as_dict())
+                for c in requests.approvals
+            ],
+            state=result.all_messages_json().decode(),
+        )
+        await self._approvals.add(approval)
+        await self._store.set_message_status(
+            user_id, turn.user_message.id, MessageStatus.PENDING_APPROVAL, None
+        )
+        usage = usage_of(result)
+        self._metrics.turn_finished(
+            turn.framework.name, "pending_approval", time.perf_counter() - turn.started, usage
+        )
+        return TurnResult(
+            turn.conversation.id,
+            turn.user_message.id,
+            None,
+            usage,
+            tool_calls_of(result.new_messages()),
+            pending_approval=approval.to_public(),
+        )
 
     async def _fail(self, turn: _Turn, error: dict[str, Any], code: str) -> None:
         """Mark the user's message failed. Shielded: a cancelled consumer (client gone)
@@ -225,6 +279,70 @@ class SendMessage(_ChatTurn):
             await self._fail(turn, CANCELLED, "CANCELLED")
             raise
         return await self._complete(turn, result)
+
+
+class ResolveApproval(_ChatTurn):
+    """A person approves or rejects the calls of a paused turn; the turn then resumes from
+    its stored state (approved calls run, rejected ones tell the model why) and finishes
+    like any other: the reply is stored, or it pauses again for the next gated call."""
+
+    async def execute(
+        self,
+        user_id: UUID,
+        approval_id: UUID,
+        approve: bool,
+        *,
+        reason: str | None = None,
+        decisions: dict[str, bool] | None = None,
+    ) -> TurnResult:
+        if self._approvals is None:
+            raise ApprovalNotFound("Approval not found.", details={"id": str(approval_id)})
+        approval = await self._approvals.get(user_id, approval_id)
+        if approval is None:
+            raise ApprovalNotFound("Approval not found.", details={"id": str(approval_id)})
+        wanted = {c.tool_call_id: approve for c in approval.calls} | (decisions or {})
+        denial = reason or "The user rejected this tool call."
+        chosen: dict[str, bool | str] = {k: True if v else denial for k, v in wanted.items()}
+        status = ApprovalStatus.APPROVED if all(wanted.values()) else ApprovalStatus.REJECTED
+        if not await self._approvals.resolve(user_id, approval_id, status, chosen):
+            raise ApprovalResolved(
+                "This approval was already decided.", details={"id": str(approval_id)}
+            )
+        turn = await self._resumed(user_id, approval)
+        results = DeferredToolResults(
+            approvals={k: True if v is True else ToolDenied(str(v)) for k, v in chosen.items()}
+        )
+        self._metrics.turn_started(turn.framework.name)
+        turn.started = time.perf_counter()
+        try:
+            result = await turn.framework.run_async(
+                None, history=turn.history, deps=turn.deps, deferred_results=results
+            )
+        except MAIError as exc:
+            await self._fail(turn, exc.to_dict()["error"], exc.code)
+            raise
+        except BaseException:
+            await self._fail(turn, CANCELLED, "CANCELLED")
+            raise
+        return await self._complete(turn, result)
+
+    async def _resumed(self, user_id: UUID, approval: Approval) -> _Turn:
+        conversation = await self._store.get(user_id, approval.conversation_id)
+        if conversation is None:
+            raise NotFound(
+                "Conversation not found.",
+                details={"conversation_id": str(approval.conversation_id)},
+            )
+        framework = self._agents.get(approval.agent_name)
+        user_message = Message(
+            conversation_id=conversation.id,
+            role=Role.USER,
+            content=approval.prompt,
+            id=approval.message_id,
+        )
+        deps = AgentDeps(user_id=user_id, conversation_id=conversation.id, memory=self._memory())
+        history = ModelMessagesTypeAdapter.validate_json(approval.state)
+        return _Turn(framework, conversation, user_message, deps, history, 0.0, False, None, True)
 
 
 class StreamMessage(_ChatTurn):
@@ -269,12 +387,10 @@ class StreamMessage(_ChatTurn):
                 elif isinstance(item, RunFinished):
                     done = await self._complete(turn, item.result)
                     finished = True
-                    yield ChatEvent(
-                        ChatEventType.DONE,
-                        cid,
-                        message_id=done.message_id,
-                        data={"usage": done.usage.to_dict(), "output": _jsonable(done.output)},
-                    )
+                    data = {"usage": done.usage.to_dict(), "output": _jsonable(done.output)}
+                    if done.pending_approval is not None:
+                        data["pending_approval"] = done.pending_approval
+                    yield ChatEvent(ChatEventType.DONE, cid, message_id=done.message_id, data=data)
         except Exception as exc:  # the stream has started: report in-band, never raise
             error = exc if isinstance(exc, MAIError) else _internal(exc)
             await self._fail(turn, error.to_dict()["error"], error.code)
@@ -304,4 +420,4 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-__all__ = ["SendMessage", "StreamMessage", "TurnUsage"]
+__all__ = ["ResolveApproval", "SendMessage", "StreamMessage", "TurnUsage"]

@@ -25,6 +25,7 @@ from bench import (
     bench_memory_quality,
     bench_streaming,
 )
+from bench import prompts as bench_prompts
 from bench.harness import Row, fmt_seconds
 
 SUITES = {
@@ -34,6 +35,7 @@ SUITES = {
     "context": bench_context.run,
     "memory": bench_memory_index.run,
     "quality": bench_memory_quality.run,
+    "prompts": bench_prompts.run,
 }
 
 

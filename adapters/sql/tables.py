@@ -226,3 +226,76 @@ memories = Table(
     Column("embedding", Embedding(), nullable=True),
     Index("ix_memories_user_created", "user_id", "created_at"),
 )
+
+tool_states = Table(
+    "tool_states",
+    metadata,
+    # Keyed by name, not name@version: a switch covers every version of a tool.
+    Column("name", String(64), primary_key=True),
+    Column("enabled", Boolean(), nullable=False),
+    # Audit only: the switch outlives the operator who flipped it.
+    Column("changed_by", Uuid(), ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    Column("changed_at", UTCDateTime(), nullable=False),
+)
+
+tool_approvals = Table(
+    "tool_approvals",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("user_id", Uuid(), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "conversation_id",
+        Uuid(),
+        ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("agent_name", String(64), nullable=False),
+    Column("message_id", Uuid(), nullable=False),
+    Column("prompt", Text(), nullable=False),
+    Column("calls", json_doc(), nullable=False),
+    Column("state", Text(), nullable=False),  # the serialised run history; can be large
+    Column("status", String(16), nullable=False),
+    Column("decisions", json_doc(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("resolved_at", UTCDateTime(), nullable=True),
+    # "My pending approvals, newest first".
+    Index("ix_tool_approvals_user_status_created", "user_id", "status", "created_at"),
+)
+
+pipeline_runs = Table(
+    "pipeline_runs",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("user_id", Uuid(), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("pipeline", String(128), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("input", json_doc(), nullable=True),
+    Column("output", json_doc(), nullable=True),
+    Column("error", json_doc(none_as_null=True), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=True),
+    Column("finished_at", UTCDateTime(), nullable=True),
+    # "My runs, newest first" (the listing's keyset is created_at, then id).
+    Index("ix_pipeline_runs_user_created", "user_id", "created_at"),
+)
+
+pipeline_stage_results = Table(
+    "pipeline_stage_results",
+    metadata,
+    Column(
+        "run_id",
+        Uuid(),
+        ForeignKey("pipeline_runs.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("stage", String(128), primary_key=True),
+    # The order the stages finished in, which is the order a run lists them.
+    Column("position", Integer(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer(), nullable=False),
+    Column("duration", Float(), nullable=False),
+    Column("output", json_doc(), nullable=True),
+    Column("error", json_doc(none_as_null=True), nullable=True),
+    Column("started_at", UTCDateTime(), nullable=True),
+    Column("finished_at", UTCDateTime(), nullable=True),
+)

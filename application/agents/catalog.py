@@ -9,7 +9,9 @@ from pydantic import BaseModel
 
 from application.agents.framework import BaseAgentFramework
 from application.agents.ports import ModelSource, ToolProvider
+from application.agents.prompted import check_prompt
 from application.context import ConversationContext
+from application.prompts import PromptManager
 from domain.agents.models import AgentDefinition
 from domain.agents.ports import AgentDefinitionSource
 from domain.conversations.ports import ConversationStore
@@ -28,7 +30,9 @@ class AgentCatalog:
         conversations: ConversationStore | None = None,
         output_types: Mapping[str, type[BaseModel]] | None = None,
         context: ConversationContext | None = None,
+        prompts: PromptManager | None = None,
     ) -> None:
+        self._prompts = prompts
         self._models = models
         self._tools = tools
         self._conversations = conversations
@@ -56,6 +60,7 @@ class AgentCatalog:
                 f"Agent {definition.name!r}: unknown tools {unknown}.",
                 details={"agent": definition.name, "field": "tools"},
             )
+        check_prompt(definition, self._prompts)
         self._definitions[definition.name] = definition
         self._built.pop(definition.name, None)
 
@@ -76,9 +81,11 @@ class AgentCatalog:
                 definition,
                 output_type=self._output_types[definition.output_type],
                 models=self._models,
-                tools=self._tools.tools_for(definition),
+                toolsets=[self._tools.toolset_for(definition)],
+                deferred=self._tools.needs_approval(definition),
                 conversations=self._conversations,
                 context=self._context,
+                prompts=self._prompts,
             )
             self._built[name] = built
         return built

@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 import structlog
-from pydantic_ai import Agent
+from pydantic_ai import Agent, DeferredToolRequests, DeferredToolResults
 from pydantic_ai.messages import (
     FunctionToolCallEvent,
     FunctionToolResultEvent,
@@ -29,6 +29,7 @@ from pydantic_ai.models import Model
 from pydantic_ai.run import AgentRunResult
 from pydantic_ai.settings import ModelSettings
 from pydantic_ai.tools import Tool
+from pydantic_ai.toolsets import AbstractToolset
 from pydantic_ai.usage import UsageLimits
 
 from application.agents.errors import translate_run_error
@@ -39,8 +40,10 @@ from application.agents.history import (
     tool_calls_of,
 )
 from application.agents.ports import ModelSource
+from application.agents.prompted import instructions_for
 from application.context import ConversationContext
 from application.memory import LongTermMemory
+from application.prompts import PromptManager
 from domain.agents.models import AgentDefinition, TurnUsage
 from domain.conversations.ports import ConversationStore
 from domain.errors import ConfigurationError
@@ -107,6 +110,9 @@ class BaseAgentFramework(Generic[ResultT]):
         model: Model | None = None,
         models: ModelSource | None = None,
         tools: Sequence[Tool[AgentDeps]] = (),
+        toolsets: Sequence[AbstractToolset[AgentDeps]] = (),
+        deferred: bool = False,
+        prompts: PromptManager | None = None,
         conversations: ConversationStore | None = None,
         context: ConversationContext | None = None,
         unknown_tools: Sequence[str] = (),
@@ -118,12 +124,16 @@ class BaseAgentFramework(Generic[ResultT]):
         self._conversations = conversations
         self._context = context
         self._unknown_tools = list(unknown_tools)
+        # An agent with approval-gated tools may end a run with the calls it waits for.
+        self.deferred = deferred
+        output: Any = [self.output_type, DeferredToolRequests] if deferred else self.output_type
         self.agent: Agent[AgentDeps, ResultT] = Agent(
             None,
-            output_type=self.output_type,
-            instructions=definition.instructions,
+            output_type=output,
+            instructions=instructions_for(definition, prompts),
             deps_type=AgentDeps,
             tools=list(tools),
+            toolsets=list(toolsets),
             name=definition.name,
             retries={"tools": 1, "output": definition.limits.output_retries},
         )
@@ -194,8 +204,15 @@ class BaseAgentFramework(Generic[ResultT]):
         }
 
     async def run_async(
-        self, prompt: str, *, history: Sequence[ModelMessage] = (), deps: AgentDeps | None = None
+        self,
+        prompt: str | None,
+        *,
+        history: Sequence[ModelMessage] = (),
+        deps: AgentDeps | None = None,
+        deferred_results: DeferredToolResults | None = None,
     ) -> AgentRunResult[ResultT]:
+        """One run. To resume a run paused for approval, pass no prompt, its messages as
+        `history` and the decisions as `deferred_results`."""
         started = time.perf_counter()
         try:
             model = await self.resolve_model()
@@ -206,6 +223,7 @@ class BaseAgentFramework(Generic[ResultT]):
                 deps=deps or AgentDeps(),
                 model_settings=self.model_settings,
                 usage_limits=self.usage_limits,
+                deferred_tool_results=deferred_results,
             )
         except Exception as exc:
             raise _translated(exc) from exc
@@ -219,7 +237,12 @@ class BaseAgentFramework(Generic[ResultT]):
         return asyncio.run(self.run_async(prompt, history=history, deps=deps))
 
     async def run_stream(
-        self, prompt: str, *, history: Sequence[ModelMessage] = (), deps: AgentDeps | None = None
+        self,
+        prompt: str | None,
+        *,
+        history: Sequence[ModelMessage] = (),
+        deps: AgentDeps | None = None,
+        deferred_results: DeferredToolResults | None = None,
     ) -> AsyncIterator[StreamItem]:
         """Text deltas and tool events as they happen, then `RunFinished` with the result.
 
@@ -235,6 +258,7 @@ class BaseAgentFramework(Generic[ResultT]):
                 deps=deps or AgentDeps(),
                 model_settings=self.model_settings,
                 usage_limits=self.usage_limits,
+                deferred_tool_results=deferred_results,
             ) as run:
                 async for node in run:
                     if Agent.is_model_request_node(node) or Agent.is_call_tools_node(node):

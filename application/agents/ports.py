@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from pydantic_ai.models import Model
-from pydantic_ai.tools import Tool
+from pydantic_ai.toolsets import AbstractToolset
 
 from domain.agents.models import AgentDefinition
 
@@ -22,9 +22,13 @@ class ModelSource(Protocol):
 
 
 class ToolProvider(Protocol):
-    """The tools an agent may use, by its definition's allow-list."""
+    """The tools an agent may use, by its definition's allow-list (the `ToolRegistry`)."""
 
-    def tools_for(self, definition: AgentDefinition) -> list[Tool[Any]]: ...
+    def toolset_for(self, definition: AgentDefinition) -> AbstractToolset[Any]:
+        """A toolset showing the model only the allowed, enabled tools."""
 
     def unknown(self, definition: AgentDefinition) -> list[str]:
-        """Tool names the definition allows that nobody provides."""
+        """Allow-list entries that name no registered tool (or version)."""
+
+    def needs_approval(self, definition: AgentDefinition) -> bool:
+        """Whether an allowed tool can pause a turn for a person's approval."""

@@ -10,6 +10,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from domain.prompts.refs import PromptRef
+
 AGENT_NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{1,63}$")
 DEFAULT_MAX_MESSAGE_CHARS = 32_000
 
@@ -66,6 +68,16 @@ class AgentDefinition(BaseModel):
     limits: TurnLimits = TurnLimits()
     history: HistoryPolicy = HistoryPolicy()
     memory: MemoryPolicy = MemoryPolicy()
+    # Instructions from a prompt file instead of `instructions`: "name" (latest) or
+    # "name@1.2.0" (pinned), rendered each turn with these fixed values plus the turn's
+    # `user`, `date` and `memories` (see README "Prompts").
+    prompt: str | None = None
+    prompt_variables: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompt_ref(cls, v: str | None) -> str | None:
+        return None if v is None else str(PromptRef.parse(v))
 
     @field_validator("name")
     @classmethod
@@ -122,3 +134,6 @@ class TurnResult:
     output: Any
     usage: TurnUsage
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    # Set when the turn paused for a person to approve tool calls (then `output` is None
+    # and `message_id` is the user's waiting message).
+    pending_approval: dict[str, Any] | None = None

@@ -21,6 +21,7 @@ class Role(StrEnum):
 class MessageStatus(StrEnum):
     OK = "ok"
     FAILED = "failed"  # a user message whose turn failed (the failure is in `error`)
+    PENDING_APPROVAL = "pending_approval"  # its turn waits for a person to approve a tool call
 
 
 @dataclass(slots=True)

@@ -30,3 +30,7 @@ __all__ = [
     "StageStatus",
     "StageTimeout",
 ]
+
+from domain.pipelines.spec import PipelineSpec, StageSpec  # declared pipelines (YAML)
+
+__all__ += ["PipelineSpec", "StageSpec"]

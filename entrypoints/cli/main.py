@@ -14,6 +14,8 @@ from rich.markup import escape
 
 from domain.errors import MAIError
 from entrypoints.cli.memory import memory_app
+from entrypoints.cli.prompts import prompts_app
+from entrypoints.cli.tools import tools_app
 
 if TYPE_CHECKING:
     from container import Container
@@ -34,6 +36,8 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(db_app, name="db")
 app.add_typer(memory_app, name="memory")
+app.add_typer(prompts_app, name="prompts")
+app.add_typer(tools_app, name="tools")
 
 out = Console()
 err = Console(stderr=True)
@@ -42,6 +46,9 @@ EXIT_CODES = {
     "AUTHENTICATION_FAILED": 3,
     "PERMISSION_DENIED": 3,
     "NOT_FOUND": 4,
+    "PROMPT_NOT_FOUND": 4,
+    "PROMPT_INVALID_VARIABLES": 2,
+    "PROMPT_RENDER_FAILED": 2,
     "CONFLICT": 5,
     "VALIDATION_FAILED": 2,
     "PAYLOAD_TOO_LARGE": 2,

@@ -13,6 +13,8 @@ from entrypoints.graphql.chat import ChatMutation, Subscription
 from entrypoints.graphql.context import Context
 from entrypoints.graphql.errors import ContractErrors
 from entrypoints.graphql.memory import MemoryMutation, MemoryQuery
+from entrypoints.graphql.prompts import PromptQuery
+from entrypoints.graphql.tools import ToolMutation, ToolQuery
 from entrypoints.graphql.types import (
     AdapterStatus,
     AgentType,
@@ -29,7 +31,7 @@ MAX_TOKENS = 2000
 
 
 @strawberry.type
-class Query(MemoryQuery):
+class Query(MemoryQuery, PromptQuery, ToolQuery):
     @strawberry.field(description="Readiness of every adapter of the active profile.")
     async def health(self, info: Info[Context, None]) -> Health:
         readiness = await info.context.container.check_readiness().execute()
@@ -64,7 +66,7 @@ class Query(MemoryQuery):
 
 
 @strawberry.type
-class Mutation(ChatMutation, MemoryMutation):
+class Mutation(ChatMutation, MemoryMutation, ToolMutation):
     pass
 
 

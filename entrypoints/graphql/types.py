@@ -156,8 +156,16 @@ class UsageType:
 class TurnResultType:
     conversation_id: strawberry.ID
     message_id: strawberry.ID = strawberry.field(description="The stored assistant message.")
-    output: JSON = strawberry.field(description="Text, or a JSON object for a typed agent.")
+    output: JSON | None = strawberry.field(
+        description="Text, or a JSON object for a typed agent; null while the turn waits "
+        "for a tool call's approval."
+    )
     usage: UsageType
+    pending_approval: JSON | None = strawberry.field(
+        default=None,
+        description="Set when the turn paused for a tool call's approval: "
+        "{id, calls: [{id, name, args}], ...}; decide with `resolveApproval`.",
+    )
 
     @classmethod
     def of(cls, r: TurnResult) -> TurnResultType:
@@ -166,6 +174,7 @@ class TurnResultType:
             message_id=strawberry.ID(str(r.message_id)),
             output=jsonable(r.output),
             usage=UsageType.of(r.usage),
+            pending_approval=jsonable(r.pending_approval),
         )
 
 

@@ -25,7 +25,9 @@ from entrypoints.rest.routes import (
     conversations,
     memories,
     openai_compat,
+    prompts,
     system,
+    tools,
 )
 
 API_PREFIX = "/api/v1"
@@ -41,6 +43,7 @@ def create_app(container: Container | None = None, *, configure_logs: bool = Tru
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await open_resources(container)
+        container.prompt_manager()  # load prompt files now: a broken one stops start-up
         container.agent_catalog()  # load agent definitions now: a broken file stops start-up
         stop = asyncio.Event()
         # Drains the memory outbox (index writes that failed while the index was down).
@@ -69,6 +72,8 @@ def create_app(container: Container | None = None, *, configure_logs: bool = Tru
     app.include_router(conversations.router, prefix=API_PREFIX)
     app.include_router(agents.router, prefix=API_PREFIX)
     app.include_router(memories.router, prefix=API_PREFIX)
+    app.include_router(prompts.router, prefix=API_PREFIX)
+    app.include_router(tools.router, prefix=API_PREFIX)
     app.include_router(openai_compat.router, prefix=OPENAI_PREFIX)
     app.include_router(build_router(container), prefix="/graphql", include_in_schema=False)
 

@@ -169,9 +169,16 @@ class UsageOut(BaseModel):
 
 class RunOut(BaseModel):
     conversation_id: UUID
-    message_id: UUID = Field(description="The id of the stored assistant message.")
+    message_id: UUID = Field(
+        description="The stored assistant message (the waiting user message when paused)."
+    )
     output: Any = Field(description="The agent's output: text, or JSON for a typed agent.")
     usage: UsageOut
+    pending_approval: dict[str, Any] | None = Field(
+        default=None,
+        description="Set when the turn paused for a person to approve tool calls "
+        "({id, status, calls: [{id, name, args}], …}); decide with POST /approvals/{id}.",
+    )
 
     @classmethod
     def of(cls, result: TurnResult) -> RunOut:
@@ -180,6 +187,7 @@ class RunOut(BaseModel):
             message_id=result.message_id,
             output=jsonable(result.output),
             usage=UsageOut.of(result.usage),
+            pending_approval=result.pending_approval,
         )
 
 

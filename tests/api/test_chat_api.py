@@ -65,7 +65,8 @@ async def test_a_second_turn_sees_the_first(
     r = await client.post(RUN.format("assistant"), json={"message": "hello"}, headers=h)
     assert r.status_code == 200, r.text
     first = r.json()
-    assert set(first) == {"conversation_id", "message_id", "output", "usage"}
+    assert set(first) == {"conversation_id", "message_id", "output", "usage", "pending_approval"}
+    assert first["pending_approval"] is None
     assert first["output"] == "echo: hello (turn 1)"
     assert first["usage"]["requests"] == 1 and first["usage"]["total_tokens"] > 0
 

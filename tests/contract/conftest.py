@@ -18,19 +18,35 @@ from sqlalchemy import text
 from adapters.memory.conversations import InMemoryConversationStore
 from adapters.memory.identity import InMemorySessionStore, InMemoryUserRepository
 from adapters.memory.memories import InMemoryMemoryRepository
+from adapters.memory.pipeline_runs import InMemoryPipelineRunStore
+from adapters.memory.tools import InMemoryApprovalStore, InMemoryToolStateStore
 from adapters.sql.conversations import SqlConversationStore
 from adapters.sql.database import Database
 from adapters.sql.memories import SqlMemoryRepository
 from adapters.sql.migrate import upgrade
+from adapters.sql.pipeline_runs import SqlPipelineRunStore
 from adapters.sql.sessions import SqlSessionStore
+from adapters.sql.tools import SqlApprovalStore, SqlToolStateStore
 from adapters.sql.users import SqlUserRepository
 from domain.conversations.ports import ConversationStore
 from domain.identity.models import User
 from domain.identity.ports import SessionStore, UserRepository
 from domain.memory.long_term_ports import MemoryRepository
+from domain.pipelines.ports import PipelineRunStore
+from domain.tools.ports import ApprovalStore, ToolStateStore
 
 PG_URL = os.environ.get("MAI_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/mai_test")
-TABLES_CHILD_FIRST = ("memories", "messages", "conversations", "auth_sessions", "users")
+TABLES_CHILD_FIRST = (
+    "pipeline_stage_results",
+    "pipeline_runs",
+    "tool_approvals",
+    "tool_states",
+    "memories",
+    "messages",
+    "conversations",
+    "auth_sessions",
+    "users",
+)
 BASE_TIME = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
 MakeUser = Callable[[str], Awaitable[User]]
@@ -130,3 +146,24 @@ def memory_repository(clean_database: Database | None) -> MemoryRepository:
     if clean_database is None:
         return InMemoryMemoryRepository()
     return SqlMemoryRepository(clean_database)
+
+
+@pytest.fixture
+def tool_state_store(clean_database: Database | None) -> ToolStateStore:
+    if clean_database is None:
+        return InMemoryToolStateStore()
+    return SqlToolStateStore(clean_database)
+
+
+@pytest.fixture
+def approval_store(clean_database: Database | None) -> ApprovalStore:
+    if clean_database is None:
+        return InMemoryApprovalStore()
+    return SqlApprovalStore(clean_database)
+
+
+@pytest.fixture
+def pipeline_run_store(clean_database: Database | None) -> PipelineRunStore:
+    if clean_database is None:
+        return InMemoryPipelineRunStore()
+    return SqlPipelineRunStore(clean_database)

@@ -18,13 +18,25 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from adapters.sql.migrate import current_revision, downgrade, head_revision, upgrade
 
 PG_URL = os.environ.get("MAI_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/mai_test")
-APP_TABLES = {"users", "auth_sessions", "conversations", "messages", "memories"}
+APP_TABLES = {
+    "users",
+    "auth_sessions",
+    "conversations",
+    "messages",
+    "memories",
+    "tool_states",
+    "tool_approvals",
+    "pipeline_runs",
+    "pipeline_stage_results",
+}
 EXPECTED_INDEXES = {
     "users": {"uq_users_username", "uq_users_email"},
     "auth_sessions": {"ix_auth_sessions_user_id"},
     "conversations": {"ix_conversations_user_updated"},
     "messages": {"ix_messages_conversation_created"},
     "memories": {"ix_memories_user_created"},
+    "tool_approvals": {"ix_tool_approvals_user_status_created"},
+    "pipeline_runs": {"ix_pipeline_runs_user_created"},
 }
 
 

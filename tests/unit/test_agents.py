@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,11 @@ from pydantic_ai.models.test import TestModel
 
 from adapters.config.agents import YamlAgentSource
 from adapters.memory.models import StaticModelSource
+from adapters.memory.tools import InMemoryToolStateStore
 from application.agents.catalog import AgentCatalog
 from application.agents.framework import BaseAgentFramework, RunFinished, TextDelta
-from application.agents.tools import StaticToolProvider, current_time
+from application.tools.builtins import BUILTIN_TOOLS, current_time
+from application.tools.registry import ToolRegistry
 from container import Container, open_resources
 from domain.agents.models import AgentDefinition, ChatEventType
 from domain.conversations.models import MessageStatus
@@ -211,7 +214,10 @@ async def test_stream_items_from_the_framework() -> None:
 def test_catalog_validates_definitions(tmp_path: Path) -> None:
     (tmp_path / "ok.yaml").write_text("name: helper\ntools: [current_time]\n")
     source = StaticModelSource(echo_model())
-    catalog = AgentCatalog(YamlAgentSource(tmp_path), source, StaticToolProvider())
+    registry = ToolRegistry(InMemoryToolStateStore())
+    for fn in BUILTIN_TOOLS:
+        registry.register(fn)
+    catalog = AgentCatalog(YamlAgentSource(tmp_path), source, registry)
     assert [d.name for d in catalog.list()] == ["helper"]
     assert catalog.get("helper") is catalog.get("helper")
     with pytest.raises(ConfigurationError, match="unknown tools"):
@@ -258,8 +264,8 @@ def test_shipped_agents_load() -> None:
 
 
 def test_current_time_tool() -> None:
-    assert current_time("UTC").endswith("+00:00")
-    assert current_time("Asia/Tokyo").endswith("+09:00")
+    assert re.fullmatch(r"\S+\+00:00 \(\w+day\)", current_time("UTC"))
+    assert "+09:00 (" in current_time("Asia/Tokyo")
     from pydantic_ai import ModelRetry
 
     with pytest.raises(ModelRetry):

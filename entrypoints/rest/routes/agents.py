@@ -24,7 +24,8 @@ router = APIRouter(prefix="/agents", tags=["agents"])
 STREAM_DOC = """Server-sent events, in order:
 `event: delta` `{"text"}` (any number), `event: tool_call` `{"id","name","args"}` and
 `event: tool_result` `{"id","name","result"}` as tools run, then exactly one of
-`event: done` `{"conversation_id","message_id","usage"}` or
+`event: done` `{"conversation_id","message_id","usage"}` (plus `pending_approval` when the
+turn paused for a person to approve a tool call) or
 `event: error` `{"error": {"code","message","details","retryable"}}`."""
 
 
@@ -77,11 +78,14 @@ def sse_data(event: ChatEvent) -> dict[str, Any]:
     if event.type is ChatEventType.DELTA:
         return {"text": event.text}
     if event.type is ChatEventType.DONE:
-        return {
+        done = {
             "conversation_id": str(event.conversation_id),
             "message_id": str(event.message_id),
             "usage": event.data.get("usage", {}),
         }
+        if "pending_approval" in event.data:  # the turn waits for a tool call's approval
+            done["pending_approval"] = event.data["pending_approval"]
+        return done
     if event.type is ChatEventType.ERROR:
         return {"error": event.data}
     return dict(event.data)  # tool_call {id, name, args}; tool_result {id, name, result}

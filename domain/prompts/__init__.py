@@ -1,0 +1,1 @@
+"""Prompts as content: versioned templates with declared, typed variables."""
