@@ -170,8 +170,9 @@ async def invoke(
 ) -> Any:
     """Call a tool directly (the API's `POST /tools/{name}/invoke`): same validation,
     guards, logging and metrics as a model's call; errors raise as `MAIError`s."""
+    await registry.switches()  # refresh a stale copy first: `get` reports through it
     meta = registry.get(name, version)
-    if not meta.enabled or not (await registry.switches()).get(name, meta.enabled):
+    if not meta.enabled:
         raise ToolDisabled(f"Tool {name!r} is disabled.", details={"tool": name})
     entry = registry.entry(name, meta.version)
     ctx: RunContext[AgentDeps] = RunContext(
@@ -191,7 +192,9 @@ async def invoke(
         return await execute(registry, meta, _Call(entry.toolset, name, validated, ctx, tool), ctx)
     except MAIError:
         raise
-    except (ModelRetry, ToolFailed) as exc:
+    except ModelRetry as exc:  # the tool refused these arguments: the caller's to fix
+        raise ValidationFailed(exc.message, details={"tool": name}) from exc
+    except ToolFailed as exc:
         raise ToolFailedError(exc.message, details={"tool": name}) from exc
     except Exception as exc:
         log.exception("tool_invoke_crashed", tool=name, error_type=type(exc).__name__)

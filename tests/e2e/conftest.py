@@ -101,3 +101,68 @@ def server(tmp_path: Path) -> Iterator[Server]:
     s = start_server(tmp_path, server_env(tmp_path))
     yield s
     stop_server(s)
+
+
+def _admin(statement: str) -> None:
+    import asyncio
+
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from tests.conftest import PG_URL
+
+    async def run() -> None:
+        engine = create_async_engine(
+            make_url(PG_URL).set(database="postgres"), isolation_level="AUTOCOMMIT"
+        )
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text(statement))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
+@pytest.fixture
+def scratch_pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for servers that must share one, dropped afterwards."""
+    from uuid import uuid4
+
+    from sqlalchemy.engine import make_url
+
+    from tests.conftest import PG_URL
+
+    name = f"mai_e2e_{uuid4().hex[:10]}"
+    _admin(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def two_servers(tmp_path: Path, scratch_pg_url: str) -> Iterator[tuple[Server, Server]]:
+    """Two API processes on two ports sharing one PostgreSQL database and one Redis."""
+    shared = {
+        "DATABASE__URL": scratch_pg_url,
+        "REDIS__URL": "redis://127.0.0.1:6379/14",
+        "AGENTS__DIR": str(REPO / "tests" / "fixtures" / "tool_agents"),
+        "TOOLS__MODULES": '["tests.fixtures.demo_tools"]',
+        "TOOLS__STATE_TTL": "0.5",
+        "JWT__SECRET_KEY": "e2e-shared-secret-key-0123456789abcdef0123456789",
+    }
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a = start_server(tmp_path / "a", server_env(tmp_path / "a", **shared))
+    try:
+        b = start_server(tmp_path / "b", server_env(tmp_path / "b", **shared))
+    except BaseException:
+        stop_server(a)
+        raise
+    try:
+        yield a, b
+    finally:
+        stop_server(a)
+        stop_server(b)
