@@ -25,7 +25,9 @@ from bench import (
     bench_memory_quality,
     bench_streaming,
 )
+from bench import pipelines as bench_pipelines
 from bench import prompts as bench_prompts
+from bench import tools as bench_tools
 from bench.harness import Row, fmt_seconds
 
 SUITES = {
@@ -36,6 +38,8 @@ SUITES = {
     "memory": bench_memory_index.run,
     "quality": bench_memory_quality.run,
     "prompts": bench_prompts.run,
+    "tools": bench_tools.run,
+    "pipelines": bench_pipelines.run,
 }
 
 

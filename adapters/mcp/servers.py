@@ -14,6 +14,7 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 from fastmcp.client.transports import StdioTransport
+from pydantic import ValidationError
 from pydantic_ai.mcp import MCPToolset
 
 from adapters.settings import MCPServerConfig
@@ -49,23 +50,44 @@ async def open_mcp_servers(
             listed = await toolset.list_tools()
         except Exception as exc:
             raise ConfigurationError(
-                f"MCP server {config.name!r} could not be started: {type(exc).__name__}: {exc}",
+                f"TOOLS__MCP_SERVERS: MCP server {config.name!r} could not be started "
+                f"({type(exc).__name__}: {exc}).",
                 details={"variable": "TOOLS__MCP_SERVERS", "server": config.name},
             ) from exc
-        version = toolset.server_info.version or ""
-        gated = set(config.requires_approval)
-        metas = [
-            ToolMetadata(
-                name=t.name,
-                description=t.description or "",
-                parameters=dict(t.input_schema),
-                category=config.category,
-                version=version if SEMVER_RE.match(version) else "1.0.0",
-                requires_approval="*" in gated or t.name in gated,
-                tags=("mcp", config.name),
-                source=f"mcp:{config.name}",
-            )
-            for t in listed
-        ]
+        metas = _describe(config, toolset.server_info.version or "", listed)
         opened.append((toolset, metas))
     return opened
+
+
+def _describe(config: MCPServerConfig, version: str, listed: list[Any]) -> list[ToolMetadata]:
+    """The server's tools as metadata. A tool name the framework cannot carry, or an
+    approval gate naming no tool (a typo would silently leave a tool ungated), fails
+    start-up naming the server, like a server that does not start."""
+
+    def fail(problem: str) -> ConfigurationError:
+        return ConfigurationError(
+            f"TOOLS__MCP_SERVERS: MCP server {config.name!r} {problem}.",
+            details={"variable": "TOOLS__MCP_SERVERS", "server": config.name},
+        )
+
+    gated = set(config.requires_approval)
+    if unknown := sorted(gated - {"*"} - {t.name for t in listed}):
+        raise fail(f"has no tools {unknown} (named in requires_approval)")
+    metas = []
+    for t in listed:
+        try:
+            metas.append(
+                ToolMetadata(
+                    name=t.name,
+                    description=t.description or "",
+                    parameters=dict(t.input_schema),
+                    category=config.category,
+                    version=version if SEMVER_RE.match(version) else "1.0.0",
+                    requires_approval="*" in gated or t.name in gated,
+                    tags=("mcp", config.name),
+                    source=f"mcp:{config.name}",
+                )
+            )
+        except ValidationError as exc:
+            raise fail(f"offers a tool {t.name!r} that cannot be registered ({exc})") from exc
+    return metas

@@ -66,7 +66,7 @@ def evaluate(expression: str) -> int | float:
         return value
     except ZeroDivisionError:
         raise InvalidExpression("division by zero") from None
-    except (OverflowError, ValueError) as exc:
+    except (OverflowError, ValueError, TypeError) as exc:
         if isinstance(exc, InvalidExpression):
             raise
         raise InvalidExpression(f"cannot compute: {exc}") from None

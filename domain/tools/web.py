@@ -12,7 +12,7 @@ def host_allowed(url: str, allowed_hosts: Collection[str]) -> bool:
     """True for an http(s) URL whose host (or host:port) is listed exactly, or whose host
     is a subdomain of an entry written as `.example.com`. No credentials in the URL."""
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username:
+    if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
         return False
     host = parts.hostname.lower()
     with_port = f"{host}:{parts.port}" if parts.port else host
