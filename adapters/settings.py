@@ -150,6 +150,25 @@ class ToolSettings(BaseModel):
     http_max_bytes: int = Field(default=200_000, ge=1000)
 
 
+class DbosSettings(BaseModel):
+    """The durable executor (PIPELINES__EXECUTOR=dbos): DBOS workflows on a shared queue."""
+
+    system_database_url: str = ""  # empty: DATABASE__URL, or a SQLite file under DATA_DIR
+    app_name: str = Field(default="mai", pattern=r"^[a-z0-9_-]{3,256}$")
+    queue_name: str = "mai-pipelines"
+    worker_concurrency: int = Field(default=4, ge=1, le=256)
+    executor_id: str = ""  # empty: the host name; must be stable and unique per worker
+    listen: bool = True  # false: this process only submits runs (API beside workers)
+    polling_interval: float = Field(default=1.0, gt=0, le=60)
+
+
+class PipelineSettings(BaseModel):
+    dir: str = "config/pipelines"
+    executor: Literal["in_process", "dbos"] = "in_process"
+    cache_ttl: float = Field(default=3600.0, ge=0)  # intermediate results; 0 turns it off
+    dbos: DbosSettings = DbosSettings()
+
+
 class APISettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -185,6 +204,7 @@ class Settings(BaseSettings):
     agents: AgentsSettings = AgentsSettings()
     prompts: PromptSettings = PromptSettings()
     tools: ToolSettings = ToolSettings()
+    pipelines: PipelineSettings = PipelineSettings()
     api: APISettings = APISettings()
     log: LogSettings = LogSettings()
 

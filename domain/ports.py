@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from domain.health import AdapterHealth
 
@@ -58,3 +60,14 @@ class RateLimiter(Protocol):
     async def hit(self, key: str, limit: int, period: float) -> RateDecision:
         """Count one call against `key`: allowed while at most `limit` calls fall in the
         current `period`-second window. May raise `CacheUnavailable`."""
+
+
+class EventBus(Protocol):
+    """Fan-out of events by channel, across server processes (Redis pub/sub in production,
+    in-process queues in the embedded profile). Delivery is at-most-once to subscribers
+    listening when the event is published: a late subscriber reads the state first."""
+
+    async def publish(self, channel: str, event: dict[str, Any]) -> None: ...
+
+    def subscribe(self, channel: str) -> AbstractAsyncContextManager[AsyncIterator[dict[str, Any]]]:
+        """Listen on `channel` inside the `async with`; events arrive in publish order."""

@@ -17,6 +17,7 @@ class KeyKind(StrEnum):
     CACHE = "cache"
     SESSION = "session"
     RATELIMIT = "ratelimit"
+    EVENTS = "events"  # pub/sub channels
 
 
 def make_key(kind: KeyKind | str, *parts: object, namespace: str = NAMESPACE) -> str:

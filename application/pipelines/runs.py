@@ -7,6 +7,7 @@ shows runs in progress. Reads are always scoped to the owner.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -31,15 +32,19 @@ class RunPipeline:
         *,
         user_id: UUID,
         on_event: StageEventSink | None = None,
+        run_id: UUID | None = None,
+        on_saved: Callable[[], None] | None = None,
     ) -> PipelineRun:
         """Run `pipeline` for `user_id`; stage failures are in the returned run (status
         `failed`), not raised. Raises `ValidationFailed` before saving anything when the
         input does not fit the pipeline."""
         value = pipeline.validate_input(input)
         now = self._clock.now()
-        started = PipelineRun(pipeline.name, user_id, value, id=uuid4(), created_at=now)
+        started = PipelineRun(pipeline.name, user_id, value, id=run_id or uuid4(), created_at=now)
         started.start(now)
         await self._store.save(started)
+        if on_saved is not None:
+            on_saved()
         try:
             run = await self._executor.run(
                 pipeline, value, user_id=user_id, run_id=started.id, on_event=on_event

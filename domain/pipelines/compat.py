@@ -12,7 +12,8 @@ from __future__ import annotations
 import types
 import typing
 from collections.abc import Mapping
-from typing import Any, Union, get_args, get_origin, is_typeddict
+from typing import Any, Union, get_args, get_origin
+from typing import is_typeddict as _is_typing_typeddict
 
 __all__ = ["accepts", "accepts_mapping", "type_name"]
 
@@ -26,6 +27,17 @@ def _is_union(tp: Any) -> bool:
 def _strip(tp: Any) -> Any:
     """`Annotated[T, ...]` is T for this purpose."""
     return get_args(tp)[0] if get_origin(tp) is typing.Annotated else tp
+
+
+def is_typeddict(tp: Any) -> bool:
+    """A TypedDict from `typing` or `typing_extensions` (pydantic needs the latter on
+    Python < 3.12; both carry `__required_keys__`)."""
+    return _is_typing_typeddict(tp) or (
+        isinstance(tp, type)
+        and issubclass(type(tp), type)
+        and hasattr(tp, "__required_keys__")
+        and hasattr(tp, "__total__")
+    )
 
 
 def accepts(expected: Any, produced: Any) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from rich.markup import escape
 
 from domain.errors import MAIError
 from entrypoints.cli.memory import memory_app
+from entrypoints.cli.pipelines import pipelines_app
 from entrypoints.cli.prompts import prompts_app
 from entrypoints.cli.tools import tools_app
 
@@ -38,6 +40,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(memory_app, name="memory")
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(tools_app, name="tools")
+app.add_typer(pipelines_app, name="pipelines")
 
 out = Console()
 err = Console(stderr=True)
@@ -78,7 +81,9 @@ def build_container() -> Container:
 
 
 @contextmanager
-def container_session(*, memory: bool = False) -> Iterator[tuple[asyncio.Runner, Container]]:
+def container_session(
+    *, memory: bool = False, pipelines: bool = False
+) -> Iterator[tuple[asyncio.Runner, Container]]:
     """One event loop with the container's resources open, for one or many async steps.
 
     `memory=True` also opens the long-term memory index and embedder; other commands leave
@@ -92,7 +97,7 @@ def container_session(*, memory: bool = False) -> Iterator[tuple[asyncio.Runner,
         configure_logging(
             "WARNING" if settings.log.level == "INFO" else settings.log.level, settings.log.format
         )
-        runner.run(open_resources(container, memory=memory))
+        runner.run(open_resources(container, memory=memory, pipelines=pipelines))
         try:
             yield runner, container
         finally:
@@ -100,14 +105,41 @@ def container_session(*, memory: bool = False) -> Iterator[tuple[asyncio.Runner,
 
 
 def run_with_container(
-    work: Callable[[Container], Coroutine[Any, Any, T]], *, memory: bool = False
+    work: Callable[[Container], Coroutine[Any, Any, T]],
+    *,
+    memory: bool = False,
+    pipelines: bool = False,
 ) -> T:
     """Open the container's resources around one async command."""
     try:
-        with container_session(memory=memory) as (runner, container):
+        with container_session(memory=memory, pipelines=pipelines) as (runner, container):
             return runner.run(work(container))
     except MAIError as exc:
         raise fail(exc) from None
+
+
+@app.command()
+def worker() -> None:
+    """Background work of a scaled-out deployment, until SIGTERM: runs pipelines from the
+    shared queue (PIPELINES__EXECUTOR=dbos) and drains the long-term memory outbox into
+    the vector index. Run as many as you like, each with its own
+    PIPELINES__DBOS__EXECUTOR_ID (the host name by default)."""
+
+    async def work(container: Container) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        settings = container.settings()
+        if settings.pipelines.executor == "dbos":
+            container.dbos_executor()  # started by open_resources: dequeuing now
+            err.print(f"worker: pipelines from queue {settings.pipelines.dbos.queue_name!r}")
+        else:
+            err.print("worker: PIPELINES__EXECUTOR is in_process, so pipelines run in the API")
+        err.print("worker: reconciling the memory index; stop with Ctrl-C or SIGTERM")
+        await container.reconcile_index().run_forever(stop=stop)
+
+    run_with_container(work, memory=True, pipelines=True)
 
 
 @app.command()

@@ -13,6 +13,11 @@ from entrypoints.graphql.chat import ChatMutation, Subscription
 from entrypoints.graphql.context import Context
 from entrypoints.graphql.errors import ContractErrors
 from entrypoints.graphql.memory import MemoryMutation, MemoryQuery
+from entrypoints.graphql.pipelines import (
+    PipelineMutation,
+    PipelineQuery,
+    PipelineSubscription,
+)
 from entrypoints.graphql.prompts import PromptQuery
 from entrypoints.graphql.tools import ToolMutation, ToolQuery
 from entrypoints.graphql.types import (
@@ -31,7 +36,7 @@ MAX_TOKENS = 2000
 
 
 @strawberry.type
-class Query(MemoryQuery, PromptQuery, ToolQuery):
+class Query(MemoryQuery, PromptQuery, ToolQuery, PipelineQuery):
     @strawberry.field(description="Readiness of every adapter of the active profile.")
     async def health(self, info: Info[Context, None]) -> Health:
         readiness = await info.context.container.check_readiness().execute()
@@ -66,7 +71,12 @@ class Query(MemoryQuery, PromptQuery, ToolQuery):
 
 
 @strawberry.type
-class Mutation(ChatMutation, MemoryMutation, ToolMutation):
+class Mutation(ChatMutation, MemoryMutation, ToolMutation, PipelineMutation):
+    pass
+
+
+@strawberry.type(name="Subscription")
+class AllSubscriptions(Subscription, PipelineSubscription):
     pass
 
 
@@ -74,7 +84,7 @@ def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        subscription=Subscription,
+        subscription=AllSubscriptions,
         extensions=[
             lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
             lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),

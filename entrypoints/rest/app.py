@@ -25,6 +25,7 @@ from entrypoints.rest.routes import (
     conversations,
     memories,
     openai_compat,
+    pipelines,
     prompts,
     system,
     tools,
@@ -42,9 +43,10 @@ def create_app(container: Container | None = None, *, configure_logs: bool = Tru
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await open_resources(container)
+        await open_resources(container, pipelines=True)
         container.prompt_manager()  # load prompt files now: a broken one stops start-up
         container.agent_catalog()  # load agent definitions now: a broken file stops start-up
+        container.pipeline_registry()  # and pipelines (which use agents, tools, prompts)
         stop = asyncio.Event()
         # Drains the memory outbox (index writes that failed while the index was down).
         reconciler = asyncio.create_task(container.reconcile_index().run_forever(stop=stop))
@@ -74,6 +76,7 @@ def create_app(container: Container | None = None, *, configure_logs: bool = Tru
     app.include_router(memories.router, prefix=API_PREFIX)
     app.include_router(prompts.router, prefix=API_PREFIX)
     app.include_router(tools.router, prefix=API_PREFIX)
+    app.include_router(pipelines.router, prefix=API_PREFIX)
     app.include_router(openai_compat.router, prefix=OPENAI_PREFIX)
     app.include_router(build_router(container), prefix="/graphql", include_in_schema=False)
 
