@@ -50,7 +50,10 @@ def list_pipelines() -> None:
     async def work(container: Container) -> list[dict[str, Any]]:
         return [p.to_dict() for p in container.pipelines().list()]
 
-    table = Table("name", "mode", "errors", "stages", "output", "description")
+    table = Table()
+    table.add_column("name", no_wrap=True)
+    for column in ("mode", "errors", "stages", "output", "description"):
+        table.add_column(column)
     for p in _run(work):
         stages = " → ".join(",".join(layer) for layer in p["layers"])
         table.add_row(
