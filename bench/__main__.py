@@ -25,6 +25,7 @@ from bench import (
     bench_memory_quality,
     bench_streaming,
 )
+from bench import load as bench_load
 from bench import pipelines as bench_pipelines
 from bench import prompts as bench_prompts
 from bench import tools as bench_tools
@@ -40,6 +41,7 @@ SUITES = {
     "prompts": bench_prompts.run,
     "tools": bench_tools.run,
     "pipelines": bench_pipelines.run,
+    "load": bench_load.run,
 }
 
 

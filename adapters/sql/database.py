@@ -2,18 +2,27 @@
 
 One `Database` per process, opened by the container's resource and disposed on shutdown.
 Creating it does no I/O; the first query connects.
+
+Every repository works inside `transaction()`, so that is where a database that cannot be
+reached (down, restarting, the connection cut, the pool exhausted) becomes a retryable
+`ServiceUnavailable` (503) instead of a driver error (500). Errors about the statement
+itself (constraints, bad data) pass through unchanged for the repositories to translate.
 """
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import asyncpg
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -21,7 +30,12 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from domain.errors import ServiceUnavailable
 from domain.health import AdapterHealth
+
+#: SQLSTATEs that mean "no database to talk to right now": class 08 (connection exception)
+#: and PostgreSQL's admin/crash shutdown and "cannot connect now" (starting up, shutting down).
+_UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03")
 
 
 class Database:
@@ -29,6 +43,23 @@ class Database:
         self.engine = engine
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
         self.dialect = engine.dialect.name
+        # SQLite has one writer at a time, and a transaction that reads and then writes
+        # fails at once ("database is locked") instead of waiting when another connection
+        # wrote in between. So on SQLite this process runs one transaction at a time (FIFO):
+        # no lost turns under concurrency (measured: 2-6 failed turns per 1000 at
+        # concurrency 50 without it). One lock per event loop: asyncio locks bind to one.
+        self._serial: dict[asyncio.AbstractEventLoop, asyncio.Lock] | None = (
+            {} if self.dialect == "sqlite" else None
+        )
+
+    def _lock(self) -> asyncio.Lock | None:
+        if self._serial is None:
+            return None
+        loop = asyncio.get_running_loop()
+        lock = self._serial.get(loop)
+        if lock is None:
+            lock = self._serial[loop] = asyncio.Lock()
+        return lock
 
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = 10, echo: bool = False) -> Database:
@@ -46,12 +77,59 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session inside one transaction: committed on success, rolled back on error."""
-        async with self.sessions() as session, session.begin():
-            yield session
+        """A session inside one transaction: committed on success, rolled back on error.
+
+        An unreachable database raises `ServiceUnavailable` (retryable). Whether a write
+        whose commit was cut off took effect is unknown: the caller was not told it did."""
+        lock = self._lock()
+        try:
+            if lock is None:
+                async with self.sessions() as session, session.begin():
+                    yield session
+            else:
+                async with lock, self.sessions() as session, session.begin():
+                    yield session
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            raise ServiceUnavailable(
+                "The database is unavailable.",
+                details={"backend": self.dialect, "cause": type(_root(exc)).__name__},
+            ) from exc
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """`exc` and its causes (SQLAlchemy wraps the driver's error, which may wrap an OSError)."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen and len(seen) < 8:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def _root(exc: BaseException) -> BaseException:
+    return _chain(exc)[-1]
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True when `exc` says the database cannot be reached, not that a statement failed."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    for error in _chain(exc):
+        if isinstance(error, OSError | PoolTimeout | DisconnectionError):
+            return True
+        state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+        if isinstance(state, str) and state.startswith(_UNAVAILABLE_STATES):
+            return True
+        if isinstance(error, asyncpg.InterfaceError) and "closed" in str(error):
+            return True  # "connection is closed": PostgreSQL went away under it
+        if isinstance(error, sqlite3.OperationalError) and "locked" in str(error):
+            return True  # another process (a CLI beside the server) held the write lock
+    return False
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
