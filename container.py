@@ -55,7 +55,7 @@ from adapters.redis.window_store import RedisWindowStore
 from adapters.security.passwords import BcryptPasswordHasher
 from adapters.security.secret_key import resolve_secret_key
 from adapters.security.tokens import JWTTokenService
-from adapters.settings import Settings, get_settings
+from adapters.settings import RateSpec, Settings, get_settings
 from adapters.sql.conversations import SqlConversationStore
 from adapters.sql.database import Database, DatabaseHealth
 from adapters.sql.memories import SqlMemoryRepository
@@ -71,6 +71,7 @@ from application.agents.ports import ModelSource
 from application.context import ConversationContext
 from application.facts import FactExtractor, LLMImportanceScorer
 from application.health import CheckReadiness
+from application.limits import ApiLimits, LimitPolicy, Rate
 from application.pipelines.declared import PipelineFactory
 from application.pipelines.executor import InProcessExecutor
 from application.pipelines.registry import PipelineRegistry
@@ -326,6 +327,22 @@ async def _open_dbos_executor(
         await executor.close()
 
 
+def _limit_policy(settings: Settings) -> LimitPolicy:
+    lim = settings.limits
+
+    def rate(spec: RateSpec) -> Rate:
+        return Rate(spec.calls, spec.period)
+
+    return LimitPolicy(
+        enabled=lim.enabled,
+        login_per_ip=rate(lim.login_per_ip),
+        login_per_user=rate(lim.login_per_user),
+        register_per_ip=rate(lim.register_per_ip),
+        chat_per_user=rate(lim.chat_per_user),
+        chat_per_ip=rate(lim.chat_per_ip),
+    )
+
+
 def _cache_kind(settings: Settings) -> str:
     return "memory" if settings.redis.url == "memory://" else "redis"
 
@@ -448,6 +465,9 @@ class Container(containers.DeclarativeContainer):
         redis=providers.Singleton(RedisRateLimiter, providers.Singleton(RedisClient, redis_client)),
     )
     tool_metrics = providers.Singleton(PrometheusToolMetrics)
+    api_limits = providers.Singleton(
+        ApiLimits, rate_limiter, providers.Callable(_limit_policy, settings)
+    )
     mcp_servers = providers.Resource(_open_mcp_servers, settings)
     web_fetcher = providers.Resource(_open_web_fetcher, settings)
     tool_registry = providers.Singleton(
@@ -531,7 +551,13 @@ class Container(containers.DeclarativeContainer):
     memory_when_open = providers.Callable(
         _memory_when_open, providers.Delegate(memory_index), providers.Delegate(long_term_memory)
     )
-    # Both chat use-cases take the same parts.
+    # Chat events (and pipeline progress) fan out to followers on every server process.
+    event_bus = providers.Selector(
+        cache_kind,
+        memory=providers.Singleton(InProcessEventBus),
+        redis=providers.Singleton(RedisEventBus, providers.Singleton(RedisClient, redis_client)),
+    )
+    # The chat use-cases take the same parts.
     _turn_parts = (
         agent_catalog,
         conversation_store,
@@ -542,21 +568,18 @@ class Container(containers.DeclarativeContainer):
         memory_when_open,
         fact_extractor,
         approval_store,
+        event_bus,
     )
     send_message = providers.Factory(chat.SendMessage, *_turn_parts)
     stream_message = providers.Factory(chat.StreamMessage, *_turn_parts)
     resolve_approval = providers.Factory(chat.ResolveApproval, *_turn_parts)
+    follow_conversation = providers.Factory(chat.FollowConversation, conversation_store, event_bus)
 
     # --- tools -----------------------------------------------------------------------
     tools = providers.Factory(Tools, tool_registry, memory_when_open)
     approvals = providers.Factory(Approvals, approval_store)
 
     # --- pipelines ---------------------------------------------------------------------
-    event_bus = providers.Selector(
-        cache_kind,
-        memory=providers.Singleton(InProcessEventBus),
-        redis=providers.Singleton(RedisEventBus, providers.Singleton(RedisClient, redis_client)),
-    )
     pipeline_run_store = providers.Selector(
         store_kind,
         sql=providers.Singleton(SqlPipelineRunStore, database),

@@ -169,11 +169,30 @@ class PipelineSettings(BaseModel):
     dbos: DbosSettings = DbosSettings()
 
 
+class RateSpec(BaseModel):
+    calls: int = Field(ge=1)
+    period: float = Field(gt=0)  # seconds
+
+
+class LimitSettings(BaseModel):
+    """API protection: fixed-window limits counted in Redis (shared by every API process)."""
+
+    enabled: bool = True
+    login_per_ip: RateSpec = RateSpec(calls=30, period=60)
+    login_per_user: RateSpec = RateSpec(calls=10, period=300)  # brute-force throttle
+    register_per_ip: RateSpec = RateSpec(calls=20, period=3600)
+    chat_per_user: RateSpec = RateSpec(calls=60, period=60)
+    chat_per_ip: RateSpec = RateSpec(calls=120, period=60)
+
+
 class APISettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     cors_origins: list[str] = []
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    security_headers: bool = True  # nosniff, frame-deny, no-referrer, CSP on API responses
+    hsts: bool = False  # Strict-Transport-Security: only behind TLS
+    graceful_shutdown_seconds: float = Field(default=20.0, ge=0)  # open streams may finish
 
 
 class LogSettings(BaseModel):
@@ -205,6 +224,7 @@ class Settings(BaseSettings):
     prompts: PromptSettings = PromptSettings()
     tools: ToolSettings = ToolSettings()
     pipelines: PipelineSettings = PipelineSettings()
+    limits: LimitSettings = LimitSettings()
     api: APISettings = APISettings()
     log: LogSettings = LogSettings()
 

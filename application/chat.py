@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -40,7 +41,7 @@ from domain.conversations.models import Conversation, Message, MessageStatus, Ro
 from domain.conversations.ports import ConversationStore
 from domain.errors import MAIError, NotFound, PayloadTooLarge, ValidationFailed
 from domain.memory.long_term import MAX_MEMORY_CHARS, MemoryKind
-from domain.ports import Clock
+from domain.ports import Clock, EventBus
 from domain.tools.errors import ApprovalNotFound, ApprovalResolved
 from domain.tools.models import Approval, ApprovalStatus, PendingCall
 from domain.tools.ports import ApprovalStore
@@ -79,7 +80,9 @@ class _ChatTurn:
         memory: Callable[[], LongTermMemory | None] = lambda: None,
         facts: FactExtractor | None = None,
         approvals: ApprovalStore | None = None,
+        bus: EventBus | None = None,
     ) -> None:
+        self._bus = bus
         self._approvals = approvals
         self._facts = facts
         self._context = context
@@ -278,7 +281,11 @@ class SendMessage(_ChatTurn):
         except BaseException:
             await self._fail(turn, CANCELLED, "CANCELLED")
             raise
-        return await self._complete(turn, result)
+        done = await self._complete(turn, result)
+        announcer = Announcer(self._bus, turn.conversation.id)
+        announcer.send(_done_event(done))
+        announcer.close()
+        return done
 
 
 class ResolveApproval(_ChatTurn):
@@ -353,13 +360,33 @@ class StreamMessage(_ChatTurn):
         user's message when first read, then yields the turn's events, ending in DONE or
         ERROR. A stream never read leaves no trace."""
         turn = await self._prepare(user_id, agent, message, conversation_id)
-        return self._events(turn)
+        return self._announced(turn)
+
+    async def _announced(self, turn: _Turn) -> AsyncIterator[ChatEvent]:
+        """The turn's events, also published for followers on any server process."""
+        announcer = Announcer(self._bus, turn.conversation.id)
+        try:
+            # aclosing: a consumer that stops early closes the turn now (marked failed),
+            # not whenever the inner generator is collected.
+            async with aclosing(self._events(turn)) as events:
+                async for event in events:
+                    announcer.send(event)
+                    yield event
+        finally:
+            announcer.close()
 
     async def _events(self, turn: _Turn) -> AsyncIterator[ChatEvent]:
         cid = turn.conversation.id
         first_token = True
         finished = False
-        await self._start(turn)
+        try:
+            await self._start(turn)
+        except Exception as exc:  # nothing was stored (the database is down?): say so in-band
+            error = exc if isinstance(exc, MAIError) else _internal(exc)
+            yield ChatEvent(
+                ChatEventType.ERROR, cid, text=error.message, data=error.to_dict()["error"]
+            )
+            return
         try:
             stream = turn.framework.run_stream(
                 turn.user_message.content, history=turn.history, deps=turn.deps
@@ -393,8 +420,11 @@ class StreamMessage(_ChatTurn):
                     yield ChatEvent(ChatEventType.DONE, cid, message_id=done.message_id, data=data)
         except Exception as exc:  # the stream has started: report in-band, never raise
             error = exc if isinstance(exc, MAIError) else _internal(exc)
-            await self._fail(turn, error.to_dict()["error"], error.code)
             finished = True
+            try:
+                await self._fail(turn, error.to_dict()["error"], error.code)
+            except Exception as failed:  # e.g. the database went down mid-turn
+                log.warning("chat_turn_failure_not_recorded", error_type=type(failed).__name__)
             yield ChatEvent(
                 ChatEventType.ERROR,
                 cid,
@@ -405,6 +435,95 @@ class StreamMessage(_ChatTurn):
         finally:
             if not finished:  # the consumer went away (or a bug): nothing half-written is kept
                 await self._fail(turn, CANCELLED, "CANCELLED")
+
+
+def conversation_channel(conversation_id: UUID) -> str:
+    return f"conversation:{conversation_id}"
+
+
+def _done_event(done: TurnResult) -> ChatEvent:
+    data: dict[str, Any] = {"usage": done.usage.to_dict(), "output": _jsonable(done.output)}
+    if done.pending_approval is not None:
+        data["pending_approval"] = done.pending_approval
+    return ChatEvent(
+        ChatEventType.DONE, done.conversation_id, message_id=done.message_id, data=data
+    )
+
+
+def event_to_dict(event: ChatEvent) -> dict[str, Any]:
+    return {
+        "type": event.type.value,
+        "conversation_id": str(event.conversation_id),
+        "text": event.text,
+        "message_id": None if event.message_id is None else str(event.message_id),
+        "data": event.data,
+    }
+
+
+def event_from_dict(data: dict[str, Any]) -> ChatEvent:
+    message_id = data.get("message_id")
+    return ChatEvent(
+        ChatEventType(data["type"]),
+        UUID(data["conversation_id"]),
+        text=data.get("text") or "",
+        message_id=None if message_id is None else UUID(message_id),
+        data=data.get("data") or {},
+    )
+
+
+class Announcer:
+    """Publishes one turn's events on the bus, in order, off the turn's path: `send`
+    only queues; one task per turn drains the queue. A bus outage loses announcements
+    (logged), never the turn."""
+
+    def __init__(self, bus: EventBus | None, conversation_id: UUID) -> None:
+        self._bus = bus
+        self._channel = conversation_channel(conversation_id)
+        self._queue: asyncio.Queue[ChatEvent | None] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    def send(self, event: ChatEvent) -> None:
+        if self._bus is None:
+            return
+        self._queue.put_nowait(event)
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._drain(self._bus))
+            _BACKGROUND.add(self._task)
+            self._task.add_done_callback(_BACKGROUND.discard)
+
+    def close(self) -> None:
+        if self._task is not None:
+            self._queue.put_nowait(None)
+
+    async def _drain(self, bus: EventBus) -> None:
+        while (event := await self._queue.get()) is not None:
+            try:
+                await bus.publish(self._channel, event_to_dict(event))
+            except MAIError as exc:
+                log.warning("chat_event_not_published", code=exc.code)
+
+
+class FollowConversation:
+    """Every event of a conversation's turns as they happen, wherever they run (another
+    server process included), until the follower stops listening. Owner only."""
+
+    def __init__(self, conversations: ConversationStore, bus: EventBus) -> None:
+        self._store = conversations
+        self._bus = bus
+
+    async def execute(
+        self, user_id: UUID, conversation_id: UUID
+    ) -> AsyncGenerator[ChatEvent, None]:
+        if await self._store.get(user_id, conversation_id) is None:
+            raise NotFound(
+                "Conversation not found.", details={"conversation_id": str(conversation_id)}
+            )
+        return self._follow(conversation_id)
+
+    async def _follow(self, conversation_id: UUID) -> AsyncGenerator[ChatEvent, None]:
+        async with self._bus.subscribe(conversation_channel(conversation_id)) as events:
+            async for data in events:
+                yield event_from_dict(data)
 
 
 def _internal(exc: Exception) -> MAIError:
@@ -420,4 +539,10 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-__all__ = ["ResolveApproval", "SendMessage", "StreamMessage", "TurnUsage"]
+__all__ = [
+    "FollowConversation",
+    "ResolveApproval",
+    "SendMessage",
+    "StreamMessage",
+    "TurnUsage",
+]

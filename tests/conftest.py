@@ -35,6 +35,7 @@ def make_settings(tmp_path: Any = None, **overrides: Any) -> Settings:
         "log": {"level": "WARNING", "format": "console"},
         "agents": {"dir": str(TEST_AGENTS)},
         "memory": {"vector_backend": "memory"},
+        "limits": {"enabled": False},  # suites sign in often; tests/api/test_protection.py
     }
     if tmp_path is not None:
         base["data_dir"] = str(tmp_path)

@@ -165,6 +165,9 @@ def serve(
         reload=reload,
         log_config=None,
         proxy_headers=True,
+        # SIGTERM: stop accepting, let open requests and streams finish for this long, then
+        # cancel them (a cancelled turn is marked failed, never half-written), then close.
+        timeout_graceful_shutdown=settings.api.graceful_shutdown_seconds,
     )
 
 

@@ -28,7 +28,7 @@ class ChatMutation:
         message: str,
         conversation_id: strawberry.ID | None = None,
     ) -> TurnResultType:
-        user = await info.context.require_user()
+        user = await info.context.require_chat_user()
         cid = None if conversation_id is None else parse_id(conversation_id, "conversationId")
         result = await info.context.container.send_message().execute(user.id, agent, message, cid)
         return TurnResultType.of(result)
@@ -44,10 +44,24 @@ class Subscription:
         message: str,
         conversation_id: strawberry.ID | None = None,
     ) -> AsyncGenerator[ChatEventObject, None]:
-        user = await info.context.require_user()
+        user = await info.context.require_chat_user()
         cid = None if conversation_id is None else parse_id(conversation_id, "conversationId")
         events = await info.context.container.stream_message().execute(user.id, agent, message, cid)
         # aclosing: a client that completes the operation or disconnects ends the turn.
         async with aclosing(relay(events)) as stream:
+            async for event in stream:
+                yield ChatEventObject.of(event)
+
+    @strawberry.subscription(
+        description="Every event of a conversation's turns as they happen, whichever server "
+        "process runs them (a turn started elsewhere included), until you unsubscribe."
+    )
+    async def conversation_events(
+        self, info: Info[Context, None], conversation_id: strawberry.ID
+    ) -> AsyncGenerator[ChatEventObject, None]:
+        user = await info.context.require_user()
+        cid = parse_id(conversation_id, "conversationId")
+        events = await info.context.container.follow_conversation().execute(user.id, cid)
+        async with aclosing(events) as stream:
             async for event in stream:
                 yield ChatEventObject.of(event)

@@ -48,6 +48,14 @@ class Context(BaseContext):
             bind_user(self._user.id)
         return self._user
 
+    async def require_chat_user(self) -> User:
+        """The caller, counted against the chat limits (per user and per address)."""
+        user = await self.require_user()
+        request = self.request
+        ip = request.client.host if request is not None and request.client else "unknown"
+        await self.container.api_limits().chat(ip, user.id)
+        return user
+
     @property
     def messages_loader(self) -> DataLoader[UUID, list[Message]]:
         """Batches `conversation { messages }` across a page into one query."""

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+)
 from strawberry.fastapi import GraphQLRouter
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import Info
@@ -13,6 +20,7 @@ from entrypoints.graphql.chat import ChatMutation, Subscription
 from entrypoints.graphql.context import Context
 from entrypoints.graphql.errors import ContractErrors
 from entrypoints.graphql.memory import MemoryMutation, MemoryQuery
+from entrypoints.graphql.metrics import OperationMetrics
 from entrypoints.graphql.pipelines import (
     PipelineMutation,
     PipelineQuery,
@@ -80,17 +88,20 @@ class AllSubscriptions(Subscription, PipelineSubscription):
     pass
 
 
-def build_schema() -> strawberry.Schema:
+def build_schema(*, production: bool = False) -> strawberry.Schema:
+    """In production introspection is off (clients ship their queries; attackers get no
+    map), as is GraphiQL (see `build_router`)."""
+    extensions: list[Any] = [
+        OperationMetrics,
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        ContractErrors,
+    ]
+    if production:
+        extensions.append(DisableIntrospection)
     return strawberry.Schema(
-        query=Query,
-        mutation=Mutation,
-        subscription=AllSubscriptions,
-        extensions=[
-            lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-            lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-            lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-            ContractErrors,
-        ],
+        query=Query, mutation=Mutation, subscription=AllSubscriptions, extensions=extensions
     )
 
 
@@ -98,9 +109,10 @@ def build_router(container: Container) -> GraphQLRouter[Context, None]:
     async def context_getter() -> Context:
         return Context(container)
 
+    production = container.settings().environment == "production"
     return GraphQLRouter(
-        build_schema(),
+        build_schema(production=production),
         context_getter=context_getter,
         subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
-        graphql_ide="graphiql" if container.settings().environment != "production" else None,
+        graphql_ide=None if production else "graphiql",
     )

@@ -18,7 +18,11 @@ from adapters.observability.logging import configure_logging
 from container import Container, close_resources, open_resources
 from entrypoints.graphql.schema import build_router
 from entrypoints.rest.errors import install_error_handlers
-from entrypoints.rest.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from entrypoints.rest.middleware import (
+    BodySizeLimitMiddleware,
+    RequestContextMiddleware,
+    SecurityHeadersMiddleware,
+)
 from entrypoints.rest.routes import (
     agents,
     auth,
@@ -81,6 +85,8 @@ def create_app(container: Container | None = None, *, configure_logs: bool = Tru
     app.include_router(build_router(container), prefix="/graphql", include_in_schema=False)
 
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.api.max_body_bytes)
+    if settings.api.security_headers:
+        app.add_middleware(SecurityHeadersMiddleware, hsts=settings.api.hsts)
     if settings.api.cors_origins:
         app.add_middleware(
             CORSMiddleware,

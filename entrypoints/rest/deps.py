@@ -64,3 +64,18 @@ CurrentUser = Annotated[User, Depends(_current_user)]
 CurrentClaims = Annotated[TokenClaims, Depends(_current_claims)]
 CurrentSuperuser = Annotated[User, Depends(_current_superuser)]
 OptionalUser = Annotated[User | None, Depends(_optional_user)]
+
+
+def client_ip(request: Request) -> str:
+    """The caller's address as the server sees it (behind a proxy, uvicorn's
+    FORWARDED_ALLOW_IPS makes this the forwarded client)."""
+    return request.client.host if request.client else "unknown"
+
+
+async def _chat_limited(request: Request, container: ContainerDep, user: CurrentUser) -> User:
+    await container.api_limits().chat(client_ip(request), user.id)
+    return user
+
+
+ChatUser = Annotated[User, Depends(_chat_limited)]
+"""The signed-in user, counted against the chat limits (per user and per address)."""

@@ -135,3 +135,43 @@ class BodyTooLarge(HTTPException):
 
     def __init__(self) -> None:
         super().__init__(status_code=413, detail="Request body is too large.")
+
+
+# Pages that load GraphiQL / Swagger UI assets get no Content-Security-Policy (they need
+# scripts); everything else is data and may run nothing.
+_API_CSP = b"default-src 'none'; frame-ancestors 'none'"
+_BASE_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+]
+
+
+class SecurityHeadersMiddleware:
+    """Security headers on every HTTP response (API__SECURITY_HEADERS, API__HSTS)."""
+
+    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+        self.app = app
+        self.hsts = hsts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers") or [])
+                present = {name.lower() for name, _ in headers}
+                extra = [h for h in _BASE_HEADERS if h[0] not in present]
+                content_type = dict(headers).get(b"content-type", b"")
+                if not content_type.startswith(b"text/html"):
+                    extra.append((b"content-security-policy", _API_CSP))
+                if self.hsts:
+                    extra.append((b"strict-transport-security", b"max-age=31536000"))
+                message = {**message, "headers": headers + extra}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)

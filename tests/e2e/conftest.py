@@ -142,16 +142,16 @@ def scratch_pg_url() -> Iterator[str]:
         _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture
-def two_servers(tmp_path: Path, scratch_pg_url: str) -> Iterator[tuple[Server, Server]]:
+def start_two(tmp_path: Path, database_url: str, **extra: str) -> tuple[Server, Server]:
     """Two API processes on two ports sharing one PostgreSQL database and one Redis."""
     shared = {
-        "DATABASE__URL": scratch_pg_url,
+        "DATABASE__URL": database_url,
         "REDIS__URL": "redis://127.0.0.1:6379/14",
         "AGENTS__DIR": str(REPO / "tests" / "fixtures" / "tool_agents"),
         "TOOLS__MODULES": '["tests.fixtures.demo_tools"]',
         "TOOLS__STATE_TTL": "0.5",
         "JWT__SECRET_KEY": "e2e-shared-secret-key-0123456789abcdef0123456789",
+        **extra,
     }
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
@@ -161,6 +161,12 @@ def two_servers(tmp_path: Path, scratch_pg_url: str) -> Iterator[tuple[Server, S
     except BaseException:
         stop_server(a)
         raise
+    return a, b
+
+
+@pytest.fixture
+def two_servers(tmp_path: Path, scratch_pg_url: str) -> Iterator[tuple[Server, Server]]:
+    a, b = start_two(tmp_path, scratch_pg_url)
     try:
         yield a, b
     finally:

@@ -92,3 +92,15 @@ def test_health_cli_and_bad_setting(server: Server) -> None:
     )
     assert bad.returncode == 78
     assert "DATABASE__URL" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_sigterm_shuts_down_cleanly(server: Server) -> None:
+    """Graceful shutdown: SIGTERM ends the process with 0 after the lifespan closed the
+    resources (uvicorn's graceful period, then our shutdown)."""
+    server.process.terminate()
+    # uvicorn handles SIGTERM, shuts down, then re-raises the signal it caught (so the exit
+    # status says why it stopped): -15 after a clean shutdown.
+    assert server.process.wait(timeout=30) in (0, -15)
+    log = server.log()
+    assert "Application shutdown complete" in log
+    assert "Traceback" not in log

@@ -15,7 +15,7 @@ from fastapi import APIRouter
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from domain.agents.models import ChatEvent, ChatEventType
-from entrypoints.rest.deps import ContainerDep, CurrentUser
+from entrypoints.rest.deps import ChatUser, ContainerDep, CurrentUser
 from entrypoints.rest.schemas import AgentList, AgentOut, ChatIn, RunOut
 from entrypoints.streaming import relay
 
@@ -40,7 +40,7 @@ async def get_agent(name: str, _user: CurrentUser, container: ContainerDep) -> A
 
 
 @router.post("/{name}/run", response_model=RunOut)
-async def run_agent(name: str, body: ChatIn, user: CurrentUser, container: ContainerDep) -> RunOut:
+async def run_agent(name: str, body: ChatIn, user: ChatUser, container: ContainerDep) -> RunOut:
     """One turn, answered when complete."""
     result = await container.send_message().execute(
         user.id, name, body.message, body.conversation_id
@@ -54,7 +54,7 @@ async def run_agent(name: str, body: ChatIn, user: CurrentUser, container: Conta
     responses={200: {"description": STREAM_DOC, "content": {"text/event-stream": {}}}},
 )
 async def stream_agent(
-    name: str, body: ChatIn, user: CurrentUser, container: ContainerDep
+    name: str, body: ChatIn, user: ChatUser, container: ContainerDep
 ) -> EventSourceResponse:
     """One turn, streamed as server-sent events (see the 200 response)."""
     events = await container.stream_message().execute(

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 
-from entrypoints.rest.deps import ContainerDep, CurrentClaims, CurrentUser
+from entrypoints.rest.deps import ContainerDep, CurrentClaims, CurrentUser, client_ip
 from entrypoints.rest.schemas import LoginIn, RefreshIn, RegisterIn, TokenOut, UserOut
 
 router = APIRouter(tags=["auth"])
 
 
 @router.post("/auth/register", status_code=status.HTTP_201_CREATED, response_model=UserOut)
-async def register(body: RegisterIn, container: ContainerDep) -> UserOut:
+async def register(body: RegisterIn, request: Request, container: ContainerDep) -> UserOut:
+    await container.api_limits().register(client_ip(request))
     user = await container.register_user().execute(body.username, body.email, body.password)
     return UserOut.of(user)
 
 
 @router.post("/auth/login", response_model=TokenOut)
-async def login(body: LoginIn, container: ContainerDep) -> TokenOut:
+async def login(body: LoginIn, request: Request, container: ContainerDep) -> TokenOut:
+    """Attempts are limited per address and per account (`429` + `Retry-After`)."""
+    await container.api_limits().login(client_ip(request), body.username)
     return TokenOut.of(await container.login().execute(body.username, body.password))
 
 

@@ -24,7 +24,7 @@ from sse_starlette import EventSourceResponse
 
 from application.chat import output_text
 from domain.agents.models import ChatEvent, ChatEventType
-from entrypoints.rest.deps import ContainerDep, CurrentUser
+from entrypoints.rest.deps import ChatUser, ContainerDep, CurrentUser
 from entrypoints.rest.openai_schemas import (
     AssistantMessage,
     ChatCompletion,
@@ -60,7 +60,7 @@ async def get_model(model: str, _user: CurrentUser, container: ContainerDep) -> 
     responses={200: {"content": {"text/event-stream": {}}}},
 )
 async def chat_completions(
-    body: ChatCompletionIn, user: CurrentUser, container: ContainerDep
+    body: ChatCompletionIn, user: ChatUser, container: ContainerDep
 ) -> ChatCompletion | EventSourceResponse:
     """A `chat.completion`, or with `stream: true` SSE `chat.completion.chunk`s ending in
     `data: [DONE]` (plus a usage chunk when `stream_options.include_usage`)."""
