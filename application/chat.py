@@ -375,7 +375,7 @@ class StreamMessage(_ChatTurn):
         finally:
             announcer.close()
 
-    async def _events(self, turn: _Turn) -> AsyncIterator[ChatEvent]:
+    async def _events(self, turn: _Turn) -> AsyncGenerator[ChatEvent, None]:
         cid = turn.conversation.id
         first_token = True
         finished = False

@@ -5,6 +5,11 @@ One collection for every user, multitenant the way Qdrant recommends: a keyword 
 index on `user_id` with `is_tenant=True`, so the server lays out each tenant's points
 together and a per-user search walks only that user's part of the index. Every read and
 delete carries the owner's filter: a point id alone never reaches another user's memory.
+
+The index can be rebuilt from the database, so a Qdrant server that is down is never fatal:
+not at start-up (`ensure_ready` remembers the set-up to do and the first call that reaches
+the server does it), not when it comes back empty (a missing collection is created again).
+Meanwhile every call raises a retryable `ServiceUnavailable`: memories wait in the outbox.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 from uuid import UUID
 
+import structlog
 from qdrant_client import AsyncQdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
@@ -31,6 +37,7 @@ from domain.memory.long_term_ports import IndexedVector, VectorHit
 
 TENANT_KEY = "user_id"
 URL_VARIABLE = "QDRANT__URL"
+log = structlog.get_logger("mai.qdrant")
 
 
 class QdrantIndex:
@@ -50,9 +57,25 @@ class QdrantIndex:
         self._params = models.SearchParams(hnsw_ef=hnsw_ef) if hnsw_ef else None
         self._batch_size = batch_size
         self._dim: int | None = None
+        self._ready = False  # the collection is known to exist with the right parameters
 
     async def ensure_ready(self, dim: int) -> None:
-        """Create the collection and its tenant index if missing; check an existing one."""
+        """Create the collection and its tenant index if missing; check an existing one.
+
+        A server that cannot be reached now is not an error: the first call that reaches it
+        finishes the set-up (a collection of the wrong shape still is, when seen)."""
+        self._dim = dim
+        try:
+            await self._set_up(dim)
+        except ServiceUnavailable as exc:
+            log.warning("qdrant_unavailable_at_start", error=exc.message, **exc.details)
+
+    async def _ensured(self) -> None:
+        """Finish a set-up the server was not there for (or redo it: it came back empty)."""
+        if not self._ready and self._dim is not None:
+            await self._set_up(self._dim)
+
+    async def _set_up(self, dim: int) -> None:
         async with self._errors():
             if not await self._client.collection_exists(self._collection):
                 await self._create(dim)
@@ -74,11 +97,12 @@ class QdrantIndex:
                 )
             if TENANT_KEY not in (info.payload_schema or {}):
                 await self._create_tenant_index()
-        self._dim = dim
+        self._ready = True
 
     async def upsert(self, items: Sequence[IndexedVector]) -> None:
         for item in items:
             self._check_dim(item.vector)
+        await self._ensured()
         async with self._errors():
             for start in range(0, len(items), self._batch_size):
                 points = [_point(item) for item in items[start : start + self._batch_size]]
@@ -95,6 +119,7 @@ class QdrantIndex:
         if k <= 0:
             return []
         self._check_dim(vector)
+        await self._ensured()
         async with self._errors():
             response = await self._client.query_points(
                 self._collection,
@@ -117,6 +142,7 @@ class QdrantIndex:
 
     async def count(self, user_id: UUID | None = None) -> int:
         query_filter = None if user_id is None else _owned_by(user_id)
+        await self._ensured()
         async with self._errors():
             found = await self._client.count(
                 self._collection, count_filter=query_filter, exact=True
@@ -126,6 +152,7 @@ class QdrantIndex:
     async def check(self) -> AdapterHealth:
         started = time.perf_counter()
         try:
+            await self._ensured()
             async with self._errors():
                 info = await self._client.get_collection(self._collection)
         except (ServiceUnavailable, ConfigurationError) as exc:
@@ -162,6 +189,7 @@ class QdrantIndex:
             )
 
     async def _delete_where(self, query_filter: models.Filter) -> None:
+        await self._ensured()
         async with self._errors():
             await self._client.delete(
                 self._collection,
@@ -185,6 +213,15 @@ class QdrantIndex:
             ) from exc
         except UnexpectedResponse as exc:
             status = exc.status_code or 0
+            if status == 404 and self._dim is not None:
+                # Set up once, gone now: the server came back empty. Create it again on
+                # the next call; the reconciler re-sends what is pending.
+                self._ready = False
+                raise ServiceUnavailable(
+                    f"The Qdrant collection {self._collection!r} is gone; it is created "
+                    "again on the next call (`mai memory reindex` restores older memories).",
+                    details={"variable": URL_VARIABLE, "status": status},
+                ) from exc
             if status == 404:
                 raise self._not_ready() from exc
             raise ServiceUnavailable(

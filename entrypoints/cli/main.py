@@ -167,7 +167,7 @@ def serve(
         proxy_headers=True,
         # SIGTERM: stop accepting, let open requests and streams finish for this long, then
         # cancel them (a cancelled turn is marked failed, never half-written), then close.
-        timeout_graceful_shutdown=settings.api.graceful_shutdown_seconds,
+        timeout_graceful_shutdown=round(settings.api.graceful_shutdown_seconds),
     )
 
 
