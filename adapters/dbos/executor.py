@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -106,6 +107,7 @@ class DbosPipelineExecutor:
         if application_version is not None:
             self._config["application_version"] = application_version
         self._queue: Queue | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -115,6 +117,7 @@ class DbosPipelineExecutor:
         dequeuing; runs this worker left unfinished are resumed."""
         if self._queue is not None:
             return
+        self._loop = asyncio.get_running_loop()
         install(self._runtime)
         try:
             DBOS(config=self._config)
@@ -131,6 +134,7 @@ class DbosPipelineExecutor:
         except BaseException:
             install(None)
             await asyncio.to_thread(DBOS.destroy)
+            self._restore_default_executor()
             raise
 
     async def close(self) -> None:
@@ -141,6 +145,13 @@ class DbosPipelineExecutor:
         self._queue = None
         await asyncio.to_thread(DBOS.destroy)
         install(None)
+        self._restore_default_executor()
+
+    def _restore_default_executor(self) -> None:
+        """DBOS made its (now shut down) pool the loop's default executor: give the loop a
+        fresh one, or every later `asyncio.to_thread` on it would fail."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.set_default_executor(ThreadPoolExecutor(thread_name_prefix="asyncio"))
 
     async def __aenter__(self) -> DbosPipelineExecutor:
         await self.start()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from adapters.observability.metrics import ERRORS
@@ -30,6 +32,35 @@ HTTP_CODES = {
 }
 
 
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable, UPPER_SNAKE.", pattern=r"^[A-Z][A-Z0-9_]*$")
+    message: str
+    details: dict[str, Any]
+    retryable: bool
+
+
+class ErrorOut(BaseModel):
+    """Every error's body (CONTRACT.md)."""
+
+    error: ErrorDetail
+
+
+#: The error responses every operation can give, for the OpenAPI document (so clients and
+#: schema-driven tests know an error's shape): pass as `responses=` to a router or the app.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": ErrorOut, "description": "Refused: the error body of CONTRACT.md."},
+    "503": {"model": ErrorOut, "description": "A service this needs is down; retryable."},
+}
+
+
+class ContractJSONResponse(JSONResponse):
+    """JSON with non-ASCII escaped: an error message may quote user input, and a lone
+    surrogate in it must not turn the error into a 500 while encoding."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
 def error_body(
     code: str, message: str, details: dict[str, Any] | None = None, retryable: bool = False
 ) -> dict[str, Any]:
@@ -50,7 +81,7 @@ def mai_error_response(exc: MAIError) -> JSONResponse:
         headers["WWW-Authenticate"] = "Bearer"
     if isinstance(exc, RateLimited) and exc.retry_after is not None:
         headers["Retry-After"] = str(max(1, round(exc.retry_after)))
-    return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
+    return ContractJSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
 
 
 async def _mai_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -71,7 +102,7 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
         for err in exc.errors()
     ]
     ERRORS.labels("rest", "VALIDATION_FAILED").inc()
-    return JSONResponse(
+    return ContractJSONResponse(
         error_body("VALIDATION_FAILED", "The request is not valid.", {"errors": problems}),
         status_code=422,
     )
@@ -82,7 +113,7 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     code = HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ").capitalize()
     ERRORS.labels("rest", code).inc()
-    return JSONResponse(
+    return ContractJSONResponse(
         error_body(code, message),
         status_code=exc.status_code,
         headers=getattr(exc, "headers", None),
@@ -92,7 +123,7 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
 async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled_error", error_type=type(exc).__name__)
     ERRORS.labels("rest", "INTERNAL_ERROR").inc()
-    return JSONResponse(
+    return ContractJSONResponse(
         error_body("INTERNAL_ERROR", "An unexpected error occurred.", retryable=True),
         status_code=500,
     )

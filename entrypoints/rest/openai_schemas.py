@@ -6,19 +6,21 @@ Requests accept, and ignore, the OpenAI parameters an agent does not take per ca
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from domain.agents.models import TurnUsage
 from domain.errors import ValidationFailed
+from entrypoints.rest.schemas import Text
+from entrypoints.safe_input import check_value
 
 
 class ChatMessageIn(BaseModel):
     model_config = ConfigDict(extra="allow")
-    role: str
-    content: str | list[dict[str, Any]] | None = None
+    role: Text
+    content: Annotated[str | list[dict[str, Any]] | None, AfterValidator(check_value)] = None
 
     def text(self) -> str:
         """The message's text: a string, or the text parts of a content list joined."""
@@ -37,7 +39,7 @@ class StreamOptions(BaseModel):
 
 class ChatCompletionIn(BaseModel):
     model_config = ConfigDict(extra="allow")
-    model: str = Field(description="The agent to run (GET /v1/models lists them).")
+    model: Text = Field(description="The agent to run (GET /v1/models lists them).")
     messages: list[ChatMessageIn] = Field(min_length=1)
     stream: bool = False
     stream_options: StreamOptions | None = None

@@ -3,30 +3,37 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from application.memory import Mode
 from domain.agents.models import AgentDefinition, TurnResult, TurnUsage
 from domain.conversations.models import Conversation, Message
 from domain.identity.models import TokenPair, User
 from domain.memory.long_term import MAX_MEMORY_CHARS, Memory, MemoryKind, ScoredMemory
+from entrypoints.safe_input import check_text, check_value
 from entrypoints.streaming import jsonable
+
+#: Text and JSON values a store can keep (no NUL, no lone surrogate, bounded nesting):
+#: anything else is a 422 VALIDATION_FAILED here, not a 500 further in.
+Text = Annotated[str, AfterValidator(check_text)]
+JSONObject = Annotated[dict[str, Any], AfterValidator(check_value)]
+JSONValue = Annotated[Any, AfterValidator(check_value)]
 
 
 class RegisterIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    username: str = Field(min_length=1, max_length=64)
-    email: str = Field(min_length=3, max_length=254)
-    password: str = Field(min_length=1, max_length=256)
+    username: Text = Field(min_length=1, max_length=64)
+    email: Text = Field(min_length=3, max_length=254)
+    password: Text = Field(min_length=1, max_length=256)
 
 
 class LoginIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=256)
+    username: Text = Field(min_length=1, max_length=64)
+    password: Text = Field(min_length=1, max_length=256)
 
 
 class RefreshIn(BaseModel):
@@ -149,7 +156,7 @@ class ChatIn(BaseModel):
     """One user turn. Empty → 422; longer than AGENTS__MAX_MESSAGE_CHARS → 413."""
 
     model_config = ConfigDict(extra="forbid")
-    message: str
+    message: Text
     conversation_id: UUID | None = Field(
         default=None, description="Continue this conversation; omit to start a new one."
     )
@@ -195,8 +202,8 @@ class MemoryIn(BaseModel):
     """Something to remember. Without `importance`, the domain's heuristic scores it."""
 
     model_config = ConfigDict(extra="forbid")
-    content: str = Field(min_length=1, max_length=MAX_MEMORY_CHARS)
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    content: Text = Field(min_length=1, max_length=MAX_MEMORY_CHARS)
+    metadata: JSONObject = Field(default_factory=dict)
     importance: float | None = Field(default=None, ge=0.0, le=1.0)
     kind: MemoryKind = MemoryKind.EPISODIC
 

@@ -8,6 +8,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.tools.models import Approval, ToolMetadata
+from entrypoints.rest.schemas import JSONObject, Text
 
 
 class ToolOut(BaseModel):
@@ -47,8 +48,8 @@ class ToolPatch(BaseModel):
 
 class ToolInvokeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    args: dict[str, Any] = Field(default_factory=dict)
-    version: str | None = Field(default=None, max_length=32)
+    args: JSONObject = Field(default_factory=dict)
+    version: Text | None = Field(default=None, max_length=32)
 
 
 class ToolInvokeOut(BaseModel):
@@ -85,7 +86,7 @@ class ApprovalDecisionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     approve: bool
-    reason: str | None = Field(default=None, max_length=1000)
+    reason: Text | None = Field(default=None, max_length=1000)
     decisions: dict[str, bool] | None = Field(
         default=None, description="Per tool-call id, overriding `approve` for that call."
     )

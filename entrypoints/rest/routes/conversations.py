@@ -8,9 +8,10 @@ from uuid import UUID
 from fastapi import APIRouter, Query, status
 
 from entrypoints.rest.deps import ContainerDep, CurrentUser
+from entrypoints.rest.errors import ERROR_RESPONSES
 from entrypoints.rest.schemas import ConversationOut, ConversationPage, MessageOut, MessagePage
 
-router = APIRouter(prefix="/conversations", tags=["conversations"])
+router = APIRouter(prefix="/conversations", tags=["conversations"], responses=ERROR_RESPONSES)
 
 Limit = Annotated[int, Query(ge=1, le=100)]
 After = Annotated[str | None, Query(max_length=200)]

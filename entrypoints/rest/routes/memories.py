@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query, status
 from application.memory import MAX_K, Mode, NewMemory
 from domain.memory.long_term import MAX_MEMORY_CHARS, MemoryKind
 from entrypoints.rest.deps import ContainerDep, CurrentUser
+from entrypoints.rest.errors import ERROR_RESPONSES
 from entrypoints.rest.schemas import (
     MemoryIn,
     MemoryOut,
@@ -22,7 +23,7 @@ from entrypoints.rest.schemas import (
     ScoredMemoryOut,
 )
 
-router = APIRouter(prefix="/memories", tags=["memories"])
+router = APIRouter(prefix="/memories", tags=["memories"], responses=ERROR_RESPONSES)
 
 Limit = Annotated[int, Query(ge=1, le=100)]
 After = Annotated[str | None, Query(max_length=200)]

@@ -14,8 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.pipelines.pipeline import Pipeline
 from domain.pipelines.runs import PipelineRun
 from entrypoints.rest.deps import ContainerDep, CurrentUser
+from entrypoints.rest.errors import ERROR_RESPONSES
+from entrypoints.rest.schemas import JSONValue
 
-router = APIRouter(prefix="/pipelines", tags=["pipelines"])
+router = APIRouter(prefix="/pipelines", tags=["pipelines"], responses=ERROR_RESPONSES)
 
 
 class PipelineOut(BaseModel):
@@ -37,7 +39,7 @@ class PipelineList(BaseModel):
 
 class RunIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    input: Any = Field(description="The pipeline's input (text, a list or an object).")
+    input: JSONValue = Field(description="The pipeline's input (text, a list or an object).")
 
 
 class RunOut(BaseModel):

@@ -15,8 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from application.prompts import PromptSummary
 from domain.prompts.models import PromptVariable
 from entrypoints.rest.deps import ContainerDep, CurrentUser
+from entrypoints.rest.errors import ERROR_RESPONSES
+from entrypoints.rest.schemas import JSONObject, Text
 
-router = APIRouter(prefix="/prompts", tags=["prompts"])
+router = APIRouter(prefix="/prompts", tags=["prompts"], responses=ERROR_RESPONSES)
 
 
 class PromptVariableOut(BaseModel):
@@ -58,8 +60,8 @@ class PromptList(BaseModel):
 
 class RenderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    variables: dict[str, Any] = Field(default_factory=dict)
-    version: str | None = Field(default=None, description="A pinned version; default: latest.")
+    variables: JSONObject = Field(default_factory=dict)
+    version: Text | None = Field(default=None, description="A pinned version; default: latest.")
 
 
 class RenderOut(BaseModel):

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 
 from domain.tools.models import ApprovalStatus
 from entrypoints.rest.deps import ContainerDep, CurrentSuperuser, CurrentUser
+from entrypoints.rest.errors import ERROR_RESPONSES
 from entrypoints.rest.schemas import RunOut
 from entrypoints.rest.tool_schemas import (
     ApprovalDecisionIn,
@@ -22,7 +23,7 @@ from entrypoints.rest.tool_schemas import (
     ToolPatch,
 )
 
-router = APIRouter(tags=["tools"])
+router = APIRouter(tags=["tools"], responses=ERROR_RESPONSES)
 Category = Annotated[str | None, Query(max_length=64)]
 Version = Annotated[str | None, Query(max_length=32)]
 
