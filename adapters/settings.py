@@ -185,6 +185,21 @@ class LimitSettings(BaseModel):
     chat_per_ip: RateSpec = RateSpec(calls=120, period=60)
 
 
+class ObservabilitySettings(BaseModel):
+    otlp_endpoint: str = ""  # e.g. http://collector:4318: traces of agent runs over OTLP/HTTP
+    service_name: str = "mai"
+    include_content: bool = True  # prompts and replies in the spans
+    sentry_dsn: SecretStr | None = None
+    sentry_traces_sample_rate: float = Field(default=0.0, ge=0, le=1)
+
+    @field_validator("otlp_endpoint")
+    @classmethod
+    def _http(cls, v: str) -> str:
+        if v and not v.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s):// URL of an OTLP/HTTP collector")
+        return v
+
+
 class APISettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -225,6 +240,7 @@ class Settings(BaseSettings):
     tools: ToolSettings = ToolSettings()
     pipelines: PipelineSettings = PipelineSettings()
     limits: LimitSettings = LimitSettings()
+    observability: ObservabilitySettings = ObservabilitySettings()
     api: APISettings = APISettings()
     log: LogSettings = LogSettings()
 

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from adapters.observability.logging import configure_logging
+from adapters.observability.tracing import configure_sentry, configure_tracing
 from container import Container, close_resources, open_resources
 from entrypoints.graphql.schema import build_router
 from entrypoints.rest.errors import install_error_handlers
@@ -44,9 +45,11 @@ def create_app(container: Container | None = None, *, configure_logs: bool = Tru
     settings = container.settings()
     if configure_logs:
         configure_logging(settings.log.level, settings.log.format)
+    configure_sentry(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop_tracing = configure_tracing(settings)
         await open_resources(container, pipelines=True)
         container.prompt_manager()  # load prompt files now: a broken one stops start-up
         container.agent_catalog()  # load agent definitions now: a broken file stops start-up
@@ -61,6 +64,8 @@ def create_app(container: Container | None = None, *, configure_logs: bool = Tru
             await reconciler
             await container.conversation_context().drain()
             await close_resources(container)
+            if stop_tracing is not None:
+                stop_tracing()
 
     app = FastAPI(
         title="MAI Framework",
