@@ -43,6 +43,7 @@ from adapters.memory.vector_index import InMemoryVectorIndex
 from adapters.memory.window import InProcessWindowStore
 from adapters.observability.metrics import PrometheusChatMetrics
 from adapters.observability.pipeline_metrics import PrometheusPipelineMetrics
+from adapters.observability.pools import watch_pools
 from adapters.observability.tool_metrics import PrometheusToolMetrics
 from adapters.prompts import YamlPromptSource
 from adapters.qdrant.edge_index import QdrantEdgeIndex
@@ -643,6 +644,8 @@ async def open_resources(
     for provider in container.traverse(types=[providers.Resource]):
         if provider.initialized:
             provider.disable_async_mode()
+    database = container.database() if container.database.initialized else None
+    watch_pools(getattr(database, "engine", None), container.redis_client())
     _attach_tools(container)
     if pipelines and container.settings().pipelines.executor == "dbos":
         container.prompt_manager()
