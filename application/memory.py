@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal, Protocol
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import structlog
 
@@ -275,7 +275,9 @@ class ReconcileIndex:
 
     async def run_forever(self, interval: float = 5.0, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()
+        structlog.contextvars.bind_contextvars(job="memory_reconciler")  # this task's logs
         while not stop.is_set():
+            structlog.contextvars.bind_contextvars(job_id=uuid4().hex)  # one per pass
             try:
                 result = await self.execute()
                 if result["indexed"] or result["removed"]:

@@ -83,6 +83,9 @@ class Pipelines:
         run_id: UUID,
         started: asyncio.Event,
     ) -> PipelineRun:
+        # The run's logs carry its id (and the request id of whoever started it).
+        structlog.contextvars.bind_contextvars(pipeline=pipeline.name, run_id=str(run_id))
+
         def on_event(event: StageEvent) -> None:
             started.set()
             self._publish(run_id, event.to_dict())
