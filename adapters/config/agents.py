@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
 from pydantic import ValidationError
 
+from adapters.config.yaml_files import read_mapping
 from domain.agents.models import AgentDefinition
 from domain.errors import ConfigurationError
 
@@ -34,16 +34,7 @@ class YamlAgentSource:
 
 
 def _parse(path: Path) -> AgentDefinition:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigurationError(
-            f"{path}: not readable YAML ({exc})", details={"file": str(path)}
-        ) from None
-    if not isinstance(raw, dict):
-        raise ConfigurationError(
-            f"{path}: expected a mapping of agent fields", details={"file": str(path)}
-        )
+    raw = read_mapping(path, "agent")
     try:
         return AgentDefinition.model_validate(raw)
     except ValidationError as exc:

@@ -12,9 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Protocol
 
-import yaml
 from pydantic import ValidationError
 
+from adapters.config.yaml_files import read_mapping
 from domain.errors import ConfigurationError
 from domain.pipelines.pipeline import Pipeline
 from domain.pipelines.spec import PipelineSpec, SpecFieldError
@@ -71,16 +71,7 @@ class YamlPipelineSource:
 
 
 def parse_pipeline_file(path: Path) -> PipelineSpec:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigurationError(
-            f"{path}: not readable YAML ({exc})", details={"file": str(path)}
-        ) from None
-    if not isinstance(raw, dict):
-        raise ConfigurationError(
-            f"{path}: expected a mapping of pipeline fields", details={"file": str(path)}
-        )
+    raw = read_mapping(path, "pipeline")
     try:
         return PipelineSpec.model_validate(raw)
     except ValidationError as exc:

@@ -12,9 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
+from adapters.config.yaml_files import read_mapping
 from domain.errors import ConfigurationError
 from domain.prompts.models import PromptTemplate
 
@@ -83,17 +83,7 @@ def _merged(shared: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def _load_yaml(path: Path) -> dict[str, Any]:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ConfigurationError(
-            f"{path}: not readable YAML ({exc})", details={"file": str(path)}
-        ) from None
-    if not isinstance(raw, dict):
-        raise ConfigurationError(
-            f"{path}: expected a mapping of prompt fields", details={"file": str(path)}
-        )
-    return raw
+    return read_mapping(path, "prompt")
 
 
 def _validate(path: Path, fields: dict[str, Any], where: str) -> PromptTemplate:
