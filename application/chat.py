@@ -94,7 +94,12 @@ class _ChatTurn:
         self._max_chars = max_message_chars
 
     async def _prepare(
-        self, user_id: UUID, agent: str, message: str, conversation_id: UUID | None
+        self,
+        user_id: UUID,
+        agent: str,
+        message: str,
+        conversation_id: UUID | None,
+        username: str | None = None,
     ) -> _Turn:
         """Everything that can refuse the turn, with no writes: a refused turn leaves no trace."""
         if not message.strip():
@@ -125,6 +130,8 @@ class _ChatTurn:
         user_message = Message(conversation_id=conversation.id, role=Role.USER, content=message)
         memory = self._memory()
         deps = AgentDeps(user_id=user_id, conversation_id=conversation.id, memory=memory)
+        if username:  # a prompt may greet the user by name (`user` variable)
+            deps.extras["username"] = username
         history = await self._recalled(framework.definition.memory, deps, message) + history
         new = conversation_id is None
         return _Turn(framework, conversation, user_message, deps, history, 0.0, new, loaded)
@@ -138,7 +145,9 @@ class _ChatTurn:
         except MAIError as exc:  # memory trouble never fails a turn
             log.warning("memory_recall_failed", code=exc.code)
             return []
-        notes = [f"- {i.memory.content}" for i in found.items if i.score >= policy.min_score]
+        kept = [i.memory.content for i in found.items if i.score >= policy.min_score]
+        deps.extras["memories"] = kept  # a prompt may place them itself (`memories` variable)
+        notes = [f"- {content}" for content in kept]
         if not notes:
             return []
         text = "What you remember about this user (may be relevant):\n" + "\n".join(notes)
@@ -267,9 +276,15 @@ class _ChatTurn:
 
 class SendMessage(_ChatTurn):
     async def execute(
-        self, user_id: UUID, agent: str, message: str, conversation_id: UUID | None = None
+        self,
+        user_id: UUID,
+        agent: str,
+        message: str,
+        conversation_id: UUID | None = None,
+        *,
+        username: str | None = None,
     ) -> TurnResult:
-        turn = await self._prepare(user_id, agent, message, conversation_id)
+        turn = await self._prepare(user_id, agent, message, conversation_id, username)
         await self._start(turn)
         try:
             result = await turn.framework.run_async(message, history=turn.history, deps=turn.deps)
@@ -354,12 +369,18 @@ class ResolveApproval(_ChatTurn):
 
 class StreamMessage(_ChatTurn):
     async def execute(
-        self, user_id: UUID, agent: str, message: str, conversation_id: UUID | None = None
+        self,
+        user_id: UUID,
+        agent: str,
+        message: str,
+        conversation_id: UUID | None = None,
+        *,
+        username: str | None = None,
     ) -> AsyncIterator[ChatEvent]:
         """Validate now (errors raise here, before any event); the returned stream stores the
         user's message when first read, then yields the turn's events, ending in DONE or
         ERROR. A stream never read leaves no trace."""
-        turn = await self._prepare(user_id, agent, message, conversation_id)
+        turn = await self._prepare(user_id, agent, message, conversation_id, username)
         return self._announced(turn)
 
     async def _announced(self, turn: _Turn) -> AsyncIterator[ChatEvent]:

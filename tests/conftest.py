@@ -20,6 +20,7 @@ from tests.fakes import HashEmbedder
 
 TEST_AGENTS = Path(__file__).parent / "fixtures" / "agents"  # assistant + current_time
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+REPO = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("MAI_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/mai_test")
 REDIS_URL = os.environ.get("MAI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 

@@ -97,7 +97,7 @@ class ChatSession:
         """One streamed turn; an ERROR event is raised as the `MAIError` it reports."""
         assert self._user is not None, "start() first"
         events = await self._container.stream_message().execute(
-            self._user.id, self.agent, message, self.conversation_id
+            self._user.id, self.agent, message, self.conversation_id, username=self._user.username
         )
         try:
             async with aclosing(relay(events)) as stream:

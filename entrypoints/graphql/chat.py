@@ -30,7 +30,9 @@ class ChatMutation:
     ) -> TurnResultType:
         user = await info.context.require_chat_user()
         cid = None if conversation_id is None else parse_id(conversation_id, "conversationId")
-        result = await info.context.container.send_message().execute(user.id, agent, message, cid)
+        result = await info.context.container.send_message().execute(
+            user.id, agent, message, cid, username=user.username
+        )
         return TurnResultType.of(result)
 
 
@@ -46,7 +48,9 @@ class Subscription:
     ) -> AsyncGenerator[ChatEventObject, None]:
         user = await info.context.require_chat_user()
         cid = None if conversation_id is None else parse_id(conversation_id, "conversationId")
-        events = await info.context.container.stream_message().execute(user.id, agent, message, cid)
+        events = await info.context.container.stream_message().execute(
+            user.id, agent, message, cid, username=user.username
+        )
         # aclosing: a client that completes the operation or disconnects ends the turn.
         async with aclosing(relay(events)) as stream:
             async for event in stream:

@@ -16,10 +16,11 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from domain.agents.models import ChatEvent, ChatEventType
 from entrypoints.rest.deps import ChatUser, ContainerDep, CurrentUser
+from entrypoints.rest.errors import ERROR_RESPONSES
 from entrypoints.rest.schemas import AgentList, AgentOut, ChatIn, RunOut
 from entrypoints.streaming import relay
 
-router = APIRouter(prefix="/agents", tags=["agents"])
+router = APIRouter(prefix="/agents", tags=["agents"], responses=ERROR_RESPONSES)
 
 STREAM_DOC = """Server-sent events, in order:
 `event: delta` `{"text"}` (any number), `event: tool_call` `{"id","name","args"}` and
@@ -43,7 +44,7 @@ async def get_agent(name: str, _user: CurrentUser, container: ContainerDep) -> A
 async def run_agent(name: str, body: ChatIn, user: ChatUser, container: ContainerDep) -> RunOut:
     """One turn, answered when complete."""
     result = await container.send_message().execute(
-        user.id, name, body.message, body.conversation_id
+        user.id, name, body.message, body.conversation_id, username=user.username
     )
     return RunOut.of(result)
 
@@ -58,7 +59,7 @@ async def stream_agent(
 ) -> EventSourceResponse:
     """One turn, streamed as server-sent events (see the 200 response)."""
     events = await container.stream_message().execute(
-        user.id, name, body.message, body.conversation_id
+        user.id, name, body.message, body.conversation_id, username=user.username
     )
     return EventSourceResponse(_sse(events))
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, status
 
 from entrypoints.rest.deps import ContainerDep, CurrentClaims, CurrentUser, client_ip
+from entrypoints.rest.errors import ERROR_RESPONSES
 from entrypoints.rest.schemas import LoginIn, RefreshIn, RegisterIn, TokenOut, UserOut
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(tags=["auth"], responses=ERROR_RESPONSES)
 
 
 @router.post("/auth/register", status_code=status.HTTP_201_CREATED, response_model=UserOut)

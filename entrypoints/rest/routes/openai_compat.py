@@ -25,6 +25,7 @@ from sse_starlette import EventSourceResponse
 from application.chat import output_text
 from domain.agents.models import ChatEvent, ChatEventType
 from entrypoints.rest.deps import ChatUser, ContainerDep, CurrentUser
+from entrypoints.rest.errors import ERROR_RESPONSES
 from entrypoints.rest.openai_schemas import (
     AssistantMessage,
     ChatCompletion,
@@ -37,7 +38,7 @@ from entrypoints.rest.openai_schemas import (
 )
 from entrypoints.streaming import relay
 
-router = APIRouter(tags=["openai"])
+router = APIRouter(tags=["openai"], responses=ERROR_RESPONSES)
 
 #: Agents have no creation time; they are reported as created when the process started.
 STARTED = int(time.time())
@@ -67,11 +68,11 @@ async def chat_completions(
     message = body.user_message()
     if body.stream:
         events = await container.stream_message().execute(
-            user.id, body.model, message, body.conversation_id
+            user.id, body.model, message, body.conversation_id, username=user.username
         )
         return EventSourceResponse(_chunks(events, body.model, body.include_usage))
     result = await container.send_message().execute(
-        user.id, body.model, message, body.conversation_id
+        user.id, body.model, message, body.conversation_id, username=user.username
     )
     return ChatCompletion(
         id=f"chatcmpl-{result.message_id.hex}",
