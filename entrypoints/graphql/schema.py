@@ -18,7 +18,7 @@ from strawberry.types import Info
 from container import Container
 from entrypoints.graphql.chat import ChatMutation, Subscription
 from entrypoints.graphql.context import Context
-from entrypoints.graphql.errors import ContractErrors
+from entrypoints.graphql.errors import ContractErrors, ContractGraphQLRouter
 from entrypoints.graphql.memory import MemoryMutation, MemoryQuery
 from entrypoints.graphql.metrics import OperationMetrics
 from entrypoints.graphql.pipelines import (
@@ -110,7 +110,7 @@ def build_router(container: Container) -> GraphQLRouter[Context, None]:
         return Context(container)
 
     production = container.settings().environment == "production"
-    return GraphQLRouter(
+    return ContractGraphQLRouter(
         build_schema(production=production),
         context_getter=context_getter,
         subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
