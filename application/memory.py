@@ -31,6 +31,7 @@ from domain.memory.long_term import (
 from domain.memory.long_term_ports import Embedder, IndexedVector, MemoryIndex, MemoryRepository
 from domain.pagination import Page, clamp_page_size
 from domain.ports import Clock
+from domain.user_input import check_value
 
 log = structlog.get_logger("mai.memory")
 Mode = Literal["dense", "lexical", "hybrid"]
@@ -53,6 +54,16 @@ class Retrieval:
     items: list[ScoredMemory]
     mode: Mode
     degraded: bool = False  # True when the vector index was unavailable (lexical only)
+
+
+def _check_storable(item: NewMemory) -> None:
+    """Text no store can keep (NUL, lone surrogates) and metadata nested too deep are
+    refused before anything is written, whichever way the memory came in."""
+    for name, value in (("content", item.content), ("metadata", item.metadata)):
+        try:
+            check_value(value)
+        except ValueError as exc:
+            raise ValidationFailed(f"Memory {name} {exc}.", details={"field": name}) from None
 
 
 def fuse(rankings: Sequence[Sequence[UUID]]) -> dict[UUID, float]:
@@ -112,6 +123,8 @@ class LongTermMemory:
         return (await self.store_many(user_id, [item]))[0]
 
     async def store_many(self, user_id: UUID, items: Sequence[NewMemory]) -> list[Memory]:
+        for item in items:  # whoever writes (API, the `remember` tool, fact extraction)
+            _check_storable(item)
         now = self._clock.now()
         scores = [
             i.importance

@@ -30,7 +30,7 @@ from strawberry.types import ExecutionResult
 
 from adapters.observability.metrics import ERRORS
 from domain.errors import MAIError, ValidationFailed
-from entrypoints.safe_input import check_value
+from domain.user_input import check_value
 
 log = structlog.get_logger(__name__)
 

@@ -13,8 +13,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from domain.agents.models import TurnUsage
 from domain.errors import ValidationFailed
+from domain.user_input import check_value
 from entrypoints.rest.schemas import Text
-from entrypoints.safe_input import check_value
 
 
 class ChatMessageIn(BaseModel):

@@ -13,7 +13,7 @@ from domain.agents.models import AgentDefinition, TurnResult, TurnUsage
 from domain.conversations.models import Conversation, Message
 from domain.identity.models import TokenPair, User
 from domain.memory.long_term import MAX_MEMORY_CHARS, Memory, MemoryKind, ScoredMemory
-from entrypoints.safe_input import check_text, check_value
+from domain.user_input import check_text, check_value
 from entrypoints.streaming import jsonable
 
 #: Text and JSON values a store can keep (no NUL, no lone surrogate, bounded nesting):

@@ -199,3 +199,25 @@ async def test_importance_is_llm_scored_when_configured_else_heuristic(parts: An
     assert (await failing.store(ADA, NewMemory("we talked about the weather"))).importance == 0.3
     given = await scored.store(ADA, NewMemory("explicit", importance=0.9))
     assert given.importance == 0.9
+
+
+async def test_unstorable_memories_are_refused_before_any_write(parts: Any) -> None:
+    """Whoever writes (the API, the `remember` tool, fact extraction): NUL, lone
+    surrogates and metadata nested too deep are a validation error, nothing is stored."""
+    from domain.errors import ValidationFailed
+
+    repo, _, _, _ = parts
+    service, user = ltm(parts), uuid4()
+    deep: dict[str, Any] = {}
+    node = deep
+    for _ in range(40):
+        node["x"] = {}
+        node = node["x"]
+    for bad in (
+        NewMemory("nul \x00 here"),
+        NewMemory("lone \ud800"),
+        NewMemory("ok", metadata=deep),
+    ):
+        with pytest.raises(ValidationFailed):
+            await service.store(user, bad)
+    assert not repo.rows
