@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import httpx
 import pytest
@@ -70,12 +71,19 @@ def test_logs_are_json_with_request_ids_and_no_secrets(server: Server) -> None:
             json={"username": "ada", "password": "s3cret-passw0rd"},
             headers={"X-Request-ID": "e2e-trace-1"},
         )
-    log = server.log()
+    deadline = time.monotonic() + 10  # the access line is written just after the response
+    while True:
+        log = server.log()
+        lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+        traced = [
+            x
+            for x in lines
+            if x.get("request_id") == "e2e-trace-1" and x["event"] == "http_request"
+        ]
+        if traced or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert "s3cret-passw0rd" not in log
-    lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
-    traced = [
-        x for x in lines if x.get("request_id") == "e2e-trace-1" and x["event"] == "http_request"
-    ]
     assert traced and traced[0]["route"] == "/api/v1/auth/login" and traced[0]["status"] == 200
 
 
