@@ -81,6 +81,7 @@ def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
     )
     structlog.configure(
         processors=[
+            structlog.stdlib.filter_by_level,  # below the level: dropped before any work
             *shared,
             structlog.processors.format_exc_info,
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
