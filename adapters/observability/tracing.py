@@ -48,9 +48,11 @@ def configure_sentry(settings: Settings) -> bool:
     if dsn is None or not dsn.get_secret_value():
         return False
     import sentry_sdk
+    from sentry_sdk.integrations.strawberry import StrawberryIntegration
 
     sentry_sdk.init(
         dsn=dsn.get_secret_value(),
+        integrations=[StrawberryIntegration(async_execution=True)],  # our resolvers are async
         environment=settings.environment,
         traces_sample_rate=settings.observability.sentry_traces_sample_rate,
     )  # personal data stays out: the SDK's default

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -11,10 +13,9 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
-from adapters.observability.tracing import configure_sentry
 from entrypoints.rest.app import create_app
 from tests.api.conftest import FakeLLM, with_model
-from tests.conftest import Api, make_container, make_settings
+from tests.conftest import REPO, Api, make_container, make_settings
 
 
 class Collector:
@@ -76,16 +77,29 @@ async def test_agent_runs_are_traced_over_otlp(
     assert (b"a secret plan" in sent) is include_content
 
 
-def test_sentry_reports_go_to_the_configured_dsn(tmp_path: Path, collector: Collector) -> None:
-    import sentry_sdk
+SENTRY_SCRIPT = """
+import sys
+import sentry_sdk
+from adapters.observability.tracing import configure_sentry
+from tests.conftest import make_settings
 
+settings = make_settings(None, observability={"sentry_dsn": sys.argv[1]})
+assert configure_sentry(settings) is True
+sentry_sdk.capture_message("mai sentry wiring test")
+sentry_sdk.flush(timeout=5)
+assert configure_sentry(make_settings(None)) is False  # off without a DSN
+"""
+
+
+def test_sentry_reports_go_to_the_configured_dsn(collector: Collector) -> None:
+    """In a subprocess: Sentry patches libraries process-wide once initialised."""
     host = collector.url.removeprefix("http://")
-    settings = make_settings(tmp_path, observability={"sentry_dsn": f"http://key@{host}/42"})
-    assert configure_sentry(settings) is True
-    try:
-        sentry_sdk.capture_message("mai sentry wiring test")
-        sentry_sdk.flush(timeout=5)
-    finally:
-        sentry_sdk.get_client().close()
+    done = subprocess.run(
+        [sys.executable, "-c", SENTRY_SCRIPT, f"http://key@{host}/42"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
     assert any(path == "/api/42/envelope/" for path, _, _ in collector.received)
-    assert configure_sentry(make_settings(tmp_path)) is False  # off without a DSN
