@@ -69,6 +69,8 @@ from adapters.web.fetcher import HttpxWebFetcher
 from application import auth, chat, conversations, memory
 from application.agents.catalog import AgentCatalog
 from application.agents.ports import ModelSource
+from application.approvals import ResolveApproval
+from application.chat_events import FollowConversation
 from application.context import ConversationContext
 from application.facts import FactExtractor, LLMImportanceScorer
 from application.health import CheckReadiness
@@ -573,8 +575,8 @@ class Container(containers.DeclarativeContainer):
     )
     send_message = providers.Factory(chat.SendMessage, *_turn_parts)
     stream_message = providers.Factory(chat.StreamMessage, *_turn_parts)
-    resolve_approval = providers.Factory(chat.ResolveApproval, *_turn_parts)
-    follow_conversation = providers.Factory(chat.FollowConversation, conversation_store, event_bus)
+    resolve_approval = providers.Factory(ResolveApproval, *_turn_parts)
+    follow_conversation = providers.Factory(FollowConversation, conversation_store, event_bus)
 
     # --- tools -----------------------------------------------------------------------
     tools = providers.Factory(Tools, tool_registry, memory_when_open)

@@ -17,8 +17,8 @@ from uuid import UUID
 
 import structlog
 from pydantic import BaseModel
-from pydantic_ai import DeferredToolRequests, DeferredToolResults, ToolDenied
-from pydantic_ai.messages import ModelMessagesTypeAdapter, ModelRequest, SystemPromptPart
+from pydantic_ai import DeferredToolRequests
+from pydantic_ai.messages import ModelRequest, SystemPromptPart
 from pydantic_ai.run import AgentRunResult
 
 from application.agents.catalog import AgentCatalog
@@ -32,6 +32,7 @@ from application.agents.framework import (
     usage_of,
 )
 from application.agents.history import summary_message, to_model_messages, tool_calls_of
+from application.chat_events import Announcer
 from application.context import ConversationContext, TurnContext
 from application.facts import FactExtractor
 from application.memory import LongTermMemory, NewMemory
@@ -42,8 +43,7 @@ from domain.conversations.ports import ConversationStore
 from domain.errors import MAIError, NotFound, PayloadTooLarge, ValidationFailed
 from domain.memory.long_term import MAX_MEMORY_CHARS, MemoryKind
 from domain.ports import Clock, EventBus
-from domain.tools.errors import ApprovalNotFound, ApprovalResolved
-from domain.tools.models import Approval, ApprovalStatus, PendingCall
+from domain.tools.models import Approval, PendingCall
 from domain.tools.ports import ApprovalStore
 
 log = structlog.get_logger("mai.chat")
@@ -52,7 +52,7 @@ CANCELLED = {"code": "CANCELLED", "message": "The turn was cancelled before it c
 
 
 @dataclass
-class _Turn:
+class Turn:
     framework: BaseAgentFramework[Any]
     conversation: Conversation
     user_message: Message
@@ -68,7 +68,7 @@ def output_text(output: Any) -> str:
     return output.model_dump_json() if isinstance(output, BaseModel) else str(output)
 
 
-class _ChatTurn:
+class ChatTurn:
     def __init__(
         self,
         agents: AgentCatalog,
@@ -100,7 +100,7 @@ class _ChatTurn:
         message: str,
         conversation_id: UUID | None,
         username: str | None = None,
-    ) -> _Turn:
+    ) -> Turn:
         """Everything that can refuse the turn, with no writes: a refused turn leaves no trace."""
         if not message.strip():
             raise ValidationFailed("Message is empty.", details={"field": "message"})
@@ -134,7 +134,7 @@ class _ChatTurn:
             deps.extras["username"] = username
         history = await self._recalled(framework.definition.memory, deps, message) + history
         new = conversation_id is None
-        return _Turn(framework, conversation, user_message, deps, history, 0.0, new, loaded)
+        return Turn(framework, conversation, user_message, deps, history, 0.0, new, loaded)
 
     async def _recalled(self, policy: MemoryPolicy, deps: AgentDeps, message: str) -> list[Any]:
         """The user's most relevant memories, as a system note before the history."""
@@ -153,7 +153,7 @@ class _ChatTurn:
         text = "What you remember about this user (may be relevant):\n" + "\n".join(notes)
         return [ModelRequest(parts=[SystemPromptPart(content=text)])]
 
-    def _write_episode(self, turn: _Turn, reply: Message) -> None:
+    def _write_episode(self, turn: Turn, reply: Message) -> None:
         """After the response: remember the turn as an episode and/or extract its facts."""
         memory, user = turn.deps.memory, turn.deps.user_id
         policy = turn.framework.definition.memory
@@ -180,7 +180,7 @@ class _ChatTurn:
         _BACKGROUND.add(task)
         task.add_done_callback(_BACKGROUND.discard)
 
-    async def _start(self, turn: _Turn) -> None:
+    async def _start(self, turn: Turn) -> None:
         """Commit the user's message (and a new conversation) before the model is called."""
         assert turn.deps.user_id is not None
         if turn.new_conversation:
@@ -189,7 +189,7 @@ class _ChatTurn:
         self._metrics.turn_started(turn.framework.name)
         turn.started = time.perf_counter()
 
-    async def _complete(self, turn: _Turn, result: AgentRunResult[Any]) -> TurnResult:
+    async def _complete(self, turn: Turn, result: AgentRunResult[Any]) -> TurnResult:
         if isinstance(result.output, DeferredToolRequests):
             return await self._pause(turn, result, result.output)
         if turn.resumed:
@@ -222,7 +222,7 @@ class _ChatTurn:
         return TurnResult(turn.conversation.id, reply.id, result.output, usage, calls)
 
     async def _pause(
-        self, turn: _Turn, result: AgentRunResult[Any], requests: DeferredToolRequests
+        self, turn: Turn, result: AgentRunResult[Any], requests: DeferredToolRequests
     ) -> TurnResult:
         """The model called approval-gated tools: keep the run's state and the calls for a
         person to decide on; the user's message waits (`pending_approval`), no reply yet."""
@@ -259,7 +259,7 @@ class _ChatTurn:
             pending_approval=approval.to_public(),
         )
 
-    async def _fail(self, turn: _Turn, error: dict[str, Any], code: str) -> None:
+    async def _fail(self, turn: Turn, error: dict[str, Any], code: str) -> None:
         """Mark the user's message failed. Shielded: a cancelled consumer (client gone)
         must not cut this write short, or the message would look answered-but-empty."""
         assert turn.deps.user_id is not None
@@ -274,7 +274,7 @@ class _ChatTurn:
         )
 
 
-class SendMessage(_ChatTurn):
+class SendMessage(ChatTurn):
     async def execute(
         self,
         user_id: UUID,
@@ -303,71 +303,7 @@ class SendMessage(_ChatTurn):
         return done
 
 
-class ResolveApproval(_ChatTurn):
-    """A person approves or rejects the calls of a paused turn; the turn then resumes from
-    its stored state (approved calls run, rejected ones tell the model why) and finishes
-    like any other: the reply is stored, or it pauses again for the next gated call."""
-
-    async def execute(
-        self,
-        user_id: UUID,
-        approval_id: UUID,
-        approve: bool,
-        *,
-        reason: str | None = None,
-        decisions: dict[str, bool] | None = None,
-    ) -> TurnResult:
-        if self._approvals is None:
-            raise ApprovalNotFound("Approval not found.", details={"id": str(approval_id)})
-        approval = await self._approvals.get(user_id, approval_id)
-        if approval is None:
-            raise ApprovalNotFound("Approval not found.", details={"id": str(approval_id)})
-        wanted = {c.tool_call_id: approve for c in approval.calls} | (decisions or {})
-        denial = reason or "The user rejected this tool call."
-        chosen: dict[str, bool | str] = {k: True if v else denial for k, v in wanted.items()}
-        status = ApprovalStatus.APPROVED if all(wanted.values()) else ApprovalStatus.REJECTED
-        if not await self._approvals.resolve(user_id, approval_id, status, chosen):
-            raise ApprovalResolved(
-                "This approval was already decided.", details={"id": str(approval_id)}
-            )
-        turn = await self._resumed(user_id, approval)
-        results = DeferredToolResults(
-            approvals={k: True if v is True else ToolDenied(str(v)) for k, v in chosen.items()}
-        )
-        self._metrics.turn_started(turn.framework.name)
-        turn.started = time.perf_counter()
-        try:
-            result = await turn.framework.run_async(
-                None, history=turn.history, deps=turn.deps, deferred_results=results
-            )
-        except MAIError as exc:
-            await self._fail(turn, exc.to_dict()["error"], exc.code)
-            raise
-        except BaseException:
-            await self._fail(turn, CANCELLED, "CANCELLED")
-            raise
-        return await self._complete(turn, result)
-
-    async def _resumed(self, user_id: UUID, approval: Approval) -> _Turn:
-        conversation = await self._store.get(user_id, approval.conversation_id)
-        if conversation is None:
-            raise NotFound(
-                "Conversation not found.",
-                details={"conversation_id": str(approval.conversation_id)},
-            )
-        framework = self._agents.get(approval.agent_name)
-        user_message = Message(
-            conversation_id=conversation.id,
-            role=Role.USER,
-            content=approval.prompt,
-            id=approval.message_id,
-        )
-        deps = AgentDeps(user_id=user_id, conversation_id=conversation.id, memory=self._memory())
-        history = ModelMessagesTypeAdapter.validate_json(approval.state)
-        return _Turn(framework, conversation, user_message, deps, history, 0.0, False, None, True)
-
-
-class StreamMessage(_ChatTurn):
+class StreamMessage(ChatTurn):
     async def execute(
         self,
         user_id: UUID,
@@ -383,7 +319,7 @@ class StreamMessage(_ChatTurn):
         turn = await self._prepare(user_id, agent, message, conversation_id, username)
         return self._announced(turn)
 
-    async def _announced(self, turn: _Turn) -> AsyncIterator[ChatEvent]:
+    async def _announced(self, turn: Turn) -> AsyncIterator[ChatEvent]:
         """The turn's events, also published for followers on any server process."""
         announcer = Announcer(self._bus, turn.conversation.id)
         try:
@@ -396,7 +332,7 @@ class StreamMessage(_ChatTurn):
         finally:
             announcer.close()
 
-    async def _events(self, turn: _Turn) -> AsyncGenerator[ChatEvent, None]:
+    async def _events(self, turn: Turn) -> AsyncGenerator[ChatEvent, None]:
         cid = turn.conversation.id
         first_token = True
         finished = False
@@ -458,10 +394,6 @@ class StreamMessage(_ChatTurn):
                 await self._fail(turn, CANCELLED, "CANCELLED")
 
 
-def conversation_channel(conversation_id: UUID) -> str:
-    return f"conversation:{conversation_id}"
-
-
 def _done_event(done: TurnResult) -> ChatEvent:
     data: dict[str, Any] = {"usage": done.usage.to_dict(), "output": _jsonable(done.output)}
     if done.pending_approval is not None:
@@ -469,82 +401,6 @@ def _done_event(done: TurnResult) -> ChatEvent:
     return ChatEvent(
         ChatEventType.DONE, done.conversation_id, message_id=done.message_id, data=data
     )
-
-
-def event_to_dict(event: ChatEvent) -> dict[str, Any]:
-    return {
-        "type": event.type.value,
-        "conversation_id": str(event.conversation_id),
-        "text": event.text,
-        "message_id": None if event.message_id is None else str(event.message_id),
-        "data": event.data,
-    }
-
-
-def event_from_dict(data: dict[str, Any]) -> ChatEvent:
-    message_id = data.get("message_id")
-    return ChatEvent(
-        ChatEventType(data["type"]),
-        UUID(data["conversation_id"]),
-        text=data.get("text") or "",
-        message_id=None if message_id is None else UUID(message_id),
-        data=data.get("data") or {},
-    )
-
-
-class Announcer:
-    """Publishes one turn's events on the bus, in order, off the turn's path: `send`
-    only queues; one task per turn drains the queue. A bus outage loses announcements
-    (logged), never the turn."""
-
-    def __init__(self, bus: EventBus | None, conversation_id: UUID) -> None:
-        self._bus = bus
-        self._channel = conversation_channel(conversation_id)
-        self._queue: asyncio.Queue[ChatEvent | None] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
-
-    def send(self, event: ChatEvent) -> None:
-        if self._bus is None:
-            return
-        self._queue.put_nowait(event)
-        if self._task is None:
-            self._task = asyncio.ensure_future(self._drain(self._bus))
-            _BACKGROUND.add(self._task)
-            self._task.add_done_callback(_BACKGROUND.discard)
-
-    def close(self) -> None:
-        if self._task is not None:
-            self._queue.put_nowait(None)
-
-    async def _drain(self, bus: EventBus) -> None:
-        while (event := await self._queue.get()) is not None:
-            try:
-                await bus.publish(self._channel, event_to_dict(event))
-            except MAIError as exc:
-                log.warning("chat_event_not_published", code=exc.code)
-
-
-class FollowConversation:
-    """Every event of a conversation's turns as they happen, wherever they run (another
-    server process included), until the follower stops listening. Owner only."""
-
-    def __init__(self, conversations: ConversationStore, bus: EventBus) -> None:
-        self._store = conversations
-        self._bus = bus
-
-    async def execute(
-        self, user_id: UUID, conversation_id: UUID
-    ) -> AsyncGenerator[ChatEvent, None]:
-        if await self._store.get(user_id, conversation_id) is None:
-            raise NotFound(
-                "Conversation not found.", details={"conversation_id": str(conversation_id)}
-            )
-        return self._follow(conversation_id)
-
-    async def _follow(self, conversation_id: UUID) -> AsyncGenerator[ChatEvent, None]:
-        async with self._bus.subscribe(conversation_channel(conversation_id)) as events:
-            async for data in events:
-                yield event_from_dict(data)
 
 
 def _internal(exc: Exception) -> MAIError:
@@ -561,8 +417,7 @@ def _jsonable(value: Any) -> Any:
 
 
 __all__ = [
-    "FollowConversation",
-    "ResolveApproval",
+    "ChatTurn",
     "SendMessage",
     "StreamMessage",
     "TurnUsage",

@@ -1,0 +1,100 @@
+"""Chat events beyond the turn that produced them: each turn's events are published on the
+event bus (Redis pub/sub across server processes), and `FollowConversation` streams a
+conversation's events wherever its turns run."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+from typing import Any
+from uuid import UUID
+
+import structlog
+
+from domain.agents.models import ChatEvent, ChatEventType
+from domain.conversations.ports import ConversationStore
+from domain.errors import MAIError, NotFound
+from domain.ports import EventBus
+
+log = structlog.get_logger("mai.chat")
+_PUBLISHING: set[asyncio.Task[None]] = set()  # publishers, kept until they finish
+
+
+def conversation_channel(conversation_id: UUID) -> str:
+    return f"conversation:{conversation_id}"
+
+
+def event_to_dict(event: ChatEvent) -> dict[str, Any]:
+    return {
+        "type": event.type.value,
+        "conversation_id": str(event.conversation_id),
+        "text": event.text,
+        "message_id": None if event.message_id is None else str(event.message_id),
+        "data": event.data,
+    }
+
+
+def event_from_dict(data: dict[str, Any]) -> ChatEvent:
+    message_id = data.get("message_id")
+    return ChatEvent(
+        ChatEventType(data["type"]),
+        UUID(data["conversation_id"]),
+        text=data.get("text") or "",
+        message_id=None if message_id is None else UUID(message_id),
+        data=data.get("data") or {},
+    )
+
+
+class Announcer:
+    """Publishes one turn's events on the bus, in order, off the turn's path: `send`
+    only queues; one task per turn drains the queue. A bus outage loses announcements
+    (logged), never the turn."""
+
+    def __init__(self, bus: EventBus | None, conversation_id: UUID) -> None:
+        self._bus = bus
+        self._channel = conversation_channel(conversation_id)
+        self._queue: asyncio.Queue[ChatEvent | None] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    def send(self, event: ChatEvent) -> None:
+        if self._bus is None:
+            return
+        self._queue.put_nowait(event)
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._drain(self._bus))
+            _PUBLISHING.add(self._task)
+            self._task.add_done_callback(_PUBLISHING.discard)
+
+    def close(self) -> None:
+        if self._task is not None:
+            self._queue.put_nowait(None)
+
+    async def _drain(self, bus: EventBus) -> None:
+        while (event := await self._queue.get()) is not None:
+            try:
+                await bus.publish(self._channel, event_to_dict(event))
+            except MAIError as exc:
+                log.warning("chat_event_not_published", code=exc.code)
+
+
+class FollowConversation:
+    """Every event of a conversation's turns as they happen, wherever they run (another
+    server process included), until the follower stops listening. Owner only."""
+
+    def __init__(self, conversations: ConversationStore, bus: EventBus) -> None:
+        self._store = conversations
+        self._bus = bus
+
+    async def execute(
+        self, user_id: UUID, conversation_id: UUID
+    ) -> AsyncGenerator[ChatEvent, None]:
+        if await self._store.get(user_id, conversation_id) is None:
+            raise NotFound(
+                "Conversation not found.", details={"conversation_id": str(conversation_id)}
+            )
+        return self._follow(conversation_id)
+
+    async def _follow(self, conversation_id: UUID) -> AsyncGenerator[ChatEvent, None]:
+        async with self._bus.subscribe(conversation_channel(conversation_id)) as events:
+            async for data in events:
+                yield event_from_dict(data)
