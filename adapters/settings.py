@@ -86,6 +86,9 @@ class MemorySettings(BaseModel):
     vector_backend: Literal["pgvector", "qdrant", "qdrant-edge", "memory"] = "qdrant-edge"
     embedding_dim: int = Field(default=384, ge=8, le=8192)
     llm_importance: bool = False  # score importance with the chat model, not the heuristic
+    # OpenMP threads of the bundled embedder; None = every core. On a shared or busy host 1
+    # is faster (threads spin-wait for each other: 3-8 s per embedding measured under load).
+    embedder_threads: int | None = Field(default=None, ge=1, le=256)
 
 
 class JWTSettings(BaseModel):

@@ -68,3 +68,20 @@ def test_logs_are_json_and_never_carry_secrets(capsys: pytest.CaptureFixture[str
     assert lines[0]["password"] == "***" and lines[0]["refresh_token"] == "***"
     assert lines[0]["username"] == "ada"
     assert "sekret" not in json.dumps(lines)
+
+
+async def test_the_bundled_embedder_takes_its_thread_count_from_settings() -> None:
+    from dependency_injector import providers
+
+    from container import Container
+    from tests.conftest import make_settings
+
+    container = Container()
+    container.settings.override(providers.Object(make_settings(memory={"embedder_threads": 1})))
+    embedder = await container.embedder.init()  # type: ignore[misc]
+    try:
+        assert embedder._num_threads == 1
+    finally:
+        await container.embedder.shutdown()  # type: ignore[misc]
+    with pytest.raises(ConfigurationError, match="MEMORY__EMBEDDER_THREADS"):
+        make_settings(memory={"embedder_threads": 0})
