@@ -81,6 +81,12 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+#: For behaviour only a database has (foreign-key cascades): the SQL backends alone.
+SQL_ONLY = pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.integration)], indirect=True
+)
+
+
 @pytest.fixture
 def database(request: pytest.FixtureRequest, backend: str) -> Database | None:
     """The backend's migrated database (None for the fakes); only the one needed is opened."""

@@ -14,7 +14,7 @@ from domain.errors import Conflict
 from domain.pipelines.ports import PipelineRunStore
 from domain.pipelines.runs import PipelineRun, RunStatus, StageResult, StageStatus
 
-from .conftest import MakeUser, at
+from .conftest import SQL_ONLY, MakeUser, at
 
 
 def started_run(user_id: UUID, created: float = 0) -> PipelineRun:
@@ -158,11 +158,11 @@ async def test_a_run_id_cannot_change_owner(
     assert await pipeline_run_store.get(hers.id, bob.id) is None
 
 
+@SQL_ONLY
 async def test_deleting_the_user_deletes_their_runs(
     pipeline_run_store: PipelineRunStore, clean_database: Database | None, make_user: MakeUser
 ) -> None:
-    if clean_database is None:
-        pytest.skip("foreign-key cascades exist only in the SQL backends")
+    assert clean_database is not None
     alice = await make_user("alice")
     run = finished(started_run(alice.id))
     await pipeline_run_store.save(run)

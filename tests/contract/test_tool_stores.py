@@ -20,7 +20,7 @@ from domain.identity.models import User
 from domain.tools.models import Approval, ApprovalStatus, PendingCall
 from domain.tools.ports import ApprovalStore, ToolStateStore
 
-from .conftest import MakeUser, at
+from .conftest import SQL_ONLY, MakeUser, at
 
 # --- tool switches -------------------------------------------------------------------
 
@@ -265,11 +265,11 @@ async def test_a_large_state_round_trips(approval_store: ApprovalStore, alice: O
 
 
 def sql_only(db: Database | None) -> Database:
-    if db is None:
-        pytest.skip("foreign-key cascades exist only in the SQL backends")
+    assert db is not None, "run with @SQL_ONLY"
     return db
 
 
+@SQL_ONLY
 async def test_deleting_the_conversation_deletes_its_approvals(
     approval_store: ApprovalStore, clean_database: Database | None, alice: Owned
 ) -> None:
@@ -283,6 +283,7 @@ async def test_deleting_the_conversation_deletes_its_approvals(
     assert await approval_store.get(alice.user.id, pending.id) is None
 
 
+@SQL_ONLY
 async def test_deleting_the_user_deletes_approvals_and_keeps_switches(
     approval_store: ApprovalStore,
     tool_state_store: ToolStateStore,
