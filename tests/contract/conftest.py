@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from uuid import uuid4
 
 import pytest
 from sqlalchemy import text
@@ -20,6 +21,7 @@ from adapters.memory.identity import InMemorySessionStore, InMemoryUserRepositor
 from adapters.memory.memories import InMemoryMemoryRepository
 from adapters.memory.pipeline_runs import InMemoryPipelineRunStore
 from adapters.memory.tools import InMemoryApprovalStore, InMemoryToolStateStore
+from adapters.redis.client import RedisClient, RedisOptions
 from adapters.sql.conversations import SqlConversationStore
 from adapters.sql.database import Database
 from adapters.sql.memories import SqlMemoryRepository
@@ -34,6 +36,7 @@ from domain.identity.ports import SessionStore, UserRepository
 from domain.memory.long_term_ports import MemoryRepository
 from domain.pipelines.ports import PipelineRunStore
 from domain.tools.ports import ApprovalStore, ToolStateStore
+from tests.conftest import REDIS_URL
 
 PG_URL = os.environ.get("MAI_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/mai_test")
 TABLES_CHILD_FIRST = (
@@ -173,3 +176,38 @@ def pipeline_run_store(clean_database: Database | None) -> PipelineRunStore:
     if clean_database is None:
         return InMemoryPipelineRunStore()
     return SqlPipelineRunStore(clean_database)
+
+
+# --- Redis -------------------------------------------------------------------------------
+
+#: Nothing listens on loopback port 1: connections are refused at once.
+DOWN_URL = "redis://127.0.0.1:1/0"
+FAST = RedisOptions(
+    socket_timeout=0.3, socket_connect_timeout=0.3, retries=1, operation_timeout=1.0
+)
+
+
+class FakeClock:
+    """A monotonic clock tests move by hand (`clock.now += 5`)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(scope="session")
+async def redis_client() -> AsyncIterator[RedisClient]:
+    async with RedisClient.from_url(REDIS_URL, RedisOptions(retries=1)) as client:
+        yield client
+
+
+@pytest.fixture
+async def namespaced_redis(redis_client: RedisClient) -> AsyncIterator[RedisClient]:
+    """A client under a namespace of its own (sharing the session's pool), emptied after."""
+    namespace = f"test-{uuid4().hex[:12]}"
+    yield RedisClient(redis_client.redis, namespace=namespace)
+    keys = [k async for k in redis_client.redis.scan_iter(match=f"{namespace}:*", count=1000)]
+    if keys:
+        await redis_client.redis.delete(*keys)

@@ -9,31 +9,18 @@ Counting across processes is tested in tests/integration/test_rate_limit_process
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from uuid import uuid4
 
 import pytest
 
 from adapters.memory.rate_limiter import InProcessRateLimiter
-from adapters.redis.client import RedisClient, RedisOptions
+from adapters.redis.client import RedisClient
 from adapters.redis.rate_limiter import RedisRateLimiter
 from domain.errors import CacheUnavailable
 from domain.ports import RateLimiter
-from tests.conftest import REDIS_URL
 
-DOWN_URL = "redis://127.0.0.1:1/0"  # nothing listens on loopback port 1
-FAST = RedisOptions(
-    socket_timeout=0.3, socket_connect_timeout=0.3, retries=1, operation_timeout=1.0
-)
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from .conftest import DOWN_URL, FAST, FakeClock
 
 
 @dataclass
@@ -42,21 +29,9 @@ class Harness:
     wait: Callable[[float], Awaitable[None]]
 
 
-@pytest.fixture(scope="session")
-async def redis_client() -> AsyncIterator[RedisClient]:
-    async with RedisClient.from_url(REDIS_URL, RedisOptions(retries=1)) as client:
-        yield client
-
-
 @pytest.fixture
-async def redis_harness(redis_client: RedisClient) -> AsyncIterator[Harness]:
-    """A RedisRateLimiter under a namespace of its own (sharing the connection pool)."""
-    namespace = f"test-{uuid4().hex[:12]}"
-    client = RedisClient(redis_client.redis, namespace=namespace)
-    yield Harness(RedisRateLimiter(client), asyncio.sleep)
-    keys = [k async for k in redis_client.redis.scan_iter(match=f"{namespace}:*", count=1000)]
-    if keys:
-        await redis_client.redis.delete(*keys)
+def redis_harness(namespaced_redis: RedisClient) -> Harness:
+    return Harness(RedisRateLimiter(namespaced_redis), asyncio.sleep)
 
 
 @pytest.fixture(params=["in-process", pytest.param("redis", marks=pytest.mark.integration)])

@@ -9,7 +9,7 @@ is marked `integration` (`MAI_TEST_REDIS_URL`, default DB 15) and deletes only t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from uuid import UUID, uuid4, uuid5
@@ -17,22 +17,15 @@ from uuid import UUID, uuid4, uuid5
 import pytest
 
 from adapters.memory.window import InProcessWindowStore
-from adapters.redis.client import RedisClient, RedisOptions
+from adapters.redis.client import RedisClient
 from adapters.redis.window_store import RedisWindowStore
 from domain.conversations.models import Message, MessageStatus, Role
 from domain.memory.short_term_ports import CachedWindow, ConversationWindowStore
-from tests.conftest import REDIS_URL
+
+from .conftest import FakeClock
 
 WINDOW_KEYS = "MAI:session:window:*"
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass
@@ -43,12 +36,6 @@ class Harness:
     @property
     def port(self) -> ConversationWindowStore:
         return self.store
-
-
-@pytest.fixture(scope="session")
-async def redis_client() -> AsyncIterator[RedisClient]:
-    async with RedisClient.from_url(REDIS_URL, RedisOptions(retries=1)) as client:
-        yield client
 
 
 @pytest.fixture
