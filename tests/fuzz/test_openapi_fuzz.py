@@ -73,12 +73,13 @@ def _operations() -> list[tuple[str, str, bool]]:
     )
 
 
-OPERATIONS = [(m, p) for m, p, _ in _operations()]
+_DOCUMENTED = _operations()  # builds the app once, at collection
+OPERATIONS = [(m, p) for m, p, _ in _DOCUMENTED]
 WITH_PATH_PARAMS = [(m, p) for m, p in OPERATIONS if "{" in p]
 # Schema-violating input exists only for operations that take some (not /health, /ready).
 CASES = [
     pytest.param(m, p, mode, id=f"{mode.value}-{m} {p}")
-    for m, p, takes_input in _operations()
+    for m, p, takes_input in _DOCUMENTED
     for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
     if takes_input or mode is GenerationMode.POSITIVE
 ]
