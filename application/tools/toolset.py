@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("mai.tools")
 _PASS_THROUGH = (ApprovalRequired, CallDeferred, ModelRetry, ToolFailed)
+# A `RunContext` must name a model; a direct call never makes a model request, so it gets
+# Pydantic AI's own placeholder model, built once.
+_NO_MODEL = TestModel()
 
 
 def _outcome(exc: BaseException) -> str:
@@ -176,7 +179,7 @@ async def invoke(
         raise ToolDisabled(f"Tool {name!r} is disabled.", details={"tool": name})
     entry = registry.entry(name, meta.version)
     ctx: RunContext[AgentDeps] = RunContext(
-        deps=deps, model=TestModel(), usage=RunUsage(), tool_name=name, tool_call_approved=True
+        deps=deps, model=_NO_MODEL, usage=RunUsage(), tool_name=name, tool_call_approved=True
     )
     tool = (await entry.toolset.get_tools(ctx)).get(name)
     if tool is None:
