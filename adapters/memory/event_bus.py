@@ -35,6 +35,3 @@ class InProcessEventBus:
                 listeners.discard(queue)
                 if not listeners:
                     del self._channels[channel]
-
-    def listeners(self, channel: str) -> int:
-        return len(self._channels.get(channel, ()))

@@ -25,7 +25,6 @@ from application.agents.framework import AgentDeps
 from application.tools.declare import ToolSpec, spec_of
 from application.tools.toolset import RegistryToolset
 from domain.agents.models import AgentDefinition
-from domain.errors import ConfigurationError
 from domain.ports import Cache, RateLimiter
 from domain.tools.errors import DuplicateTool, ToolNotFound
 from domain.tools.models import ToolMetadata
@@ -193,13 +192,6 @@ class ToolRegistry:
             meta.requires_approval
             for meta in offered_tools(self.catalog(), definition.tools, {}).values()
         )
-
-    def check(self, definition: AgentDefinition) -> None:
-        if unknown := self.unknown(definition):
-            raise ConfigurationError(
-                f"Agent {definition.name!r} allows unknown tools {unknown}.",
-                details={"agent": definition.name, "tools": unknown},
-            )
 
     def toolset_for(self, definition: AgentDefinition) -> AbstractToolset[AgentDeps]:
         return RegistryToolset(self, tuple(definition.tools), owner=definition.name)
