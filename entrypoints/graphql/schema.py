@@ -19,6 +19,7 @@ from container import Container
 from entrypoints.graphql.chat import ChatMutation, Subscription
 from entrypoints.graphql.context import Context
 from entrypoints.graphql.errors import ContractErrors, ContractGraphQLRouter
+from entrypoints.graphql.evals import EvalQuery
 from entrypoints.graphql.memory import MemoryMutation, MemoryQuery
 from entrypoints.graphql.metrics import OperationMetrics
 from entrypoints.graphql.pipelines import (
@@ -44,7 +45,7 @@ MAX_TOKENS = 2000
 
 
 @strawberry.type
-class Query(MemoryQuery, PromptQuery, ToolQuery, PipelineQuery):
+class Query(MemoryQuery, PromptQuery, ToolQuery, PipelineQuery, EvalQuery):
     @strawberry.field(description="Readiness of every adapter of the active profile.")
     async def health(self, info: Info[Context, None]) -> Health:
         readiness = await info.context.container.check_readiness().execute()
