@@ -30,6 +30,7 @@ from adapters.embeddings import (
     dimension_mismatch,
 )
 from adapters.lmstudio import LMStudioHealth, LMStudioModels, open_http_client
+from adapters.memory.api_keys import InMemoryApiKeyStore
 from adapters.memory.cache import InProcessCache
 from adapters.memory.conversations import InMemoryConversationStore
 from adapters.memory.eval_runs import InMemoryEvalRunStore
@@ -60,6 +61,7 @@ from adapters.security.passwords import BcryptPasswordHasher
 from adapters.security.secret_key import resolve_secret_key
 from adapters.security.tokens import JWTTokenService
 from adapters.settings import RateSpec, Settings, get_settings
+from adapters.sql.api_keys import SqlApiKeyStore
 from adapters.sql.conversations import SqlConversationStore
 from adapters.sql.database import Database, DatabaseHealth
 from adapters.sql.eval_runs import SqlEvalRunStore
@@ -70,7 +72,7 @@ from adapters.sql.sessions import SqlSessionStore
 from adapters.sql.tools import SqlApprovalStore, SqlToolStateStore
 from adapters.sql.users import SqlUserRepository
 from adapters.web.fetcher import HttpxWebFetcher
-from application import auth, chat, conversations, memory
+from application import api_keys, auth, chat, conversations, memory
 from application.agents.catalog import AgentCatalog
 from application.agents.ports import ModelSource
 from application.approvals import ResolveApproval
@@ -407,6 +409,11 @@ class Container(containers.DeclarativeContainer):
         sql=providers.Singleton(SqlSessionStore, database),
         memory=providers.Singleton(InMemorySessionStore),
     )
+    api_key_store = providers.Selector(
+        store_kind,
+        sql=providers.Singleton(SqlApiKeyStore, database),
+        memory=providers.Singleton(InMemoryApiKeyStore),
+    )
     conversation_store = providers.Selector(
         store_kind,
         sql=providers.Singleton(SqlConversationStore, database),
@@ -529,7 +536,12 @@ class Container(containers.DeclarativeContainer):
     login = providers.Singleton(auth.Login, users, sessions, password_hasher, token_service, clock)
     refresh_tokens = providers.Factory(auth.RefreshTokens, users, sessions, token_service, clock)
     logout = providers.Factory(auth.Logout, sessions, clock)
-    authenticate = providers.Factory(auth.Authenticate, users, sessions, token_service, clock)
+    authenticate = providers.Factory(
+        auth.Authenticate, users, sessions, token_service, clock, api_keys=api_key_store
+    )
+    create_api_key = providers.Factory(api_keys.CreateApiKey, api_key_store, clock)
+    list_api_keys = providers.Factory(api_keys.ListApiKeys, api_key_store)
+    revoke_api_key = providers.Factory(api_keys.RevokeApiKey, api_key_store, clock)
     set_user_active = providers.Factory(auth.SetUserActive, users, sessions, clock)
 
     list_conversations = providers.Factory(conversations.ListConversations, conversation_store)

@@ -165,6 +165,23 @@ auth_sessions = Table(
     Index("ix_auth_sessions_user_id", "user_id"),
 )
 
+# Personal API keys (migration 0006): only the key's SHA-256 is stored; `prefix` is for lists.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("user_id", Uuid(), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("prefix", String(16), nullable=False),
+    Column("key_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=True),
+    Column("last_used_at", UTCDateTime(), nullable=True),
+    Column("revoked_at", UTCDateTime(), nullable=True),
+    Index("uq_api_keys_key_hash", "key_hash", unique=True),
+    Index("ix_api_keys_user_id", "user_id"),
+)
+
 conversations = Table(
     "conversations",
     metadata,

@@ -26,6 +26,7 @@ from entrypoints.rest.middleware import (
 )
 from entrypoints.rest.routes import (
     agents,
+    api_keys,
     auth,
     conversations,
     evals,
@@ -81,6 +82,7 @@ def create_app(container: Container | None = None, *, configure_logs: bool = Tru
     app.include_router(system.router)
     app.include_router(system.router, prefix=API_PREFIX, include_in_schema=False)
     app.include_router(auth.router, prefix=API_PREFIX)
+    app.include_router(api_keys.router, prefix=API_PREFIX)
     app.include_router(conversations.router, prefix=API_PREFIX)
     app.include_router(agents.router, prefix=API_PREFIX)
     app.include_router(memories.router, prefix=API_PREFIX)

@@ -1,7 +1,7 @@
 """Eval runs: each scored run of an agent dataset or a memory retrieval set.
 
 Revision ID: 0007_eval_runs
-Revises: 0004_pipelines
+Revises: 0006_api_keys
 
 Project-level rows (no owner: the evaluation users a run creates are removed after it).
 Case scores are one JSON list (`jsonb` on PostgreSQL), read and written with their run.
@@ -18,7 +18,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0007_eval_runs"
-down_revision: str | Sequence[str] | None = "0004_pipelines"
+down_revision: str | Sequence[str] | None = "0006_api_keys"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
