@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Protocol
 from uuid import UUID
 
@@ -22,7 +23,7 @@ class EvalRunStore(Protocol):
     ) -> Page[EvalRun]:
         """Newest first, cursor-paged; only `dataset`'s runs when given."""
 
-    async def latest(self) -> list[EvalRun]:
+    async def latest(self) -> builtins.list[EvalRun]:
         """The newest run of each (kind, dataset, target): what the score gauge shows."""
 
 
