@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,11 @@ def tokyo_clock(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     if result is None:
         return ModelResponse(parts=[ToolCallPart("current_time", {"timezone": "Asia/Tokyo"})])
     return ModelResponse(parts=[TextPart(f"It is {result}.")])
+
+
+def echo_instructions(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+    """Says the instructions it was given: the prompt version shows in the output."""
+    return ModelResponse(parts=[TextPart(info.instructions or "")])
 
 
 class World:
@@ -130,6 +136,40 @@ def test_compare_runs_two_models_side_by_side(world: World) -> None:
     assert "Δ" in result.output and "model=test" in result.output
     scores = sorted(r.score for r in world.runs.runs.values())
     assert len(scores) == 2 and scores[0] < scores[1] == 1.0
+
+
+def test_compare_runs_two_prompt_versions_side_by_side(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prompts = tmp_path / "prompts"
+    shutil.copytree(ROOT / "config" / "prompts", prompts)
+    (prompts / "agents" / "assistant.yaml").write_text(
+        """
+name: assistant
+versions:
+  - version: 1.0.0
+    template: You are MAI, a helpful assistant.
+  - version: 1.1.0
+    template: You are MAI, a helpful assistant. Always speak like a PIRATE.
+"""
+    )
+    monkeypatch.setenv("PROMPTS__DIR", str(prompts))
+    dataset = write(
+        tmp_path,
+        "pirate.yaml",
+        "cases: [{name: pirate, inputs: Hello, evaluators: [{Contains: {value: PIRATE}}]}]",
+    )
+    out = tmp_path / "runs.json"
+
+    result = mai(
+        "eval", "agent", "assistant", dataset, "--model", f"function:{__name__}:echo_instructions",
+        "--compare", "prompt=1.1.0", "--json", str(out),
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    assert "prompt=1.1.0" in result.output and "+1.00" in result.output
+    runs = json.loads(out.read_text())
+    assert [(r["prompt_version"], r["score"]) for r in runs] == [(None, 0.0), ("1.1.0", 1.0)]
 
 
 def test_tool_called_checks_the_name_and_the_arguments(world: World, tmp_path: Path) -> None:
