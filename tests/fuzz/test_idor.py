@@ -47,6 +47,7 @@ SHARED = {
     "/api/v1/pipelines/{name}",
     "/api/v1/pipelines/{name}/run",
     "/v1/models/{model}",
+    "/api/v1/evals/{eval_id}",  # eval runs are the project's (superusers read them)
 }
 #: A valid body for the id routes that take one (so only ownership can refuse them).
 BODIES = {("POST", "/api/v1/approvals/{approval_id}"): {"approve": True}}
