@@ -73,6 +73,7 @@ from application.agents.catalog import AgentCatalog
 from application.agents.ports import ModelSource
 from application.approvals import ResolveApproval
 from application.chat_events import FollowConversation
+from application.chat_native import StreamNative
 from application.context import ConversationContext
 from application.facts import FactExtractor, LLMImportanceScorer
 from application.health import CheckReadiness
@@ -587,6 +588,7 @@ class Container(containers.DeclarativeContainer):
     )
     send_message = providers.Factory(chat.SendMessage, *_turn_parts)
     stream_message = providers.Factory(chat.StreamMessage, *_turn_parts)
+    stream_native = providers.Factory(StreamNative, *_turn_parts)  # UI protocol endpoints
     resolve_approval = providers.Factory(ResolveApproval, *_turn_parts)
     follow_conversation = providers.Factory(FollowConversation, conversation_store, event_bus)
 
