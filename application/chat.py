@@ -404,6 +404,13 @@ class StreamMessage(ChatTurn):
                 await self._fail(turn, CANCELLED, "CANCELLED")
 
 
+async def drain_background() -> None:
+    """Wait for the after-the-turn work started so far (episodes, facts): an eval removes
+    its user only once nothing is still writing for them."""
+    while _BACKGROUND:
+        await asyncio.gather(*list(_BACKGROUND), return_exceptions=True)
+
+
 def _done_event(done: TurnResult) -> ChatEvent:
     data: dict[str, Any] = {"usage": done.usage.to_dict(), "output": _jsonable(done.output)}
     if done.pending_approval is not None:

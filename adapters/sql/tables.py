@@ -316,3 +316,25 @@ pipeline_stage_results = Table(
     Column("started_at", UTCDateTime(), nullable=True),
     Column("finished_at", UTCDateTime(), nullable=True),
 )
+
+# Eval runs are project-level (their evaluation users are removed after the run): no owner.
+# Case scores are one JSON list: they are read and written with their run, never alone.
+eval_runs = Table(
+    "eval_runs",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("dataset", String(200), nullable=False),
+    Column("target", String(128), nullable=False),
+    Column("model", String(200), nullable=True),
+    Column("prompt_version", String(64), nullable=True),
+    Column("score", Float(), nullable=False),
+    Column("threshold", Float(), nullable=True),
+    Column("metrics", json_doc(), nullable=False),
+    Column("cases", json_doc(), nullable=False),
+    Column("details", json_doc(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    # "The newest runs" and "the newest run of this dataset".
+    Index("ix_eval_runs_created", "created_at"),
+    Index("ix_eval_runs_dataset_created", "dataset", "created_at"),
+)

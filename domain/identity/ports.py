@@ -24,6 +24,10 @@ class UserRepository(Protocol):
 
     async def count(self) -> int: ...
 
+    async def delete(self, user_id: UUID) -> bool:
+        """Remove the user and (by cascade) all they own; False if there was none. Used
+        for the throwaway users of evaluation runs; people are deactivated instead."""
+
 
 class SessionStore(Protocol):
     async def create(self, session: AuthSession) -> None: ...

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from domain.errors import MAIError
+from entrypoints.cli.evals import eval_app
 from entrypoints.cli.keys import keys_app
 from entrypoints.cli.memory import memory_app
 from entrypoints.cli.pipelines import pipelines_app
@@ -43,6 +44,7 @@ app.add_typer(prompts_app, name="prompts")
 app.add_typer(tools_app, name="tools")
 app.add_typer(pipelines_app, name="pipelines")
 app.add_typer(keys_app, name="keys")
+app.add_typer(eval_app, name="eval")
 
 out = Console()
 err = Console(stderr=True)

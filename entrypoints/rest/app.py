@@ -29,6 +29,7 @@ from entrypoints.rest.routes import (
     api_keys,
     auth,
     conversations,
+    evals,
     memories,
     openai_compat,
     pipelines,
@@ -90,6 +91,7 @@ def create_app(container: Container | None = None, *, configure_logs: bool = Tru
     app.include_router(prompts.router, prefix=API_PREFIX)
     app.include_router(tools.router, prefix=API_PREFIX)
     app.include_router(pipelines.router, prefix=API_PREFIX)
+    app.include_router(evals.router, prefix=API_PREFIX)
     app.include_router(openai_compat.router, prefix=OPENAI_PREFIX)
     app.include_router(build_router(container), prefix="/graphql", include_in_schema=False)
 

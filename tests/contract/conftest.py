@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from adapters.memory.api_keys import InMemoryApiKeyStore
 from adapters.memory.conversations import InMemoryConversationStore
+from adapters.memory.eval_runs import InMemoryEvalRunStore
 from adapters.memory.identity import InMemorySessionStore, InMemoryUserRepository
 from adapters.memory.memories import InMemoryMemoryRepository
 from adapters.memory.pipeline_runs import InMemoryPipelineRunStore
@@ -26,6 +27,7 @@ from adapters.redis.client import RedisClient, RedisOptions
 from adapters.sql.api_keys import SqlApiKeyStore
 from adapters.sql.conversations import SqlConversationStore
 from adapters.sql.database import Database
+from adapters.sql.eval_runs import SqlEvalRunStore
 from adapters.sql.memories import SqlMemoryRepository
 from adapters.sql.migrate import upgrade
 from adapters.sql.pipeline_runs import SqlPipelineRunStore
@@ -33,6 +35,7 @@ from adapters.sql.sessions import SqlSessionStore
 from adapters.sql.tools import SqlApprovalStore, SqlToolStateStore
 from adapters.sql.users import SqlUserRepository
 from domain.conversations.ports import ConversationStore
+from domain.evals.ports import EvalRunStore
 from domain.identity.models import User
 from domain.identity.ports import ApiKeyStore, SessionStore, UserRepository
 from domain.memory.long_term_ports import MemoryRepository
@@ -43,6 +46,7 @@ from tests.conftest import REDIS_URL
 PG_URL = os.environ.get("MAI_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/mai_test")
 TABLES_CHILD_FIRST = (
     "api_keys",
+    "eval_runs",
     "pipeline_stage_results",
     "pipeline_runs",
     "tool_approvals",
@@ -186,6 +190,13 @@ def pipeline_run_store(clean_database: Database | None) -> PipelineRunStore:
     if clean_database is None:
         return InMemoryPipelineRunStore()
     return SqlPipelineRunStore(clean_database)
+
+
+@pytest.fixture
+def eval_run_store(clean_database: Database | None) -> EvalRunStore:
+    if clean_database is None:
+        return InMemoryEvalRunStore()
+    return SqlEvalRunStore(clean_database)
 
 
 # --- Redis -------------------------------------------------------------------------------
