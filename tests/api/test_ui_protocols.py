@@ -3,17 +3,21 @@ protocols, and the turn is stored like every other (user message first, failures
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from pydantic_ai.messages import ModelResponse, TextPart
 
+from adapters.sql.migrate import upgrade
 from container import Container
-from tests.api.conftest import FakeLLM, parse_sse, running
-from tests.conftest import Api
+from tests.api.conftest import FakeLLM, parse_sse, running, with_model
+from tests.conftest import Api, make_container, make_settings
 
 
 @pytest.fixture
@@ -184,3 +188,60 @@ async def test_requests_refused_before_the_stream(
     assert llm.seen == []
     conversations = await http.get("/api/v1/conversations", headers=auth)
     assert conversations.json()["items"] == []  # refused turns leave no trace
+
+
+async def test_a_client_that_goes_away_cancels_the_turn(tmp_path: Path, llm: FakeLLM) -> None:
+    """On SQLite the store's writes suspend: the failure is recorded although the response
+    task is cancelled (the turn's clean-up is relayed, see `entrypoints.streaming.relay`)."""
+    url = f"sqlite+aiosqlite:///{tmp_path}/mai.db"
+    await upgrade(url)
+    settings = make_settings(tmp_path, database={"url": url})
+    container = with_model(make_container(settings), llm.model)
+    llm.stall = asyncio.Event()  # the model says one word, then thinks forever
+    async with running(container) as (app, http):
+        auth = await Api(http).signup("ada")
+        body = json.dumps(vercel_body(("user", "tell me a story"))).encode()
+        first_delta = asyncio.Event()
+        requested = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal requested
+            if not requested:
+                requested = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await first_delta.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.body" and b"text-delta" in message.get(
+                "body", b""
+            ):
+                first_delta.set()
+
+        path = "/api/v1/agents/assistant/vercel-ai"
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [
+                (b"host", b"test"),
+                (b"content-type", b"application/json"),
+                (b"authorization", auth["Authorization"].encode()),
+            ],
+            "client": ("127.0.0.1", 1234),
+            "server": ("test", 80),
+        }
+        with anyio.fail_after(10):
+            await app(scope, receive, send)
+
+        listed = (await http.get("/api/v1/conversations", headers=auth)).json()["items"]
+        r = await http.get(f"/api/v1/conversations/{listed[0]['id']}/messages", headers=auth)
+        (kept,) = r.json()["items"]
+        assert kept["role"] == "user" and kept["status"] == "failed"
+        assert kept["error"]["code"] == "CANCELLED"

@@ -14,7 +14,9 @@ messages are stripped, as the adapters do by default (the agent owns its instruc
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
+from typing import Any, cast
 from uuid import UUID
 
 from fastapi import APIRouter, Request
@@ -30,6 +32,7 @@ from domain.errors import NotFound, ValidationFailed
 from domain.identity.models import User
 from entrypoints.rest.deps import ChatUser, ContainerDep
 from entrypoints.rest.errors import ERROR_RESPONSES
+from entrypoints.streaming import relay
 
 router = APIRouter(prefix="/agents", tags=["ui-protocols"], responses=ERROR_RESPONSES)
 STREAM: dict[int | str, dict[str, Any]] = {200: {"content": {"text/event-stream": {}}}}
@@ -48,6 +51,16 @@ async def _stored(container: Container, user: User, raw: str | None) -> UUID | N
     except NotFound:
         return None
     return cid
+
+
+async def _closing(adapter: UIAdapter[Any, Any, Any, Any, Any], events: Any) -> AsyncIterator[Any]:
+    """The protocol's events; a client that goes away closes the turn now (marked failed,
+    nothing half-written), its clean-up relayed out of the cancelled response task."""
+    relayed = relay(events)
+    protocol = cast(AsyncGenerator[Any, None], adapter.transform_stream(relayed))
+    async with aclosing(relayed), aclosing(protocol) as stream:
+        async for event in stream:
+            yield event
 
 
 async def _serve(
@@ -77,7 +90,7 @@ async def _serve(
         username=user.username,
         history=None if conversation_id else earlier,
     )
-    response = adapter.streaming_response(adapter.transform_stream(events))
+    response = adapter.streaming_response(_closing(adapter, events))
     response.headers["X-Conversation-ID"] = str(cid)
     return response
 
