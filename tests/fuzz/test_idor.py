@@ -41,6 +41,8 @@ SHARED = {
     "/api/v1/agents/{name}",
     "/api/v1/agents/{name}/run",
     "/api/v1/agents/{name}/stream",
+    "/api/v1/agents/{name}/vercel-ai",
+    "/api/v1/agents/{name}/ag-ui",
     "/api/v1/tools/{name}",
     "/api/v1/tools/{name}/invoke",
     "/api/v1/prompts/{name}/render",
