@@ -51,6 +51,7 @@ NAMES = {
     "/api/v1/prompts/": "greeting",
     "/api/v1/pipelines/": "shout",
     "/v1/models/": "assistant",
+    "/api/v1/evals/": "00000000-0000-0000-0000-000000000000",  # superusers only: 403 for Ada
 }
 #: Path parameters that are ids of a user's own thing: pinned to one of Ada's (seeded below).
 OWNED_IDS = ("conversation_id", "memory_id", "approval_id", "run_id", "key_id")
