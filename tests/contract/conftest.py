@@ -45,8 +45,8 @@ from tests.conftest import REDIS_URL
 
 PG_URL = os.environ.get("MAI_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/mai_test")
 TABLES_CHILD_FIRST = (
-    "eval_runs",
     "api_keys",
+    "eval_runs",
     "pipeline_stage_results",
     "pipeline_runs",
     "tool_approvals",
