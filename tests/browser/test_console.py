@@ -127,3 +127,26 @@ def test_the_console_works_by_keyboard_at_phone_width(page: Any, console: Consol
     assert not nav.is_visible()  # the menu closes once a screen is chosen
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 375, f"the page scrolls sideways at phone width ({width}px)"
+
+
+def test_an_api_key_is_shown_once_works_and_stops_working_when_revoked(
+    page: Any, console: Console
+) -> None:
+    sign_in(page, console)
+    page.get_by_role("link", name="API keys").click()
+    page.get_by_label("Name").fill("browser-key")
+    page.get_by_role("button", name="Create key").click()
+    key = page.locator(".notice .secret").inner_text().strip()
+    me = httpx.get(
+        f"{console.url}/api/v1/users/me", headers={"Authorization": f"Bearer {key}"}, timeout=30
+    )
+    assert me.status_code == 200 and me.json()["username"] == console.username
+    row = page.locator("tr", has_text="browser-key")
+    assert key not in row.inner_text()  # the list shows a prefix, never the key
+    page.once("dialog", lambda d: d.accept())
+    row.get_by_role("button", name="Revoke browser-key").click()
+    row.wait_for(state="detached")
+    gone = httpx.get(
+        f"{console.url}/api/v1/users/me", headers={"Authorization": f"Bearer {key}"}, timeout=30
+    )
+    assert gone.status_code == 401

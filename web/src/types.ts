@@ -114,5 +114,6 @@ export interface ApiKey {
   created_at: string;
   expires_at: string | null;
   last_used_at?: string | null;
+  expired?: boolean;
   key?: string;
 }

@@ -97,10 +97,10 @@ export function ApiKeys() {
                 <code>{k.prefix}…</code>
               </td>
               <td>{when(k.created_at)}</td>
-              <td>{k.expires_at ? when(k.expires_at) : "never"}</td>
+              <td>{k.expired ? "expired" : k.expires_at ? when(k.expires_at) : "never"}</td>
               <td>{when(k.last_used_at)}</td>
               <td>
-                <button className="danger" onClick={() => void revoke(k)}>
+                <button className="danger" onClick={() => void revoke(k)} aria-label={`Revoke ${k.name}`}>
                   Revoke
                 </button>
               </td>
