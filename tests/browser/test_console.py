@@ -107,10 +107,21 @@ def test_a_pipeline_run_is_followed_live_to_completion(page: Any, console: Conso
     page.get_by_label(re.compile("^Input")).fill("hello")
     page.get_by_role("button", name="Run").click()
     page.locator("[data-run-status=running]").wait_for()
+    graph.locator("[data-stage=upper][data-status=running]").wait_for()  # followed live
     page.locator("[data-run-status=succeeded]").wait_for()
     for stage in ("upper", "exclaim"):
         assert graph.locator(f"[data-stage={stage}]").get_attribute("data-status") == "succeeded"
     assert page.locator(".run .json").inner_text() == "HELLO!"  # the run's output
+
+
+def test_a_prompt_renders_a_preview_with_its_variables(page: Any, console: Console) -> None:
+    sign_in(page, console)
+    page.get_by_role("link", name="Prompts").click()
+    page.get_by_role("combobox", name=re.compile("^Prompt")).select_option("assistant")
+    page.get_by_role("button", name="Render preview").click()
+    preview = page.get_by_label("Rendered prompt")
+    preview.wait_for()
+    assert "You are MAI" in preview.inner_text()
 
 
 def test_the_console_works_by_keyboard_at_phone_width(page: Any, console: Console) -> None:

@@ -2,7 +2,7 @@
 // provenance (GET /memories/{id}), edit (PATCH) and delete.
 import { useEffect, useState, type FormEvent } from "react";
 
-import { api, del, patch, post } from "../api";
+import { api, ApiError, del, patch, post } from "../api";
 import type { Memory, Page } from "../types";
 import { ErrorLine, Json, when } from "../ui";
 
@@ -14,6 +14,7 @@ interface SearchOut {
 
 // Fields shown elsewhere on the card; any other number a search result carries is a score.
 const SHOWN = new Set(["importance", "access_count"]);
+const SIGNALS = ["score", "similarity", "dense", "lexical"];
 
 export function Memories() {
   const [list, setList] = useState<Memory[]>([]);
@@ -134,7 +135,7 @@ function MemoryCard({
       onChange(updated, m.id);
       setEditing(false);
     } catch (err) {
-      onError(err);
+      onError(missing(err, "Editing"));
     }
   }
 
@@ -153,7 +154,7 @@ function MemoryCard({
     try {
       setDetail(await api<Memory>(`/memories/${m.id}`));
     } catch (err) {
-      onError(err);
+      onError(missing(err, "Provenance"));
     }
   }
 
@@ -188,14 +189,16 @@ function MemoryCard({
           <p className="content">{m.content}</p>
         )}
         <small>
-          {m.kind} · importance {m.importance.toFixed(2)} · {when(m.created_at)}
+          {m.kind}
+          {typeof m.source === "string" ? ` · from ${m.source}` : ""} · importance{" "}
+          {m.importance.toFixed(2)} · {when(m.created_at)}
         </small>
         {scores.length ? (
           <dl className="scores">
             {scores.map(([name, value]) => (
               <div key={name}>
                 <dt>{name}</dt>
-                <dd>{value.toFixed(3)}</dd>
+                <dd>{value === null ? "—" : value.toFixed(3)}</dd>
               </div>
             ))}
           </dl>
@@ -222,16 +225,27 @@ function MemoryCard({
   );
 }
 
-/** Every score a search result carries: `score`, `similarity` and any per-signal breakdown. */
-function scoresOf(m: Memory): [string, number][] {
-  const out: [string, number][] = [];
+/** Every score a search result carries: the rank (`score`), `similarity`, and each
+ * retrieval signal (`dense`, `lexical`: null when that retriever did not find it), then any
+ * other number or per-signal breakdown a newer API adds. */
+function scoresOf(m: Memory): [string, number | null][] {
+  const out: [string, number | null][] = [];
+  for (const key of SIGNALS) if (key in m) out.push([key, m[key] as number | null]);
   for (const [key, value] of Object.entries(m)) {
-    if (typeof value === "number" && !SHOWN.has(key)) out.push([key, value]);
+    if (SIGNALS.includes(key) || SHOWN.has(key)) continue;
+    if (typeof value === "number") out.push([key, value]);
     else if (value && typeof value === "object" && /signal|score/i.test(key))
       for (const [k, v] of Object.entries(value as Record<string, unknown>))
         if (typeof v === "number") out.push([`${key}.${k}`, v]);
   }
   return out;
+}
+
+/** A 405 means this server predates GET/PATCH /memories/{id}: say so, not "not allowed". */
+function missing(err: unknown, what: string): unknown {
+  return err instanceof ApiError && err.status === 405
+    ? new Error(`${what} needs GET/PATCH /api/v1/memories/{id}, which this server does not have.`)
+    : err;
 }
 
 function provenanceOf(m: Memory): Record<string, unknown> {

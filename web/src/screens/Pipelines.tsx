@@ -3,10 +3,11 @@
 import { useEffect, useRef, useState, type FormEvent } from "react";
 
 import { api, post } from "../api";
-import type { Page, Pipeline, PipelineRun } from "../types";
+import type { Page, Pipeline, PipelineRun, PipelineStage } from "../types";
 import { ErrorLine, Json, when } from "../ui";
 
 const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
+const DONE_OK = new Set(["succeeded", "cached", "skipped"]);
 const POLL_MS = 400;
 
 export function Pipelines() {
@@ -134,6 +135,7 @@ function Graph({ pipeline, run }: { pipeline: Pipeline; run: PipelineRun | null 
   return (
     <svg
       className="graph"
+      width={width + 8}
       viewBox={`-4 -4 ${width + 8} ${height + 8}`}
       role="img"
       aria-label={`${pipeline.name}: ${stages.map((s) => s.name).join(", ")}`}
@@ -163,7 +165,7 @@ function Graph({ pipeline, run }: { pipeline: Pipeline; run: PipelineRun | null 
       {stages.map((s) => {
         const p = pos.get(s.name);
         if (!p) return null;
-        const status = run?.stages[s.name]?.status ?? (run && !FINISHED.has(run.status) ? "waiting" : "");
+        const status = stageStatus(s, run);
         return (
           <g key={s.name} transform={`translate(${p.x},${p.y})`} className={`node ${status}`} data-stage={s.name} data-status={status}>
             <rect width={W} height={H} rx={6} className={s.name === output ? "output" : ""} />
@@ -178,6 +180,17 @@ function Graph({ pipeline, run }: { pipeline: Pipeline; run: PipelineRun | null 
       })}
     </svg>
   );
+}
+
+/** A stage's status in `run`: its result's once it has one; while the run goes on, a stage
+ * whose dependencies have all finished is running (results arrive as stages end). */
+function stageStatus(stage: PipelineStage, run: PipelineRun | null): string {
+  if (!run) return "";
+  const done = run.stages[stage.name]?.status;
+  if (done) return done;
+  if (FINISHED.has(run.status)) return "";
+  const ready = stage.depends_on.every((d) => DONE_OK.has(run.stages[d]?.status ?? ""));
+  return ready ? "running" : "waiting";
 }
 
 function parseInput(raw: string): unknown {
