@@ -110,9 +110,14 @@ GRAPHIQL = """<!doctype html>
   const fetcher = GraphiQL.createFetcher({{
     url: url.href, subscriptionUrl: ws.href, wsConnectionParams: auth,
   }});
+  // /graphql#query=…&variables=… opens a shared operation (in the fragment: a GET with
+  // ?query= is a GraphQL request, not this page).
+  const shared = new URLSearchParams(location.hash.slice(1));
   ReactDOM.createRoot(document.getElementById("graphiql")).render(
     React.createElement(GraphiQL, {{
       fetcher,
+      query: shared.get("query") ?? undefined,
+      variables: shared.get("variables") ?? undefined,
       headers: JSON.stringify(auth, null, 2),
       shouldPersistHeaders: false,
       defaultQuery:

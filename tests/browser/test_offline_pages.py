@@ -4,7 +4,7 @@ nothing of any other host: every request the page makes goes to this server."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 
@@ -41,3 +41,9 @@ def test_graphiql_runs_a_query_with_the_consoles_session(page: Any, console: Con
     page.goto(console.url + "/graphql")
     page.locator(".graphiql-execute-button").click()
     page.locator(".result-window", has_text='"username": "ada"').wait_for()
+    # A subscription goes over graphql-transport-ws, authorized by the same session; the
+    # operation comes in the URL's fragment, as a shared link would bring it.
+    subscription = 'subscription { chat(agent: "assistant", message: "hi") { type text } }'
+    page.goto(f"{console.url}/graphql#query={quote(subscription)}")
+    page.locator(".graphiql-execute-button").click()
+    page.locator(".result-window", has_text='"type": "D').wait_for()  # DELTA…, then DONE

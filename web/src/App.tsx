@@ -69,6 +69,12 @@ export function App() {
             {label}
           </a>
         ))}
+        <a href="/docs" className="phone-only">
+          API docs
+        </a>
+        <a href="/graphql" className="phone-only">
+          GraphiQL
+        </a>
       </nav>
       <main id="main">
         <h1>{title}</h1>
