@@ -2,8 +2,9 @@
 `python -m tests.browser.fake_llm PORT`.
 
 - A user message containing "transfer" (with the `transfer` tool offered) gets a call of
-  that tool: the approval-gated tool of tests/fixtures/demo_tools.py.
-- After a tool result, it answers "Transfer done: <the result>".
+  that tool: the approval-gated tool of tests/fixtures/demo_tools.py; one containing
+  "square" a call of `slow_square` (n=7), which runs at once.
+- After a tool result, it answers "Tool said: <the result>".
 - Anything else gets "Hello from the fake model, word by word." streamed one word every
   WORD_DELAY seconds, so a browser can see the answer grow before it is complete.
 """
@@ -27,7 +28,10 @@ from starlette.routing import Route
 MODEL = "fake-browser"
 GREETING = "Hello from the fake model, word by word."
 WORD_DELAY = 0.3  # seconds between streamed words
-TRANSFER_ARGS = {"amount": 5, "to": "bob"}
+CALLS = [  # (a word in the user's message, the tool it calls, the arguments)
+    ("transfer", "transfer", {"amount": 5, "to": "bob"}),
+    ("square", "slow_square", {"n": 7}),
+]
 USAGE = {"prompt_tokens": 10, "completion_tokens": 8, "total_tokens": 18}
 
 
@@ -41,17 +45,18 @@ def decide(body: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
     messages = body.get("messages") or []
     last = messages[-1] if messages else {}
     if last.get("role") == "tool":
-        return f"Transfer done: {last.get('content')}", None
+        return f"Tool said: {last.get('content')}", None
     content = last.get("content")
     text = content if isinstance(content, str) else json.dumps(last)
     offered = {t.get("function", {}).get("name") for t in body.get("tools") or []}
-    if "transfer" in text.lower() and "transfer" in offered:
-        call = {
-            "id": f"call_{uuid.uuid4().hex[:8]}",
-            "type": "function",
-            "function": {"name": "transfer", "arguments": json.dumps(TRANSFER_ARGS)},
-        }
-        return "", call
+    for word, tool, args in CALLS:
+        if word in text.lower() and tool in offered:
+            call = {
+                "id": f"call_{uuid.uuid4().hex[:8]}",
+                "type": "function",
+                "function": {"name": tool, "arguments": json.dumps(args)},
+            }
+            return "", call
     return GREETING, None
 
 

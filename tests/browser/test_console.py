@@ -40,8 +40,17 @@ def test_a_signed_in_user_watches_an_answer_stream_and_approves_a_tool_call(
     approval.wait_for()
     assert "transfer" in approval.inner_text() and "bob" in approval.inner_text()
     approval.get_by_role("button", name="Approve").click()
-    page.locator(".msg.assistant", has_text="Transfer done: sent 5.00 to bob").wait_for()
+    page.locator(".msg.assistant", has_text="Tool said: sent 5.00 to bob").wait_for()
     assert approval.get_by_text("approved").is_visible()
+
+    # A tool that needs no approval runs inside the turn: its call and result show inline.
+    page.get_by_role("button", name="Send").wait_for()
+    page.get_by_label("Message").fill("square 7 please")
+    page.get_by_role("button", name="Send").click()
+    tool = page.locator(".msg.tool", has_text="slow_square").last
+    tool.get_by_text("✓").wait_for()
+    assert "49" in tool.inner_text()
+    page.locator(".msg.assistant", has_text="Tool said: 49").wait_for()
 
     # The conversation was stored: it is listed, opens with its turns, and can be deleted.
     conversation_id = page.evaluate("location.hash").rsplit("/", 1)[-1]
@@ -49,7 +58,7 @@ def test_a_signed_in_user_watches_an_answer_stream_and_approves_a_tool_call(
     row = page.locator(".card", has=page.locator(f"a[href='#/chat/{conversation_id}']"))
     row.get_by_role("button", name="Open").click()
     page.locator(".msg.user", has_text="please transfer 5 to bob").wait_for()
-    page.locator(".msg.assistant", has_text="Transfer done").wait_for()
+    page.locator(".msg.assistant", has_text="Tool said: sent").wait_for()
     page.get_by_role("link", name="Conversations").click()
     page.once("dialog", lambda d: d.accept())
     row.get_by_role("button", name=re.compile("^Delete")).click()

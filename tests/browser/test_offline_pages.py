@@ -44,6 +44,7 @@ def test_graphiql_runs_a_query_with_the_consoles_session(page: Any, console: Con
     # A subscription goes over graphql-transport-ws, authorized by the same session; the
     # operation comes in the URL's fragment, as a shared link would bring it.
     subscription = 'subscription { chat(agent: "assistant", message: "hi") { type text } }'
+    page.goto("about:blank")  # a new document: GraphiQL reads the fragment when it starts
     page.goto(f"{console.url}/graphql#query={quote(subscription)}")
     page.locator(".graphiql-execute-button").click()
     page.locator(".result-window", has_text='"type": "D').wait_for()  # DELTA…, then DONE
