@@ -23,6 +23,13 @@ export function Chat({ conversationId: initial }: { conversationId: string | nul
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const end = useRef<HTMLDivElement>(null);
+  const mounted = useRef(true);
+  useEffect(() => {
+    mounted.current = true;
+    return () => {
+      mounted.current = false;
+    };
+  }, []);
 
   useEffect(() => {
     api<Page<Agent>>("/agents").then((p) => {
@@ -75,7 +82,10 @@ export function Chat({ conversationId: initial }: { conversationId: string | nul
     });
     if (e.type === "done") {
       setConversationId(e.conversation_id);
-      history.replaceState(null, "", `#/chat/${e.conversation_id}`);
+      // The address names the conversation, unless the user has moved to another screen
+      // while the turn was finishing (the turn still completes and is stored).
+      if (mounted.current && /^#\/chat\/?$/.test(location.hash || "#/chat"))
+        history.replaceState(null, "", `#/chat/${e.conversation_id}`);
     }
   }
 
