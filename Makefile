@@ -33,6 +33,15 @@ run: migrate
 services:
 	bash scripts/setup_services.sh
 
+# The CLI lives in .venv/bin: `make chat` is `.venv/bin/mai chat` (beside a running `make run`);
+# `make user NAME=ada EMAIL=ada@example.com` makes an account, asking for its password.
+.PHONY: chat user
+chat: migrate
+	$(BIN)/mai chat
+
+user: migrate
+	$(BIN)/mai users create $(NAME) --email $(EMAIL)
+
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -77,6 +77,7 @@ from application.agents.catalog import AgentCatalog
 from application.agents.ports import ModelSource
 from application.approvals import ResolveApproval
 from application.chat_events import FollowConversation
+from application.chat_native import StreamNative
 from application.context import ConversationContext
 from application.evals.agent import RunAgentEval
 from application.evals.memory import RunMemoryEval
@@ -595,6 +596,7 @@ class Container(containers.DeclarativeContainer):
     )
     send_message = providers.Factory(chat.SendMessage, *_turn_parts)
     stream_message = providers.Factory(chat.StreamMessage, *_turn_parts)
+    stream_native = providers.Factory(StreamNative, *_turn_parts)  # UI protocol endpoints
     resolve_approval = providers.Factory(ResolveApproval, *_turn_parts)
     follow_conversation = providers.Factory(FollowConversation, conversation_store, event_bus)
 

@@ -177,3 +177,23 @@ def fit(history: Sequence[ModelMessage], policy: HistoryPolicy) -> list[ModelMes
 def client_history(messages: Sequence[ClientMessage], policy: HistoryPolicy) -> list[ModelMessage]:
     """The earlier messages of a client's transcript as the turn's history, within budget."""
     return fit(to_model_messages(messages), policy)
+
+
+def split_model_turn(messages: Sequence[ModelMessage]) -> tuple[str, list[ModelMessage]]:
+    """For UI protocols (already Pydantic AI messages): the turn's message (the last, a user
+    prompt; its text parts joined) and the messages before it."""
+    last = messages[-1] if messages else None
+    prompts = [p for p in last.parts if isinstance(p, UserPromptPart)] if last else []
+    if not isinstance(last, ModelRequest) or not prompts:
+        raise _invalid(
+            "The last message must be the user's: this endpoint runs the agent on it (tool "
+            "approvals are resolved through /api/v1/approvals).",
+            max(len(messages) - 1, 0),
+        )
+    texts = [
+        item
+        for p in prompts
+        for item in ([p.content] if isinstance(p.content, str) else p.content)
+        if isinstance(item, str)
+    ]
+    return "\n".join(texts), list(messages[:-1])

@@ -176,26 +176,20 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default API__PORT).")] = None,
     reload: Annotated[bool, typer.Option(help="Reload on code changes (development).")] = False,
 ) -> None:
-    """Start the HTTP server (REST, GraphQL, metrics)."""
-    import uvicorn
-
+    """Start the HTTP server (console, REST, GraphQL, /v1, metrics); once it listens it
+    prints where to go and how to make a first account."""
     from container import Container
+    from entrypoints.cli.serve import run
 
     try:
         settings = Container().settings()
     except MAIError as exc:
         raise fail(exc) from None
-    uvicorn.run(
-        "entrypoints.rest.app:create_app",
-        factory=True,
-        host=host or settings.api.host,
-        port=port or settings.api.port,
+    run(
+        host or settings.api.host,
+        port or settings.api.port,
         reload=reload,
-        log_config=None,
-        proxy_headers=True,
-        # SIGTERM: stop accepting, let open requests and streams finish for this long, then
-        # cancel them (a cancelled turn is marked failed, never half-written), then close.
-        timeout_graceful_shutdown=round(settings.api.graceful_shutdown_seconds),
+        graceful_seconds=round(settings.api.graceful_shutdown_seconds),
     )
 
 

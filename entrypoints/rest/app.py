@@ -36,6 +36,7 @@ from entrypoints.rest.routes import (
     prompts,
     system,
     tools,
+    ui_protocols,
 )
 from entrypoints.web.console import install_console
 
@@ -87,6 +88,7 @@ def create_app(container: Container | None = None, *, configure_logs: bool = Tru
     app.include_router(api_keys.router, prefix=API_PREFIX)
     app.include_router(conversations.router, prefix=API_PREFIX)
     app.include_router(agents.router, prefix=API_PREFIX)
+    app.include_router(ui_protocols.router, prefix=API_PREFIX)
     app.include_router(memories.router, prefix=API_PREFIX)
     app.include_router(prompts.router, prefix=API_PREFIX)
     app.include_router(tools.router, prefix=API_PREFIX)

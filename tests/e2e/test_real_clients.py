@@ -25,7 +25,7 @@ from pydantic_ai.messages import ModelResponse, TextPart
 from entrypoints.rest.app import create_app
 from tests.api.conftest import FakeLLM, with_model
 from tests.conftest import make_container, make_settings
-from tests.e2e.conftest import free_port
+from tests.e2e.conftest import Server, free_port
 from tests.fakes import user_texts
 
 pytestmark = pytest.mark.e2e
@@ -137,3 +137,15 @@ def test_the_openai_sdk_re_sending_its_history(served: ThreadServer) -> None:
         messages.append({"role": "assistant", "content": text})
         messages.append({"role": "user", "content": f"m{turn}"})
     assert len(replies_seen(served)) == 2
+
+
+def test_serve_says_where_to_go_once_it_listens(server: Server) -> None:
+    """What `make run` ends with: the addresses, and how to make a first account and chat."""
+    deadline = time.monotonic() + 30
+    while "MAI is ready at" not in server.log() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    log = server.log()
+    url = server.base_url
+    for line in (f"{url}/docs", f"{url}/graphql", f"{url}/v1", "users create", "mai chat"):
+        assert line in log, line
+    assert "keys create" in log

@@ -95,6 +95,6 @@ async def list_runs(
     )
 
 
-@router.get("/{run_id}", response_model=EvalRunOut)
-async def get_run(run_id: UUID, user: CurrentSuperuser, container: ContainerDep) -> EvalRunOut:
-    return EvalRunOut.of(await container.eval_runs().get(run_id))
+@router.get("/{eval_run_id}", response_model=EvalRunOut)
+async def get_run(eval_run_id: UUID, user: CurrentSuperuser, container: ContainerDep) -> EvalRunOut:
+    return EvalRunOut.of(await container.eval_runs().get(eval_run_id))
