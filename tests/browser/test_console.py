@@ -170,3 +170,17 @@ def test_an_api_key_is_shown_once_works_and_stops_working_when_revoked(
         f"{console.url}/api/v1/users/me", headers={"Authorization": f"Bearer {key}"}, timeout=30
     )
     assert gone.status_code == 401
+
+
+def test_a_new_user_creates_an_account_from_the_sign_in_page(page: Any, console: Console) -> None:
+    page.goto(console.url + "/")
+    page.get_by_role("button", name="No account yet? Create one").click()
+    page.get_by_label("Username").fill("grace")
+    page.get_by_label("Email").fill("grace@example.com")
+    page.get_by_label("Password").fill("a-long-password-1")
+    page.get_by_role("button", name="Create account").click()
+    page.get_by_role("button", name="Sign out").wait_for()
+    assert page.get_by_text("grace").first.is_visible()  # signed in as the new user
+    page.get_by_role("link", name="Tools").click()
+    switch = page.get_by_role("switch", name="calculator enabled")
+    expect(switch).to_be_disabled()  # only a superuser switches tools

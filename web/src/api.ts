@@ -117,6 +117,15 @@ export async function signIn(username: string, password: string): Promise<void> 
   setSession((await res.json()) as Session);
 }
 
+export async function signUp(username: string, email: string, password: string): Promise<void> {
+  const res = await fetch("/api/v1/auth/register", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ username, email, password }),
+  });
+  if (!res.ok) throw await toError(res);
+}
+
 export async function signOut(): Promise<void> {
   try {
     await api("/auth/logout", { method: "POST" });
