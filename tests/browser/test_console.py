@@ -78,7 +78,8 @@ def test_the_memory_inspector_shows_scores_and_edits_a_memory(page: Any, console
     page.get_by_role("link", name="Memories").click()
     page.get_by_label("Search").fill("coffee")
     page.get_by_role("button", name="Search").click()
-    card = page.locator(f".memory[data-memory-id='{memory_id}']").first
+    results = page.get_by_role("region", name="Search results")
+    card = results.locator(f".memory[data-memory-id='{memory_id}']")
     card.wait_for()
     assert card.locator("dt", has_text="score").count() >= 1  # the ranking the API returned
     card.get_by_role("button", name="Details").click()

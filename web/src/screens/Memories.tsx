@@ -72,12 +72,12 @@ export function Memories() {
       </form>
       <ErrorLine error={error} />
       {results ? (
-        <>
+        <section aria-label="Search results">
           <h2>
             Results <small>({results.mode}{results.degraded ? ", degraded: the vector index is down" : ""})</small>
           </h2>
           <MemoryList items={results.items} scored onChange={changed} onError={setError} />
-        </>
+        </section>
       ) : null}
       <h2>Add a memory</h2>
       <form className="row" onSubmit={add}>
