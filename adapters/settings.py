@@ -211,6 +211,7 @@ class APISettings(BaseModel):
     security_headers: bool = True  # nosniff, frame-deny, no-referrer, CSP on API responses
     hsts: bool = False  # Strict-Transport-Security: only behind TLS
     graceful_shutdown_seconds: float = Field(default=20.0, ge=0)  # open streams may finish
+    console_dir: str = ""  # the built web console (`make web`); empty: web/dist of the checkout
 
 
 class LogSettings(BaseModel):
