@@ -105,8 +105,9 @@ class HashEmbedder:
     """Deterministic bag-of-words embedder (hashed into `dim` buckets, L2-normalised):
     texts sharing words are close. For tests only; no model, no I/O."""
 
-    def __init__(self, dim: int = 64) -> None:
+    def __init__(self, dim: int = 64, model_name: str = "hash-bow") -> None:
         self.dim = dim
+        self.model_name = model_name
         self.down = False
         self.calls = 0
 

@@ -9,7 +9,8 @@ from uuid import uuid4
 import pytest
 
 from adapters.memory.memories import InMemoryMemoryRepository
-from application.memory import LongTermMemory, NewMemory, ReconcileIndex, ReindexMemories, fuse
+from application.memory import LongTermMemory, NewMemory, ReconcileIndex, ReindexMemories
+from application.memory_fusion import Fusion, fuse
 from domain.errors import NotFound, ValidationFailed
 from domain.memory.long_term import IndexState, MemoryKind, RankingWeights
 from tests.fakes import FlakyIndex, HashEmbedder
@@ -148,11 +149,14 @@ async def test_reindex_rebuilds_from_the_database(parts: Any) -> None:
     memory = ltm(parts)
     await memory.store_many(ADA, [NewMemory(f"memory number {i}") for i in range(7)])
     index.points.clear()
-    seen: list[int] = []
-    assert (
-        await ReindexMemories(repo, index, embedder).execute(page_size=3, progress=seen.append) == 7
-    )
-    assert await index.count(ADA) == 7 and seen == [3, 6, 7]
+    seen: list[tuple[str, int]] = []
+
+    def progress(phase: str, done: int) -> None:
+        seen.append((phase, done))
+
+    assert await ReindexMemories(repo, index, embedder).execute(page_size=3, progress=progress) == 7
+    assert await index.count(ADA) == 7
+    assert seen == [("indexing", 3), ("indexing", 6), ("indexing", 7)]  # nothing to re-embed
     calls = embedder.calls
     await ReindexMemories(repo, index, embedder).execute(reembed=True)
     assert embedder.calls > calls
@@ -165,11 +169,14 @@ async def test_bad_queries(parts: Any) -> None:
         await ltm(parts).retrieve(ADA, "x", k=0)
 
 
-def test_rrf_fusion_is_normalised() -> None:
+def test_rrf_fusion_is_normalised_and_keeps_each_sides_score() -> None:
     a, b, c = uuid4(), uuid4(), uuid4()
-    scores = fuse([[a, b], [a, c]])
-    assert scores[a] == pytest.approx(1.0)
-    assert scores[b] == scores[c] < scores[a]
+    scores = fuse([(a, 0.9), (b, 0.8)], [(a, 7.0), (c, 3.0)], Fusion())
+    assert scores[a].score == pytest.approx(1.0)
+    assert scores[b].score == scores[c].score < scores[a].score
+    assert (scores[b].dense, scores[b].lexical, scores[c].lexical) == (0.8, None, 3.0)
+    weighted = fuse([(a, 0.9), (b, 0.8)], [(b, 7.0), (a, 3.0)], Fusion(lexical_weight=2.0))
+    assert weighted[b].score > weighted[a].score  # the heavier side's first wins
 
 
 async def test_cleanup_refuses_nonsense_bounds(parts: Any) -> None:
