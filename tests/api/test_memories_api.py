@@ -26,6 +26,8 @@ FIELDS = {
     "access_count",
     "last_accessed_at",
     "created_at",
+    "updated_at",
+    "source",
 }
 FACTS = [
     "I love hiking in the Alps every summer",
@@ -136,7 +138,8 @@ async def test_search_is_ranked_with_scores(api: Api, client: httpx.AsyncClient)
     items = found["items"]
     assert 1 <= len(items) <= 3
     assert items[0]["id"] == ids[FACTS[0]]
-    assert set(items[0]) == FIELDS | {"score", "similarity"}
+    assert set(items[0]) == FIELDS | {"score", "similarity", "dense", "lexical"}
+    assert items[0]["dense"] is not None and items[0]["lexical"] is not None  # found by both
     scores = [i["score"] for i in items]
     assert scores == sorted(scores, reverse=True)
 
