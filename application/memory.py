@@ -24,7 +24,7 @@ from uuid import UUID
 
 import structlog
 
-from application.memory_fusion import Fusion, fuse
+from application.memory_fusion import Fused, Fusion, fuse
 from application.memory_reindex import (
     ReconcileIndex,
     ReindexMemories,
@@ -272,13 +272,14 @@ class LongTermMemory:
         if mode != "dense":
             found_lexically = await self._repo.lexical_search(user_id, query, pool, filters)
             lexical = [(h.id, h.rank) for h in found_lexically]
-        found = await self._repo.get_many(
-            user_id, list(dict.fromkeys(i for i, _ in dense + lexical))
-        )
-        model = self._embedder.model_name
-        comparable = {m.id for m in found if m.embedding_model in (None, model)}
-        dense = [(i, s) for i, s in dense if i in comparable]  # other models' vectors: no
         fused = fuse(dense, lexical, self._fusion)
+        found = await self._candidates(user_id, dense, fused, mode, k)
+        model = self._embedder.model_name
+        stale = {m.id for m in found if m.embedding_model not in (None, model)}
+        if stale & {i for i, _ in dense}:  # another model's vectors: not comparable, drop
+            dense = [(i, s) for i, s in dense if i not in stale]
+            fused = fuse(dense, lexical, self._fusion)
+            found = await self._candidates(user_id, dense, fused, mode, k)
         similarity = dict(dense) if mode == "dense" else {i: f.score for i, f in fused.items()}
         found = [m for m in found if m.id in similarity]
         ranked = rank([(m, similarity[m.id]) for m in found], self._clock.now(), self._weights, k)
@@ -294,6 +295,21 @@ class LongTermMemory:
         ]
         await self.update_access(user_id, [r.memory.id for r in ranked])
         return Retrieval(ranked, mode, degraded)
+
+    async def _candidates(
+        self,
+        user_id: UUID,
+        dense: list[tuple[UUID, float]],
+        fused: dict[UUID, Fused],
+        mode: Mode,
+        k: int,
+    ) -> list[Memory]:
+        """The best 3k by retrieval alone, loaded (without their vectors) for ranking."""
+        if mode == "dense":
+            order = [i for i, _ in dense]
+        else:
+            order = sorted(fused, key=lambda i: fused[i].score, reverse=True)
+        return await self._repo.get_many(user_id, order[: k * 3], with_embeddings=False)
 
     async def update_access(self, user_id: UUID, ids: Sequence[UUID]) -> None:
         await self._repo.touch(user_id, ids, self._clock.now())

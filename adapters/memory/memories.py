@@ -43,6 +43,7 @@ class InMemoryMemoryRepository:
     def __init__(self) -> None:
         self.rows: dict[UUID, Memory] = {}
         self.deleted_at: dict[UUID, datetime] = {}
+        self._terms: dict[UUID, tuple[str, Counter[str]]] = {}
 
     def _live(self, user_id: UUID) -> builtins.list[Memory]:
         return [
@@ -53,9 +54,14 @@ class InMemoryMemoryRepository:
         for m in items:
             self.rows[m.id] = _copy(m)
 
-    async def get_many(self, user_id: UUID, ids: Sequence[UUID]) -> builtins.list[Memory]:
-        live = {m.id: m for m in self._live(user_id)}
-        return [_copy(live[i]) for i in ids if i in live]
+    async def get_many(
+        self, user_id: UUID, ids: Sequence[UUID], *, with_embeddings: bool = True
+    ) -> builtins.list[Memory]:
+        found = [self.rows[i] for i in ids if i in self.rows]
+        live = [m for m in found if m.user_id == user_id and m.id not in self.deleted_at]
+        if with_embeddings:
+            return [_copy(m) for m in live]
+        return [replace(m, metadata=dict(m.metadata), embedding=None) for m in live]
 
     async def list(self, user_id: UUID, limit: int, after: str | None = None) -> Page[Memory]:
         limit = clamp_page_size(limit)
@@ -90,7 +96,7 @@ class InMemoryMemoryRepository:
         docs = [m for m in self._live(user_id) if _matches(m, filters)]
         if not terms or not docs or k <= 0:
             return []
-        counts = {m.id: Counter(_terms(index_text(m.content, m.context, m.metadata))) for m in docs}
+        counts = {m.id: self._counts(m) for m in docs}
         lengths = {i: sum(c.values()) for i, c in counts.items()}
         average = sum(lengths.values()) / len(docs) or 1.0
         df = {t: sum(1 for c in counts.values() if t in c) for t in terms}
@@ -109,6 +115,14 @@ class InMemoryMemoryRepository:
                 hits.append(LexicalHit(memory_id, score))
         hits.sort(key=lambda h: (-h.rank, h.id))
         return hits[:k]
+
+    def _counts(self, m: Memory) -> Counter[str]:
+        """A memory's stemmed terms, cached by what it is indexed by."""
+        indexed = index_text(m.content, m.context, m.metadata)
+        cached = self._terms.get(m.id)
+        if cached is None or cached[0] != indexed:
+            cached = self._terms[m.id] = (indexed, Counter(_terms(indexed)))
+        return cached[1]
 
     async def pending(self, limit: int) -> builtins.list[Memory]:
         items = [m for m in self.rows.values() if m.index_state is not IndexState.INDEXED]

@@ -50,7 +50,7 @@ def to_memory(row: RowMapping) -> Memory:
         kind=MemoryKind(row["kind"]),
         importance=row["importance"],
         metadata=row["metadata"] or {},
-        embedding=row["embedding"],
+        embedding=row.get("embedding"),
         access_count=row["access_count"],
         last_accessed_at=row["last_accessed_at"],
         created_at=row["created_at"],
@@ -104,10 +104,15 @@ class SqlMemoryRepository:
             async with self._db.transaction() as tx:
                 await tx.execute(insert(memories), [_values(m) for m in items])
 
-    async def get_many(self, user_id: UUID, ids: Sequence[UUID]) -> builtins.list[Memory]:
+    async def get_many(
+        self, user_id: UUID, ids: Sequence[UUID], *, with_embeddings: bool = True
+    ) -> builtins.list[Memory]:
         if not ids:
             return []
-        query = select(memories).where(_live(user_id), _t.id.in_(list(ids)))
+        columns = (
+            memories.c if with_embeddings else [c for c in memories.c if c is not _t.embedding]
+        )
+        query = select(*columns).where(_live(user_id), _t.id.in_(list(ids)))
         async with self._db.transaction() as tx:
             found = {r["id"]: to_memory(r) for r in (await tx.execute(query)).mappings()}
         return [found[i] for i in ids if i in found]

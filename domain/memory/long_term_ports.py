@@ -83,8 +83,11 @@ class MemoryRepository(Protocol):
 
     async def add_many(self, memories: Sequence[Memory]) -> None: ...
 
-    async def get_many(self, user_id: UUID, ids: Sequence[UUID]) -> builtins.list[Memory]:
-        """The user's live memories among `ids` (unknown, deleted, foreign ids left out)."""
+    async def get_many(
+        self, user_id: UUID, ids: Sequence[UUID], *, with_embeddings: bool = True
+    ) -> builtins.list[Memory]:
+        """The user's live memories among `ids`, in that order (unknown, deleted, foreign ids
+        left out); without their vectors unless `with_embeddings` (search needs none)."""
 
     async def list(self, user_id: UUID, limit: int, after: str | None = None) -> Page[Memory]:
         """Newest first, cursor-paginated."""
