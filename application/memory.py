@@ -9,10 +9,10 @@ lexical search and says so (`degraded`), never an error.
 What a memory is found by (its content, the memory before it in the same thread, its
 dates: `domain.memory.indexing`) is computed here when it is stored or edited, and embedded
 by the model recorded with it. A write that nearly repeats one of the user's memories
-(cosine ≥ `dedup_similarity`) updates that memory instead of adding another; nothing is
-ever deleted for being a duplicate. An edit is re-embedded and re-indexed before it
-returns; if that fails, the old vector is removed so search finds the edit lexically and
-never by its old text.
+(cosine ≥ `dedup_similarity` and nearly the same words) updates that memory instead of
+adding another; nothing is ever deleted for being a duplicate. An edit is re-embedded and
+re-indexed before it returns; if that fails, the old vector is removed so search finds the
+edit lexically and never by its old text.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from application.memory_reindex import (
 )
 from application.memory_types import MemoryEdit, Mode, NewMemory, Retrieval, check_storable
 from domain.errors import NotFound, ValidationFailed
-from domain.memory.indexing import clip_context, thread_of
+from domain.memory.indexing import clip_context, same_words, thread_of
 from domain.memory.long_term import (
     IndexState,
     Memory,
@@ -176,7 +176,7 @@ class LongTermMemory:
                 break
             if hits and hits[0].similarity >= self._dedup:
                 found = await self._repo.get_many(user_id, [hits[0].id])
-                if found and found[0].kind is m.kind:
+                if found and found[0].kind is m.kind and same_words(found[0].content, m.content):
                     repeats[n] = found[0]
         return repeats
 

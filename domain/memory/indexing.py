@@ -68,6 +68,17 @@ def index_text(content: str, context: str, metadata: Mapping[str, Any]) -> str:
     return "\n".join(p for p in parts if p)
 
 
+def same_words(a: str, b: str, at_least: float = 0.8) -> bool:
+    """True when two texts share nearly all their words (Jaccard of their lower-cased word
+    sets ≥ `at_least`): with the vector's similarity, what makes a write a repeat. The
+    vector alone is not enough: consecutive turns of a thread are indexed with each other's
+    text and date, so their vectors are close while what they say differs."""
+    left, right = set(WORD.findall(a.lower())), set(WORD.findall(b.lower()))
+    if not left or not right:
+        return False
+    return len(left & right) / len(left | right) >= at_least
+
+
 def query_terms(query: str) -> list[str]:
     """The query's content words, lower-cased, in order, each once (all its words when
     it has nothing but stop words)."""

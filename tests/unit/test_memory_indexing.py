@@ -9,6 +9,7 @@ from domain.memory.indexing import (
     clip_context,
     index_text,
     query_terms,
+    same_words,
     searchable_dates,
     thread_of,
 )
@@ -46,3 +47,9 @@ def test_query_terms_keep_content_words_once() -> None:
     assert query_terms("what is it") == ["what", "is", "it"]  # nothing but stop words
     assert query_terms("Pixel pixel PIXEL") == ["pixel"]
     assert query_terms("?!") == []
+
+
+def test_same_words_is_near_identical_text_only() -> None:
+    assert same_words("I prefer green tea", "i prefer GREEN tea!")
+    assert not same_words("I prefer green tea", "I prefer black coffee")
+    assert not same_words("Thanks!", "")

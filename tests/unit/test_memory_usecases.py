@@ -280,6 +280,11 @@ async def test_a_near_duplicate_write_updates_the_memory_it_repeats(parts: Any) 
     assert other_user.id != first.id and len(repo.rows) == 2  # never across users
     different = await memory.store(ADA, NewMemory("I prefer black coffee"))
     assert different.id != first.id
+    # turns of a thread have close vectors (each is indexed with the one before): only
+    # near-identical words make a repeat
+    a = await memory.store(ADA, NewMemory("see you at the lake", metadata={"session": 9}))
+    b = await memory.store(ADA, NewMemory("see you at the lake house", metadata={"session": 9}))
+    assert a.id != b.id
     strict = ltm(parts, dedup_similarity=1.01)  # a setting above 1 turns it off
     assert (await strict.store(ADA, NewMemory("I prefer green tea"))).id != first.id
 
