@@ -95,9 +95,9 @@ class MemorySettings(BaseModel):
     # Hybrid search: weighted reciprocal rank fusion (chosen by leave-one-conversation-out on
     # LoCoMo's dev split; BENCHMARKS.md). `fusion_pool` candidates come from each side.
     fusion_dense_weight: float = Field(default=1.0, ge=0.0, le=10.0)
-    fusion_lexical_weight: float = Field(default=1.0, ge=0.0, le=10.0)
-    fusion_k: int = Field(default=60, ge=1, le=1000)
-    fusion_pool: int = Field(default=30, ge=1, le=500)
+    fusion_lexical_weight: float = Field(default=3.0, ge=0.0, le=10.0)
+    fusion_k: int = Field(default=30, ge=1, le=1000)
+    fusion_pool: int = Field(default=50, ge=1, le=500)
 
 
 class JWTSettings(BaseModel):

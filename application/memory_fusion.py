@@ -19,9 +19,9 @@ from domain.errors import ValidationFailed
 @dataclass(frozen=True, slots=True)
 class Fusion:
     dense_weight: float = 1.0
-    lexical_weight: float = 1.0
-    k: int = 60  # the RRF constant: larger flattens the advantage of the top ranks
-    pool: int = 30  # candidates each side contributes (at least the k asked for)
+    lexical_weight: float = 3.0  # the full-text side sees context and dates: it leads
+    k: int = 30  # the RRF constant: larger flattens the advantage of the top ranks
+    pool: int = 50  # candidates each side contributes (at least 3k)
 
     def __post_init__(self) -> None:
         if min(self.dense_weight, self.lexical_weight) < 0 or self.k < 1 or self.pool < 1:

@@ -4,9 +4,10 @@ Measured on LoCoMo's development conversations (BENCHMARKS.md, "Memory retrieval
 a chat turn alone is often unfindable ("Wow, that's great!" answers the question "what did
 Caroline adopt?" only with the turn before it), so a memory that belongs to a thread — the
 same `session` / `conversation_id` / `thread` in its metadata, or the same source
-conversation — is indexed together with the memory stored just before it in that thread.
-Dates in metadata (`date`, `timestamp`, …) are indexed as words, so "in May 2023" finds them.
-The content users read and edit is never changed; only what the indexes see.
+conversation — is indexed for full-text search together with the memory stored just before
+it in that thread. Dates in metadata (`date`, `timestamp`, …) are indexed as words, so "in
+May 2023" finds them. The vector index embeds the content alone (fusion gains more from two
+sides that see different things). The content users read and edit is never changed.
 
 Queries are cut to their content words: stop words ("when", "did", "the") match almost
 every memory and only dilute the lexical ranking.
@@ -62,7 +63,7 @@ def clip_context(text: str) -> str:
 
 
 def index_text(content: str, context: str, metadata: Mapping[str, Any]) -> str:
-    """What the lexical and the vector index see for one memory."""
+    """What the full-text index sees for one memory."""
     dates = searchable_dates(metadata)
     parts = [f"{dates}." if dates else "", context.strip(), content.strip()]
     return "\n".join(p for p in parts if p)

@@ -171,7 +171,7 @@ async def test_bad_queries(parts: Any) -> None:
 
 def test_rrf_fusion_is_normalised_and_keeps_each_sides_score() -> None:
     a, b, c = uuid4(), uuid4(), uuid4()
-    scores = fuse([(a, 0.9), (b, 0.8)], [(a, 7.0), (c, 3.0)], Fusion())
+    scores = fuse([(a, 0.9), (b, 0.8)], [(a, 7.0), (c, 3.0)], Fusion(lexical_weight=1.0))
     assert scores[a].score == pytest.approx(1.0)
     assert scores[b].score == scores[c].score < scores[a].score
     assert (scores[b].dense, scores[b].lexical, scores[c].lexical) == (0.8, None, 3.0)
