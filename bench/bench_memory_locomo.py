@@ -39,6 +39,7 @@ from bench.harness import Row, Timing
 from container import Container
 from entrypoints.rest.app import create_app
 
+#: `../shared/data/` beside the checkout (`MAI_LOCOMO` or `--data` for anywhere else).
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "locomo-dev.json"
 K = 10
 
@@ -79,11 +80,12 @@ def questions_of(item: dict[str, Any], known: set[str]) -> list[tuple[str, set[s
 
 
 async def _user(http: httpx.AsyncClient, name: str) -> dict[str, str]:
-    password = "locomo-bench-password"
-    await http.post(
+    password = "locomo-bench-password-1"
+    registered = await http.post(
         "/api/v1/auth/register",
         json={"username": name, "email": f"{name}@example.com", "password": password},
     )
+    registered.raise_for_status()
     login = await http.post("/api/v1/auth/login", json={"username": name, "password": password})
     login.raise_for_status()
     return {"Authorization": f"Bearer {login.json()['access_token']}"}
