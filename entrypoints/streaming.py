@@ -13,17 +13,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 from pydantic_core import to_jsonable_python
-
-from domain.agents.models import ChatEvent
 
 #: How long a consumer that is going away waits for the turn to record its failure.
 CLEANUP_SECONDS = 10.0
 
 _END = object()
+EventT = TypeVar("EventT")
 
 
 def jsonable(value: Any) -> Any:
@@ -31,7 +30,7 @@ def jsonable(value: Any) -> Any:
     return to_jsonable_python(value, fallback=str)
 
 
-async def relay(stream: AsyncIterator[ChatEvent]) -> AsyncGenerator[ChatEvent, None]:
+async def relay(stream: AsyncIterator[EventT]) -> AsyncGenerator[EventT, None]:
     """Yield the events of `stream`; if the consumer stops early, close the turn cleanly."""
     queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=1)
 

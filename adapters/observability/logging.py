@@ -17,9 +17,10 @@ import structlog
 SECRET_KEYS = re.compile(
     r"pass(word)?|secret|token|api[_-]?key|authorization|cookie|credential|jwt", re.IGNORECASE
 )
-# Bearer tokens and JWT-looking strings inside free text.
+# Bearer tokens, JWT-looking strings and personal API keys (`mai_…`) inside free text.
 SECRET_VALUES = re.compile(
     r"(Bearer\s+)[A-Za-z0-9\-_.~+/]+=*|eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"
+    r"|\bmai_[A-Za-z0-9_-]{20,}"
 )
 # user:password@ in connection URLs.
 URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]+@")

@@ -86,7 +86,15 @@ class RunFinished(Generic[ResultT]):
     result: AgentRunResult[ResultT]
 
 
-StreamItem = TextDelta | ToolCalled | ToolReturned | RunFinished[Any]
+@dataclass(frozen=True, slots=True)
+class NativeEvent:
+    """A Pydantic AI stream event as it came, for its UI protocol adapters (Vercel AI,
+    AG-UI), which translate these themselves."""
+
+    event: Any
+
+
+StreamItem = TextDelta | ToolCalled | ToolReturned | RunFinished[Any] | NativeEvent
 
 
 def usage_of(result: AgentRunResult[Any]) -> TurnUsage:
@@ -243,8 +251,11 @@ class BaseAgentFramework(Generic[ResultT]):
         history: Sequence[ModelMessage] = (),
         deps: AgentDeps | None = None,
         deferred_results: DeferredToolResults | None = None,
+        native: bool = False,
     ) -> AsyncIterator[StreamItem]:
         """Text deltas and tool events as they happen, then `RunFinished` with the result.
+        `native=True` also yields every Pydantic AI event, as a `NativeEvent` before the item
+        made of it.
 
         Closing the iterator early (a client gone) cancels the model request and the run.
         """
@@ -264,6 +275,8 @@ class BaseAgentFramework(Generic[ResultT]):
                     if Agent.is_model_request_node(node) or Agent.is_call_tools_node(node):
                         async with node.stream(run.ctx) as events:
                             async for event in events:
+                                if native:
+                                    yield NativeEvent(event)
                                 item = _stream_item(event)
                                 if item is not None:
                                     yield item
@@ -317,6 +330,7 @@ def _stream_item(event: object) -> StreamItem | None:
 __all__ = [
     "AgentDeps",
     "BaseAgentFramework",
+    "NativeEvent",
     "RunFinished",
     "StreamItem",
     "TextDelta",

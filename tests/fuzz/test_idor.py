@@ -34,12 +34,15 @@ OWNED = {
     "memory_id": "memory",
     "approval_id": "approval",
     "run_id": "run",
+    "key_id": "api_key",
 }
 #: Routes whose parameters name shared, catalogued things: no owner to check.
 SHARED = {
     "/api/v1/agents/{name}",
     "/api/v1/agents/{name}/run",
     "/api/v1/agents/{name}/stream",
+    "/api/v1/agents/{name}/vercel-ai",
+    "/api/v1/agents/{name}/ag-ui",
     "/api/v1/tools/{name}",
     "/api/v1/tools/{name}/invoke",
     "/api/v1/prompts/{name}/render",
@@ -47,6 +50,8 @@ SHARED = {
     "/api/v1/pipelines/{name}/run",
     "/v1/models/{model}",
 }
+#: Routes for superusers only: anyone else gets 403 whatever the id (nothing is owned).
+SUPERUSER_ONLY = {"/api/v1/evals/{eval_run_id}"}
 #: A valid body for the id routes that take one (so only ownership can refuse them).
 BODIES = {("POST", "/api/v1/approvals/{approval_id}"): {"approve": True}}
 PARAM = re.compile(r"{(\w+)(?::\w+)?}")
@@ -82,7 +87,7 @@ def test_every_id_taking_route_is_known(tmp_path: Path) -> None:
     unknown = [
         f"{method} {path}"
         for method, path in routes
-        if path not in SHARED and not all(p in OWNED for p in PARAM.findall(path))
+        if path not in SHARED | SUPERUSER_ONLY and not all(p in OWNED for p in PARAM.findall(path))
     ]
     assert unknown == [], (
         "new id-taking routes: seed their thing in OWNED (and `seed` below) or list them "
@@ -125,7 +130,9 @@ async def seed(http: httpx.AsyncClient, ada: dict[str, str]) -> dict[str, str]:
     run = await http.post(
         "/api/v1/pipelines/shout/run?wait=true", json={"input": "hi"}, headers=ada
     )
+    key = await http.post("/api/v1/api-keys", json={"name": "ada's key"}, headers=ada)
     return {
+        "api_key": key.json()["id"],
         "conversation": paused["conversation_id"],
         "approval": paused["pending_approval"]["id"],
         "memory": memory.json()["id"],
@@ -141,7 +148,7 @@ async def test_another_users_id_answers_404_on_every_owned_route(
     world: tuple[FastAPI, World],
 ) -> None:
     app, w = world
-    owned = [(m, p) for m, p in id_routes(app) if p not in SHARED]
+    owned = [(m, p) for m, p in id_routes(app) if p not in SHARED | SUPERUSER_ONLY]
     assert len(owned) >= 7
     # Reads first, destructive calls last, so Ada's things exist for every one of Bob's tries.
     owned.sort(key=lambda mp: (mp[0] in {"DELETE", "POST"}, mp))
@@ -159,6 +166,18 @@ async def test_another_users_id_answers_404_on_every_owned_route(
     assert approval.json()["status"] == "pending"
     memories = (await w.http.get("/api/v1/memories", headers=w.ada)).json()["items"]
     assert [m["id"] for m in memories] == [w.ids["memory"]]
+
+
+async def test_superuser_only_routes_refuse_others_whatever_the_id(
+    world: tuple[FastAPI, World],
+) -> None:
+    app, w = world
+    routes = [(m, p) for m, p in id_routes(app) if p in SUPERUSER_ONLY]
+    assert routes, "SUPERUSER_ONLY names routes the app no longer has"
+    for method, path in routes:
+        url = PARAM.sub("00000000-0000-0000-0000-000000000000", path)
+        r = await w.http.request(method, url, headers=w.bob)
+        assert_error_response(r, 403)
 
 
 async def test_another_users_id_over_graphql_is_not_found(world: tuple[FastAPI, World]) -> None:

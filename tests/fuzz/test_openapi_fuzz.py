@@ -51,9 +51,10 @@ NAMES = {
     "/api/v1/prompts/": "greeting",
     "/api/v1/pipelines/": "shout",
     "/v1/models/": "assistant",
+    "/api/v1/evals/": "00000000-0000-0000-0000-000000000000",  # superusers only: 403 for Ada
 }
 #: Path parameters that are ids of a user's own thing: pinned to one of Ada's (seeded below).
-OWNED_IDS = ("conversation_id", "memory_id", "approval_id", "run_id")
+OWNED_IDS = ("conversation_id", "memory_id", "approval_id", "run_id", "key_id")
 
 
 def _openapi() -> dict[str, Any]:
@@ -124,7 +125,9 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
         run = client.post(
             "/api/v1/pipelines/shout/run?wait=true", json={"input": "hi"}, headers=t.ada
         )
+        key = client.post("/api/v1/api-keys", json={"name": "ada's"}, headers=t.ada)
         t.owned = {
+            "key_id": key.json()["id"],
             "conversation_id": paused["conversation_id"],
             "approval_id": paused["pending_approval"]["id"],
             "memory_id": memory.json()["id"],

@@ -55,6 +55,9 @@ def test_redaction_of_tokens_and_url_passwords() -> None:
     text = redact_text(f"Bearer {jwt} and postgresql://user:hunter2@db/x")
     assert "hunter2" not in text and jwt not in text
     assert "postgresql://user:***@db/x" in text
+    key = "mai_" + "Ab3_-x" * 7
+    assert redact_text(f"used {key} here") == "used *** here"
+    assert redact_text("prefix mai_Ab3xYz01 is fine") == "prefix mai_Ab3xYz01 is fine"
 
 
 def test_logs_are_json_and_never_carry_secrets(capsys: pytest.CaptureFixture[str]) -> None:
