@@ -1,7 +1,7 @@
 """Memories: provenance, the embedding model, and what they are found by.
 
-Revision ID: 0005_memory_provenance
-Revises: 0004_pipelines
+Revision ID: 0008_memory_provenance
+Revises: 0007_eval_runs
 
 - `source` (user | tool | extraction | episodic) and `embedding_model` (the model that made
   `embedding`; NULL = unknown, re-embedded by `mai memory reindex`).
@@ -21,8 +21,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005_memory_provenance"
-down_revision: str | Sequence[str] | None = "0004_pipelines"
+revision: str = "0008_memory_provenance"
+down_revision: str | Sequence[str] | None = "0007_eval_runs"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
