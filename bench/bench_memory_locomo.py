@@ -3,7 +3,7 @@
 Reads `../shared/data/locomo-dev.json` (or `MAI_LOCOMO` / `--data`) at run time — the data
 is evaluation-only and never copied into the repository; without it this benchmark reports
 nothing. For each conversation: one user, registered and signed in over REST; each turn
-stored with `POST /api/v1/memories` {content: the turn's text, metadata: {dia_id, session,
+stored with `POST /api/v1/memories` {content: "Speaker: text", metadata: {dia_id, session,
 date}}; each non-adversarial question searched with `GET /api/v1/memories/search?q=…&k=10`.
 Recall@k is the share of a question's evidence turns among the top k, averaged over
 questions; search p50/p95 include the query's embedding (the API's real path).
@@ -62,7 +62,8 @@ def turns_of(conversation: dict[str, Any]) -> list[dict[str, Any]]:
     while f"session_{n}" in conversation:
         date = conversation.get(f"session_{n}_date_time", "")
         for turn in conversation[f"session_{n}"]:
-            out.append({"text": turn["text"], "dia_id": turn["dia_id"], "session": n, "date": date})
+            text = f"{turn.get('speaker', '?')}: {turn['text']}"  # as `mai eval memory` does
+            out.append({"text": text, "dia_id": turn["dia_id"], "session": n, "date": date})
         n += 1
     return out
 
