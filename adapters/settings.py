@@ -89,6 +89,15 @@ class MemorySettings(BaseModel):
     # OpenMP threads of the bundled embedder; None = every core. On a shared or busy host 1
     # is faster (threads spin-wait for each other: 3-8 s per embedding measured under load).
     embedder_threads: int | None = Field(default=None, ge=1, le=256)
+    # A write whose embedding is this close (cosine) to one of the user's memories updates
+    # that memory instead of adding another (1.0: only exact repeats).
+    dedup_similarity: float = Field(default=0.97, ge=0.5, le=1.0)
+    # Hybrid search: weighted reciprocal rank fusion (chosen by leave-one-conversation-out on
+    # LoCoMo's dev split; BENCHMARKS.md). `fusion_pool` candidates come from each side.
+    fusion_dense_weight: float = Field(default=1.0, ge=0.0, le=10.0)
+    fusion_lexical_weight: float = Field(default=3.0, ge=0.0, le=10.0)
+    fusion_k: int = Field(default=30, ge=1, le=1000)
+    fusion_pool: int = Field(default=50, ge=1, le=500)
 
 
 class JWTSettings(BaseModel):

@@ -42,7 +42,7 @@ from domain.agents.ports import ChatMetrics
 from domain.conversations.models import Conversation, Message, MessageStatus, Role, title_from
 from domain.conversations.ports import ConversationStore
 from domain.errors import MAIError, NotFound, PayloadTooLarge, ValidationFailed
-from domain.memory.long_term import MAX_MEMORY_CHARS, MemoryKind
+from domain.memory.long_term import MAX_MEMORY_CHARS, MemoryKind, MemorySource
 from domain.ports import Clock, EventBus
 from domain.tools.models import Approval, PendingCall
 from domain.tools.ports import ApprovalStore
@@ -172,6 +172,7 @@ class ChatTurn:
             MemoryKind.EPISODIC,
             source_conversation_id=turn.conversation.id,
             source_message_id=reply.id,
+            source=MemorySource.EPISODIC,
         )
 
         async def write() -> None:

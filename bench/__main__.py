@@ -22,7 +22,9 @@ from bench import (
     bench_auth,
     bench_context,
     bench_memory_index,
+    bench_memory_locomo,
     bench_memory_quality,
+    bench_memory_search,
     bench_streaming,
 )
 from bench import load as bench_load
@@ -38,6 +40,8 @@ SUITES = {
     "context": bench_context.run,
     "memory": bench_memory_index.run,
     "quality": bench_memory_quality.run,
+    "memory-search": bench_memory_search.run,
+    "locomo": bench_memory_locomo.run,  # LoCoMo's first dev conversation, when present
     "prompts": bench_prompts.run,
     "tools": bench_tools.run,
     "pipelines": bench_pipelines.run,
