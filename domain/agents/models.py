@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -37,11 +37,18 @@ class TurnLimits(BaseModel):
 
 
 class HistoryPolicy(BaseModel):
-    """How much of the conversation the agent sees each turn."""
+    """How much of the conversation the agent sees each turn, and how it is laid out.
+
+    `layout: prefix_cache` (the default) keeps the history append-only between folds, so
+    a local server's prefix cache reuses the previous request (`domain.memory.folding`);
+    `sliding` is the earlier rule: the newest messages that fit, one more dropped per turn,
+    recalled memories and the summary before the history.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     max_messages: int = Field(default=10, ge=0, le=1000)
     max_tokens: int = Field(default=4000, ge=0, le=1_000_000)
+    layout: Literal["prefix_cache", "sliding"] = "prefix_cache"
 
 
 class MemoryPolicy(BaseModel):
