@@ -96,6 +96,7 @@ def usage_of(result: AgentRunResult[Any]) -> TurnUsage:
         input_tokens=u.input_tokens,
         output_tokens=u.output_tokens,
         tool_calls=u.tool_calls,
+        cached_tokens=u.cache_read_tokens,
     )
 
 

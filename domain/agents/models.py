@@ -108,6 +108,9 @@ class TurnUsage:
     input_tokens: int = 0
     output_tokens: int = 0
     tool_calls: int = 0
+    # Of `input_tokens`, those the server served from its prompt cache, where it says
+    # (OpenAI's `usage.prompt_tokens_details.cached_tokens`); 0 when it does not.
+    cached_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:
@@ -120,6 +123,7 @@ class TurnUsage:
             "output_tokens": self.output_tokens,
             "total_tokens": self.total_tokens,
             "tool_calls": self.tool_calls,
+            "cached_tokens": self.cached_tokens,
         }
 
 
