@@ -33,6 +33,10 @@ class LMStudioSettings(BaseModel):
     api_key: SecretStr = SecretStr("lm-studio")
     timeout_seconds: float = Field(default=60.0, gt=0)
     max_retries: int = Field(default=2, ge=0, le=10)
+    # The model's context window in tokens; 0 = ask the server (LM Studio's
+    # /api/v0/models, llama.cpp llama-server's /props). Set it for servers that do not
+    # say, e.g. the bundled llama-cpp-python server (started with --n_ctx 4096).
+    context_tokens: int = Field(default=0, ge=0)
 
     @field_validator("base_url")
     @classmethod

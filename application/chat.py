@@ -21,6 +21,7 @@ from pydantic_ai import DeferredToolRequests
 from pydantic_ai.messages import ModelRequest, SystemPromptPart
 from pydantic_ai.run import AgentRunResult
 
+from application.agents.budgeting import fitted_history
 from application.agents.catalog import AgentCatalog
 from application.agents.framework import (
     AgentDeps,
@@ -115,8 +116,6 @@ class ChatTurn:
                 details={"field": "message", "limit": self._max_chars, "length": len(message)},
             )
         framework = self._agents.get(agent)
-        history: list[Any] = []
-        loaded: TurnContext | None = None
         if conversation_id is None:
             conversation = Conversation(
                 user_id=user_id, agent_name=agent, title=title_from(message)
@@ -128,21 +127,23 @@ class ChatTurn:
                     "Conversation not found.", details={"conversation_id": str(conversation_id)}
                 )
             conversation = found
-            loaded = await self._context.load(
-                user_id, conversation.id, framework.definition.history
-            )
-            history = summary_message(loaded.summary) + to_model_messages(loaded.messages)
         user_message = Message(conversation_id=conversation.id, role=Role.USER, content=message)
         memory = self._memory()
         deps = AgentDeps(user_id=user_id, conversation_id=conversation.id, memory=memory)
         if username:  # a prompt may greet the user by name (`user` variable)
             deps.extras["username"] = username
         note = await self._recalled(framework.definition.memory, deps, message)
-        prompt = None
-        if note and framework.definition.history.layout == "sliding":
+        prompt = f"{note}\n\n{message}" if note and not sliding(framework) else None
+        # the model's real context: refuse what cannot fit (413), clamp the history budget
+        policy = await fitted_history(framework, prompt or message)
+        history: list[Any] = []
+        loaded: TurnContext | None = None
+        if conversation_id is not None:
+            loaded = await self._context.load(user_id, conversation.id, policy)
+            history = summary_message(loaded.summary) + to_model_messages(loaded.messages)
+        if note and sliding(framework):
             history = [ModelRequest(parts=[SystemPromptPart(content=note)]), *history]
-        elif note:  # after the stable part, with the new message: the prefix stays cached
-            prompt = f"{note}\n\n{message}"
+        # else the note went after the stable part, with the new message: cached prefix
         new = conversation_id is None
         return Turn(
             framework, conversation, user_message, deps, history, 0.0, new, loaded, prompt=prompt
@@ -418,6 +419,11 @@ class StreamMessage(ChatTurn):
         finally:
             if not finished:  # the consumer went away (or a bug): nothing half-written is kept
                 await self._fail(turn, CANCELLED, "CANCELLED")
+
+
+def sliding(framework: BaseAgentFramework[Any]) -> bool:
+    """The earlier layout: recalled memories before the history (`HistoryPolicy.layout`)."""
+    return framework.definition.history.layout == "sliding"
 
 
 def _done_event(done: TurnResult) -> ChatEvent:

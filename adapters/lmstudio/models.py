@@ -21,6 +21,7 @@ from pydantic_ai.profiles.openai import OpenAIModelProfile
 from pydantic_ai.providers.openai_compatible import OpenAICompatibleProvider
 
 from adapters.lmstudio.client import NO_RETRY
+from adapters.lmstudio.context import discover_context_window
 from adapters.lmstudio.errors import BASE_URL_VARIABLE, translate_model_error
 from adapters.settings import LMStudioSettings
 from domain.errors import MAIError, ModelUnavailable
@@ -98,6 +99,7 @@ class LMStudioModels:
         self._openai: AsyncOpenAI | None = None
         self._name: str | None = None
         self._models: dict[str, Model] = {}
+        self._windows: dict[str, int | None] = {}
         self._lock = asyncio.Lock()
 
     @property
@@ -200,6 +202,21 @@ class LMStudioModels:
         if model is None:
             model = self._models[resolved] = self.chat_model(resolved)
         return model
+
+    async def context_window(self, name: str | None = None) -> int | None:
+        """`LM_STUDIO__CONTEXT_TOKENS`, else what the server reports (cached per model);
+        None when neither says or the server cannot be asked now."""
+        if self._settings.context_tokens:
+            return self._settings.context_tokens
+        try:
+            resolved = name or await self.resolve_model_name()
+        except MAIError:
+            return None
+        if resolved not in self._windows:
+            self._windows[resolved] = await discover_context_window(
+                self._http, self.base_url, resolved, self._auth_headers()
+            )
+        return self._windows[resolved]
 
     # --- helpers -------------------------------------------------------------------
     def unreachable(

@@ -179,6 +179,12 @@ class BaseAgentFramework(Generic[ResultT]):
             )
         return await self._models.model(self.definition.model)
 
+    async def context_window(self) -> int | None:
+        """The model's context window in tokens, when its source knows it."""
+        if self._model is not None or self._models is None:
+            return None
+        return await self._models.context_window(self.definition.model)
+
     async def get_conversation_context(
         self, user_id: UUID, conversation_id: UUID
     ) -> list[ModelMessage]:
