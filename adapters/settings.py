@@ -37,6 +37,12 @@ class LMStudioSettings(BaseModel):
     # /api/v0/models, llama.cpp llama-server's /props). Set it for servers that do not
     # say, e.g. the bundled llama-cpp-python server (started with --n_ctx 4096).
     context_tokens: int = Field(default=0, ge=0)
+    # How typed output (typed agents, fact extraction, LLM importance) is constrained:
+    # `json_object` = `response_format: {"type": "json_object", "schema": …}`, the only
+    # form llama-cpp-python's server (the bundled one) accepts; `json_schema` = OpenAI's
+    # form (LM Studio, llama.cpp's llama-server); `tool` = no constrained decoding, the
+    # output is a tool call (models that call tools reliably).
+    structured_output: Literal["json_object", "json_schema", "tool"] = "json_object"
 
     @field_validator("base_url")
     @classmethod

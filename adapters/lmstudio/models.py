@@ -23,6 +23,7 @@ from pydantic_ai.providers.openai_compatible import OpenAICompatibleProvider
 from adapters.lmstudio.client import NO_RETRY
 from adapters.lmstudio.context import discover_context_window
 from adapters.lmstudio.errors import BASE_URL_VARIABLE, translate_model_error
+from adapters.lmstudio.providers import is_provider_model, local_name, provider_model
 from adapters.settings import LMStudioSettings
 from domain.errors import MAIError, ModelUnavailable
 
@@ -55,6 +56,14 @@ def local_server_profile(overrides: Mapping[str, Any] | None = None) -> OpenAIMo
     """
     merged = merge_profile(LOCAL_SERVER_PROFILE, cast(OpenAIModelProfile, dict(overrides or {})))
     return cast(OpenAIModelProfile, merged)
+
+
+def structured_output_profile(settings: LMStudioSettings) -> dict[str, Any]:
+    """Profile keys for `LM_STUDIO__STRUCTURED_OUTPUT`: with a JSON-schema form, typed
+    output is native (`response_format`, constrained decoding) instead of a tool call."""
+    if settings.structured_output == "tool":
+        return {}
+    return {"supports_json_schema_output": True, "default_structured_output_mode": "native"}
 
 
 def looks_like_embedding_model(model_id: str, entry: Mapping[str, Any] | None = None) -> bool:
@@ -95,7 +104,9 @@ class LMStudioModels:
     ) -> None:
         self._settings = settings
         self._http = http_client
-        self._profile = local_server_profile(profile)
+        self._profile = local_server_profile(
+            {**structured_output_profile(settings), **(profile or {})}
+        )
         self._openai: AsyncOpenAI | None = None
         self._name: str | None = None
         self._models: dict[str, Model] = {}
@@ -197,7 +208,11 @@ class LMStudioModels:
         Satisfies `application.agents.ports.ModelSource`: an agent definition may name its
         model, and one without a name gets the server's default.
         """
-        resolved = name or await self.resolve_model_name()
+        if name is not None and is_provider_model(name):  # another provider (`openai:…`)
+            if name not in self._models:
+                self._models[name] = provider_model(name)
+            return self._models[name]
+        resolved = local_name(name) if name else await self.resolve_model_name()
         model = self._models.get(resolved)
         if model is None:
             model = self._models[resolved] = self.chat_model(resolved)
@@ -206,10 +221,12 @@ class LMStudioModels:
     async def context_window(self, name: str | None = None) -> int | None:
         """`LM_STUDIO__CONTEXT_TOKENS`, else what the server reports (cached per model);
         None when neither says or the server cannot be asked now."""
+        if is_provider_model(name):
+            return None  # a hosted provider: its own limits apply
         if self._settings.context_tokens:
             return self._settings.context_tokens
         try:
-            resolved = name or await self.resolve_model_name()
+            resolved = local_name(name) if name else await self.resolve_model_name()
         except MAIError:
             return None
         if resolved not in self._windows:
