@@ -70,7 +70,9 @@ class AgentDefinition(BaseModel):
     instructions: str = "You are a helpful assistant."
     output_type: str = "text"  # "text" or the name of a registered Pydantic model
     tools: tuple[str, ...] = ()
-    model: str | None = None  # a model name on the LLM server; None = the default model
+    # A Pydantic AI model string (`openai:gpt-4o`, `anthropic:…`, `ollama:…`), or a model
+    # on the local server (`NAME` or `local:NAME`); None = the local server's default.
+    model: str | None = None
     model_settings: ModelParams = ModelParams()
     limits: TurnLimits = TurnLimits()
     history: HistoryPolicy = HistoryPolicy()
