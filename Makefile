@@ -72,3 +72,6 @@ local-llm-stop:
 
 # The integration tests start the server themselves; they need it installed.
 pytest: local-llm
+
+# The prefix-cache benchmark drives the real bundled model (bench/bench_llama.py).
+bench: local-llm

@@ -21,6 +21,7 @@ from bench import (
     bench_agents,
     bench_auth,
     bench_context,
+    bench_llama,
     bench_memory_index,
     bench_memory_quality,
     bench_prefix,
@@ -44,6 +45,7 @@ SUITES = {
     "pipelines": bench_pipelines.run,
     "load": bench_load.run,
     "prefix": bench_prefix.run,
+    "llama": bench_llama.run,  # the real bundled server: minutes, bounded
 }
 
 
