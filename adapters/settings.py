@@ -43,6 +43,11 @@ class LMStudioSettings(BaseModel):
     # form (LM Studio, llama.cpp's llama-server); `tool` = no constrained decoding, the
     # output is a tool call (models that call tools reliably).
     structured_output: Literal["json_object", "json_schema", "tool"] = "json_object"
+    # Local-server quirks (defaults: what llama.cpp's servers need): the reply cap is sent
+    # as `max_tokens` (true: `max_completion_tokens`, which they ignore), and tool calls
+    # are never forced (`tool_choice: "required"` is a 500 there).
+    max_completion_tokens: bool = False
+    forced_tool_choice: bool = False
 
     @field_validator("base_url")
     @classmethod

@@ -59,11 +59,20 @@ def local_server_profile(overrides: Mapping[str, Any] | None = None) -> OpenAIMo
 
 
 def structured_output_profile(settings: LMStudioSettings) -> dict[str, Any]:
-    """Profile keys for `LM_STUDIO__STRUCTURED_OUTPUT`: with a JSON-schema form, typed
-    output is native (`response_format`, constrained decoding) instead of a tool call."""
+    """Profile keys from the server's settings. `LM_STUDIO__STRUCTURED_OUTPUT`: with a
+    JSON-schema form, typed output is native (`response_format`, constrained decoding)
+    instead of a tool call; `…__MAX_COMPLETION_TOKENS`, `…__FORCED_TOOL_CHOICE`: quirks."""
+    quirks: dict[str, Any] = {
+        "openai_chat_supports_max_completion_tokens": settings.max_completion_tokens,
+        "supports_forced_tool_choice": settings.forced_tool_choice,
+    }
     if settings.structured_output == "tool":
-        return {}
-    return {"supports_json_schema_output": True, "default_structured_output_mode": "native"}
+        return quirks
+    return {
+        **quirks,
+        "supports_json_schema_output": True,
+        "default_structured_output_mode": "native",
+    }
 
 
 def looks_like_embedding_model(model_id: str, entry: Mapping[str, Any] | None = None) -> bool:

@@ -53,3 +53,16 @@ async def test_tool_form_keeps_output_as_a_tool_call() -> None:
 def test_an_unknown_form_is_refused() -> None:
     with pytest.raises(ValueError):
         LMStudioSettings(structured_output="grammar")  # type: ignore[arg-type]
+
+
+async def test_server_quirks_are_settings_with_todays_values_as_defaults() -> None:
+    server = Server(completion("hi"))
+    models, _ = make(server, model="chat")
+    await Agent(await models.model(), model_settings={"max_tokens": 7}).run("hi")
+    assert server.bodies()[0]["max_tokens"] == 7
+    assert "max_completion_tokens" not in server.bodies()[0]
+    openai_like = Server(completion("hi"))
+    models, _ = make(openai_like, model="chat", max_completion_tokens=True)
+    await Agent(await models.model(), model_settings={"max_tokens": 7}).run("hi")
+    assert openai_like.bodies()[0]["max_completion_tokens"] == 7
+    assert models.profile["supports_forced_tool_choice"] is False
