@@ -75,3 +75,25 @@ pytest: local-llm
 
 # The prefix-cache benchmark drives the real bundled model (bench/bench_llama.py).
 bench: local-llm
+
+# --- evals gate (README "Evals"): shipped agent datasets on Pydantic AI's TestModel, and
+# memory recall@10 on the shipped retrieval set and on LoCoMo's first conversation (when
+# ../shared/data is beside the clone), thresholds just under today's figures. In-process
+# stores and the bundled embedder: no service, no network.
+EVAL_ENV := DATABASE__URL=memory:// REDIS__URL=memory:// MEMORY__VECTOR_BACKEND=memory \
+	DATA_DIR=.mai/evals MEMORY__EMBEDDER_THREADS=1 LOG__LEVEL=WARNING
+LOCOMO ?= ../shared/data/locomo-dev.json
+
+.PHONY: evals
+
+evals: install-dev
+	$(EVAL_ENV) $(BIN)/mai eval agent assistant evals/assistant-smoke.yaml --model test --min-score 0.9
+	$(EVAL_ENV) $(BIN)/mai eval agent timekeeper evals/timekeeper-tools.yaml --model test --min-score 0.9
+	$(EVAL_ENV) $(BIN)/mai eval agent companion evals/companion-memory.yaml --model test --min-score 0.9
+	$(EVAL_ENV) $(BIN)/mai eval memory bench/data/memory_qa.json --mode all --min-recall 0.95
+	@if [ -f "$(LOCOMO)" ]; then \
+		echo "$(EVAL_ENV) $(BIN)/mai eval memory $(LOCOMO) --conversations 1 --mode hybrid --min-recall 0.57"; \
+		$(EVAL_ENV) $(BIN)/mai eval memory $(LOCOMO) --conversations 1 --mode hybrid --min-recall 0.57; \
+	else echo "evals: $(LOCOMO) is absent: the LoCoMo recall gate is skipped"; fi
+
+test: evals

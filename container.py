@@ -30,17 +30,21 @@ from adapters.embeddings import (
     dimension_mismatch,
 )
 from adapters.lmstudio import LMStudioHealth, LMStudioModels, open_http_client
+from adapters.memory.api_keys import InMemoryApiKeyStore
 from adapters.memory.cache import InProcessCache
 from adapters.memory.conversations import InMemoryConversationStore
+from adapters.memory.eval_runs import InMemoryEvalRunStore
 from adapters.memory.event_bus import InProcessEventBus
 from adapters.memory.health import InProcessHealth
 from adapters.memory.identity import InMemorySessionStore, InMemoryUserRepository
 from adapters.memory.memories import InMemoryMemoryRepository
+from adapters.memory.models import StaticModelSource
 from adapters.memory.pipeline_runs import InMemoryPipelineRunStore
 from adapters.memory.rate_limiter import InProcessRateLimiter
 from adapters.memory.tools import InMemoryApprovalStore, InMemoryToolStateStore
 from adapters.memory.vector_index import InMemoryVectorIndex
 from adapters.memory.window import InProcessWindowStore
+from adapters.observability.eval_metrics import PrometheusEvalMetrics
 from adapters.observability.metrics import PrometheusChatMetrics
 from adapters.observability.pipeline_metrics import PrometheusPipelineMetrics
 from adapters.observability.pools import watch_pools
@@ -57,8 +61,10 @@ from adapters.security.passwords import BcryptPasswordHasher
 from adapters.security.secret_key import resolve_secret_key
 from adapters.security.tokens import JWTTokenService
 from adapters.settings import RateSpec, Settings, get_settings
+from adapters.sql.api_keys import SqlApiKeyStore
 from adapters.sql.conversations import SqlConversationStore
 from adapters.sql.database import Database, DatabaseHealth
+from adapters.sql.eval_runs import SqlEvalRunStore
 from adapters.sql.memories import SqlMemoryRepository
 from adapters.sql.pgvector_index import PgVectorIndex
 from adapters.sql.pipeline_runs import SqlPipelineRunStore
@@ -66,12 +72,16 @@ from adapters.sql.sessions import SqlSessionStore
 from adapters.sql.tools import SqlApprovalStore, SqlToolStateStore
 from adapters.sql.users import SqlUserRepository
 from adapters.web.fetcher import HttpxWebFetcher
-from application import auth, chat, conversations, memory
+from application import api_keys, auth, chat, conversations, memory
 from application.agents.catalog import AgentCatalog
 from application.agents.ports import ModelSource
 from application.approvals import ResolveApproval
 from application.chat_events import FollowConversation
 from application.context import ConversationContext
+from application.evals.agent import RunAgentEval
+from application.evals.memory import RunMemoryEval
+from application.evals.recall import RecallRecorder
+from application.evals.runs import EvalRuns
 from application.facts import FactExtractor, LLMImportanceScorer
 from application.health import CheckReadiness
 from application.limits import ApiLimits, LimitPolicy, Rate
@@ -399,6 +409,11 @@ class Container(containers.DeclarativeContainer):
         sql=providers.Singleton(SqlSessionStore, database),
         memory=providers.Singleton(InMemorySessionStore),
     )
+    api_key_store = providers.Selector(
+        store_kind,
+        sql=providers.Singleton(SqlApiKeyStore, database),
+        memory=providers.Singleton(InMemoryApiKeyStore),
+    )
     conversation_store = providers.Selector(
         store_kind,
         sql=providers.Singleton(SqlConversationStore, database),
@@ -521,7 +536,12 @@ class Container(containers.DeclarativeContainer):
     login = providers.Singleton(auth.Login, users, sessions, password_hasher, token_service, clock)
     refresh_tokens = providers.Factory(auth.RefreshTokens, users, sessions, token_service, clock)
     logout = providers.Factory(auth.Logout, sessions, clock)
-    authenticate = providers.Factory(auth.Authenticate, users, sessions, token_service, clock)
+    authenticate = providers.Factory(
+        auth.Authenticate, users, sessions, token_service, clock, api_keys=api_key_store
+    )
+    create_api_key = providers.Factory(api_keys.CreateApiKey, api_key_store, clock)
+    list_api_keys = providers.Factory(api_keys.ListApiKeys, api_key_store)
+    revoke_api_key = providers.Factory(api_keys.RevokeApiKey, api_key_store, clock)
     set_user_active = providers.Factory(auth.SetUserActive, users, sessions, clock)
 
     list_conversations = providers.Factory(conversations.ListConversations, conversation_store)
@@ -616,6 +636,42 @@ class Container(containers.DeclarativeContainer):
     pipelines = providers.Factory(
         Pipelines, pipeline_registry, pipeline_executor, pipeline_run_store, clock, event_bus
     )
+
+    # --- evals -------------------------------------------------------------------------
+    eval_run_store = providers.Selector(
+        store_kind,
+        sql=providers.Singleton(SqlEvalRunStore, database),
+        memory=providers.Singleton(InMemoryEvalRunStore),
+    )
+    eval_metrics = providers.Singleton(PrometheusEvalMetrics)
+    eval_runs = providers.Factory(EvalRuns, eval_run_store, eval_metrics)
+    # The turn of an eval case: the chat use-case, its memory seen through a recorder.
+    eval_recorder = providers.Singleton(RecallRecorder, memory_when_open)
+    eval_send_message = providers.Factory(
+        chat.SendMessage,
+        agent_catalog,
+        conversation_store,
+        clock,
+        chat_metrics,
+        settings.provided.agents.max_message_chars,
+        conversation_context,
+        eval_recorder.provided.current,
+        fact_extractor,
+        approval_store,
+        event_bus,
+    )
+    run_agent_eval = providers.Factory(
+        RunAgentEval, eval_send_message, agent_catalog, users, eval_recorder, memory_when_open
+    )
+    run_memory_eval = providers.Factory(RunMemoryEval, long_term_memory, users)
+
+
+def pin_chat_model(container: Container, spec: str) -> None:
+    """Every agent of this container runs on the model `spec` names (`mai eval --model`);
+    call before the agent catalog is first built."""
+    from adapters.evals.models import eval_model
+
+    container.model_source.override(providers.Object(StaticModelSource(eval_model(spec))))
 
 
 async def open_resources(

@@ -11,7 +11,9 @@ import secrets
 from dataclasses import replace
 from uuid import UUID, uuid4
 
-from domain.errors import AuthenticationFailed, Conflict, NotFound
+from application.api_keys import AuthenticateApiKey, is_api_key_claims
+from domain.errors import AuthenticationFailed, BadRequest, Conflict, NotFound
+from domain.identity.api_keys import looks_like_api_key
 from domain.identity.models import (
     AuthSession,
     TokenClaims,
@@ -21,7 +23,13 @@ from domain.identity.models import (
     normalize_email,
     validate_username,
 )
-from domain.identity.ports import PasswordHasher, SessionStore, TokenService, UserRepository
+from domain.identity.ports import (
+    ApiKeyStore,
+    PasswordHasher,
+    SessionStore,
+    TokenService,
+    UserRepository,
+)
 from domain.ports import Clock
 
 INVALID_CREDENTIALS = "Invalid username or password."
@@ -152,21 +160,35 @@ class Logout:
         self._clock = clock
 
     async def execute(self, claims: TokenClaims) -> None:
+        if is_api_key_claims(claims):
+            raise BadRequest(
+                "An API key has no session to end; revoke it with DELETE /api/v1/api-keys/{id}.",
+                details={"reason": "api_key"},
+            )
         await self._sessions.revoke(claims.session_id, "logout", self._clock.now())
 
 
 class Authenticate:
-    """Resolve an access token to its active user (the session must still be live)."""
+    """Resolve an access token (the session must still be live) or a personal API key
+    (`mai_…`, when a key store is configured) to its active user."""
 
     def __init__(
-        self, users: UserRepository, sessions: SessionStore, tokens: TokenService, clock: Clock
+        self,
+        users: UserRepository,
+        sessions: SessionStore,
+        tokens: TokenService,
+        clock: Clock,
+        api_keys: ApiKeyStore | None = None,
     ) -> None:
         self._users = users
         self._sessions = sessions
         self._tokens = tokens
         self._clock = clock
+        self._keys = None if api_keys is None else AuthenticateApiKey(api_keys, users, clock)
 
     async def execute(self, access_token: str) -> tuple[User, TokenClaims]:
+        if self._keys is not None and looks_like_api_key(access_token):
+            return await self._keys.execute(access_token)
         claims = self._tokens.verify(access_token, expected_type="access")
         session = await self._sessions.get(claims.session_id)
         if session is None or not session.is_active(self._clock.now()):

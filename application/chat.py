@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
@@ -18,11 +18,12 @@ from uuid import UUID
 import structlog
 from pydantic import BaseModel
 from pydantic_ai import DeferredToolRequests
-from pydantic_ai.messages import ModelRequest, SystemPromptPart
+from pydantic_ai.messages import ModelMessage, ModelRequest, SystemPromptPart
 from pydantic_ai.run import AgentRunResult
 
 from application.agents.budgeting import fitted_history
 from application.agents.catalog import AgentCatalog
+from application.agents.client_history import fit
 from application.agents.framework import (
     AgentDeps,
     BaseAgentFramework,
@@ -106,8 +107,13 @@ class ChatTurn:
         message: str,
         conversation_id: UUID | None,
         username: str | None = None,
+        client_history: Sequence[ModelMessage] | None = None,
     ) -> Turn:
-        """Everything that can refuse the turn, with no writes: a refused turn leaves no trace."""
+        """Everything that can refuse the turn, with no writes: a refused turn leaves no trace.
+
+        `client_history`: the earlier messages of a client that keeps the conversation itself
+        (OpenAI clients, UI protocols); the history of a new conversation's first turn,
+        fitted to the agent's policy. A stored conversation named by `conversation_id` wins."""
         if not message.strip():
             raise ValidationFailed("Message is empty.", details={"field": "message"})
         if len(message) > self._max_chars:
@@ -141,6 +147,8 @@ class ChatTurn:
         if conversation_id is not None:
             loaded = await self._context.load(user_id, conversation.id, policy)
             history = summary_message(loaded.summary) + to_model_messages(loaded.messages)
+        elif client_history:
+            history = fit(client_history, policy)
         if note and sliding(framework):
             history = [ModelRequest(parts=[SystemPromptPart(content=note)]), *history]
         # else the note went after the stable part, with the new message: cached prefix
@@ -308,8 +316,9 @@ class SendMessage(ChatTurn):
         conversation_id: UUID | None = None,
         *,
         username: str | None = None,
+        history: Sequence[ModelMessage] | None = None,
     ) -> TurnResult:
-        turn = await self._prepare(user_id, agent, message, conversation_id, username)
+        turn = await self._prepare(user_id, agent, message, conversation_id, username, history)
         await self._start(turn)
         try:
             result = await turn.framework.run_async(
@@ -339,11 +348,12 @@ class StreamMessage(ChatTurn):
         conversation_id: UUID | None = None,
         *,
         username: str | None = None,
+        history: Sequence[ModelMessage] | None = None,
     ) -> AsyncIterator[ChatEvent]:
         """Validate now (errors raise here, before any event); the returned stream stores the
         user's message when first read, then yields the turn's events, ending in DONE or
         ERROR. A stream never read leaves no trace."""
-        turn = await self._prepare(user_id, agent, message, conversation_id, username)
+        turn = await self._prepare(user_id, agent, message, conversation_id, username, history)
         return self._announced(turn)
 
     async def _announced(self, turn: Turn) -> AsyncIterator[ChatEvent]:
@@ -424,6 +434,13 @@ class StreamMessage(ChatTurn):
 def sliding(framework: BaseAgentFramework[Any]) -> bool:
     """The earlier layout: recalled memories before the history (`HistoryPolicy.layout`)."""
     return framework.definition.history.layout == "sliding"
+
+
+async def drain_background() -> None:
+    """Wait for the after-the-turn work started so far (episodes, facts): an eval removes
+    its user only once nothing is still writing for them."""
+    while _BACKGROUND:
+        await asyncio.gather(*list(_BACKGROUND), return_exceptions=True)
 
 
 def _done_event(done: TurnResult) -> ChatEvent:

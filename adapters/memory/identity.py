@@ -56,6 +56,10 @@ class InMemoryUserRepository:
             self._check_unique(user)
             self.users[user.id] = replace(user, created_at=current.created_at)
 
+    async def delete(self, user_id: UUID) -> bool:
+        async with self._lock:
+            return self.users.pop(user_id, None) is not None
+
     async def count(self) -> int:
         return len(self.users)
 

@@ -165,6 +165,23 @@ auth_sessions = Table(
     Index("ix_auth_sessions_user_id", "user_id"),
 )
 
+# Personal API keys (migration 0006): only the key's SHA-256 is stored; `prefix` is for lists.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("user_id", Uuid(), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("prefix", String(16), nullable=False),
+    Column("key_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=True),
+    Column("last_used_at", UTCDateTime(), nullable=True),
+    Column("revoked_at", UTCDateTime(), nullable=True),
+    Index("uq_api_keys_key_hash", "key_hash", unique=True),
+    Index("ix_api_keys_user_id", "user_id"),
+)
+
 conversations = Table(
     "conversations",
     metadata,
@@ -298,4 +315,26 @@ pipeline_stage_results = Table(
     Column("error", json_doc(none_as_null=True), nullable=True),
     Column("started_at", UTCDateTime(), nullable=True),
     Column("finished_at", UTCDateTime(), nullable=True),
+)
+
+# Eval runs are project-level (their evaluation users are removed after the run): no owner.
+# Case scores are one JSON list: they are read and written with their run, never alone.
+eval_runs = Table(
+    "eval_runs",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("dataset", String(200), nullable=False),
+    Column("target", String(128), nullable=False),
+    Column("model", String(200), nullable=True),
+    Column("prompt_version", String(64), nullable=True),
+    Column("score", Float(), nullable=False),
+    Column("threshold", Float(), nullable=True),
+    Column("metrics", json_doc(), nullable=False),
+    Column("cases", json_doc(), nullable=False),
+    Column("details", json_doc(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    # "The newest runs" and "the newest run of this dataset".
+    Index("ix_eval_runs_created", "created_at"),
+    Index("ix_eval_runs_dataset_created", "dataset", "created_at"),
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from sqlalchemy import delete as sa_delete
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
@@ -95,3 +96,8 @@ class SqlUserRepository:
         async with self._db.transaction() as session:
             result = await session.execute(select(func.count()).select_from(users))
             return int(result.scalar_one())
+
+    async def delete(self, user_id: UUID) -> bool:
+        async with self._db.transaction() as session:
+            result = await session.execute(sa_delete(users).where(users.c.id == user_id))
+        return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
+from domain.identity.api_keys import ApiKey
 from domain.identity.models import AuthSession, TokenClaims, User
 
 
@@ -22,6 +23,10 @@ class UserRepository(Protocol):
         """`NotFound` for an unknown user, `Conflict` for a taken username or email."""
 
     async def count(self) -> int: ...
+
+    async def delete(self, user_id: UUID) -> bool:
+        """Remove the user and (by cascade) all they own; False if there was none. Used
+        for the throwaway users of evaluation runs; people are deactivated instead."""
 
 
 class SessionStore(Protocol):
@@ -61,3 +66,21 @@ class TokenService(Protocol):
 
     @property
     def access_lifetime_seconds(self) -> int: ...
+
+
+class ApiKeyStore(Protocol):
+    """Personal API keys, found by the hash of the key a request presents."""
+
+    async def add(self, key: ApiKey) -> None: ...
+
+    async def get_by_hash(self, key_hash: str) -> ApiKey | None:
+        """The key with this hash, revoked or not (the use-case decides)."""
+
+    async def list_for(self, user_id: UUID) -> Sequence[ApiKey]:
+        """The user's unrevoked keys (expired ones included), newest first."""
+
+    async def revoke(self, user_id: UUID, key_id: UUID, at: datetime) -> bool:
+        """Revoke the user's key; False when it is not theirs, unknown or already revoked."""
+
+    async def touch(self, key_id: UUID, at: datetime) -> None:
+        """Record a use of the key."""

@@ -14,6 +14,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from domain.errors import MAIError
+from entrypoints.cli.evals import eval_app
+from entrypoints.cli.keys import keys_app
 from entrypoints.cli.memory import memory_app
 from entrypoints.cli.pipelines import pipelines_app
 from entrypoints.cli.prompts import prompts_app
@@ -31,7 +33,7 @@ app = typer.Typer(
     help="MAI Framework: agents, memory, tools, prompts and pipelines.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,  # `mai --install-completion` (bash, zsh, fish, PowerShell)
 )
 users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -41,9 +43,35 @@ app.add_typer(memory_app, name="memory")
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(tools_app, name="tools")
 app.add_typer(pipelines_app, name="pipelines")
+app.add_typer(keys_app, name="keys")
+app.add_typer(eval_app, name="eval")
 
 out = Console()
 err = Console(stderr=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            out.print(f"mai {version('mai-framework')}", highlight=False)
+        except PackageNotFoundError:  # run from a checkout that is not installed
+            out.print("mai (not installed)", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    _show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """MAI Framework: agents, memory, tools, prompts and pipelines."""
+
 
 EXIT_CODES = {
     "AUTHENTICATION_FAILED": 3,
@@ -197,7 +225,15 @@ def users_create(
     username: str,
     email: Annotated[str, typer.Option("--email", help="Email address.")],
     password: Annotated[
-        str, typer.Option("--password", help="Password (8+ chars, a letter and a digit).")
+        str,
+        typer.Option(
+            "--password",
+            help="Password (8+ chars, a letter and a digit). Omit it to be asked for it, "
+            "hidden, twice.",
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+        ),
     ],
     superuser: Annotated[bool, typer.Option("--superuser", help="Grant superuser rights.")] = False,
 ) -> None:

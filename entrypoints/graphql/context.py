@@ -11,7 +11,7 @@ from strawberry.fastapi import BaseContext
 from container import Container
 from domain.conversations.models import Message
 from domain.errors import AuthenticationFailed
-from domain.identity.models import User
+from domain.identity.models import TokenClaims, User
 from entrypoints.context import bind_user
 
 MESSAGES_PER_CONVERSATION = 100
@@ -22,6 +22,7 @@ class Context(BaseContext):
         super().__init__()
         self.container = container
         self._user: User | None = None
+        self.claims: TokenClaims | None = None  # how the caller signed in (token or API key)
         self._messages_loader: DataLoader[UUID, list[Message]] | None = None
 
     def _bearer(self) -> str | None:
@@ -44,7 +45,7 @@ class Context(BaseContext):
                 raise AuthenticationFailed(
                     "Missing bearer token.", details={"reason": "missing_token"}
                 )
-            self._user, _ = await self.container.authenticate().execute(token)
+            self._user, self.claims = await self.container.authenticate().execute(token)
             bind_user(self._user.id)
         return self._user
 

@@ -16,9 +16,11 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import Info
 
 from container import Container
+from entrypoints.graphql.api_keys import ApiKeyMutation, ApiKeyQuery
 from entrypoints.graphql.chat import ChatMutation, Subscription
 from entrypoints.graphql.context import Context
 from entrypoints.graphql.errors import ContractErrors, ContractGraphQLRouter
+from entrypoints.graphql.evals import EvalQuery
 from entrypoints.graphql.memory import MemoryMutation, MemoryQuery
 from entrypoints.graphql.metrics import OperationMetrics
 from entrypoints.graphql.pipelines import (
@@ -44,7 +46,7 @@ MAX_TOKENS = 2000
 
 
 @strawberry.type
-class Query(MemoryQuery, PromptQuery, ToolQuery, PipelineQuery):
+class Query(MemoryQuery, PromptQuery, ToolQuery, PipelineQuery, ApiKeyQuery, EvalQuery):
     @strawberry.field(description="Readiness of every adapter of the active profile.")
     async def health(self, info: Info[Context, None]) -> Health:
         readiness = await info.context.container.check_readiness().execute()
@@ -79,7 +81,7 @@ class Query(MemoryQuery, PromptQuery, ToolQuery, PipelineQuery):
 
 
 @strawberry.type
-class Mutation(ChatMutation, MemoryMutation, ToolMutation, PipelineMutation):
+class Mutation(ChatMutation, MemoryMutation, ToolMutation, PipelineMutation, ApiKeyMutation):
     pass
 
 

@@ -26,8 +26,10 @@ from entrypoints.rest.middleware import (
 )
 from entrypoints.rest.routes import (
     agents,
+    api_keys,
     auth,
     conversations,
+    evals,
     memories,
     openai_compat,
     pipelines,
@@ -80,12 +82,14 @@ def create_app(container: Container | None = None, *, configure_logs: bool = Tru
     app.include_router(system.router)
     app.include_router(system.router, prefix=API_PREFIX, include_in_schema=False)
     app.include_router(auth.router, prefix=API_PREFIX)
+    app.include_router(api_keys.router, prefix=API_PREFIX)
     app.include_router(conversations.router, prefix=API_PREFIX)
     app.include_router(agents.router, prefix=API_PREFIX)
     app.include_router(memories.router, prefix=API_PREFIX)
     app.include_router(prompts.router, prefix=API_PREFIX)
     app.include_router(tools.router, prefix=API_PREFIX)
     app.include_router(pipelines.router, prefix=API_PREFIX)
+    app.include_router(evals.router, prefix=API_PREFIX)
     app.include_router(openai_compat.router, prefix=OPENAI_PREFIX)
     app.include_router(build_router(container), prefix="/graphql", include_in_schema=False)
 

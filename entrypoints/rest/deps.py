@@ -12,7 +12,10 @@ from domain.errors import AuthenticationFailed, PermissionDenied
 from domain.identity.models import TokenClaims, User
 from entrypoints.context import bind_user
 
-bearer = HTTPBearer(auto_error=False, description="An access token from POST /api/v1/auth/login")
+bearer = HTTPBearer(
+    auto_error=False,
+    description="An access token from POST /api/v1/auth/login, or a personal API key (mai_…)",
+)
 
 
 def get_container(request: Request) -> Container:

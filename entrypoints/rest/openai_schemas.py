@@ -11,16 +11,38 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from application.agents.client_history import ClientMessage, ClientToolCall, split_turn
 from domain.agents.models import TurnUsage
-from domain.errors import ValidationFailed
 from domain.user_input import check_value
 from entrypoints.rest.schemas import Text
+
+
+class FunctionCallIn(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    name: Text
+    arguments: Annotated[str, AfterValidator(check_value)] = "{}"
+
+
+class ToolCallIn(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: Text
+    type: str = "function"
+    function: FunctionCallIn
 
 
 class ChatMessageIn(BaseModel):
     model_config = ConfigDict(extra="allow")
     role: Text
     content: Annotated[str | list[dict[str, Any]] | None, AfterValidator(check_value)] = None
+    tool_calls: list[ToolCallIn] | None = None
+    tool_call_id: Text | None = None
+
+    def to_client(self) -> ClientMessage:
+        calls = tuple(
+            ClientToolCall(c.id, c.function.name, c.function.arguments)
+            for c in self.tool_calls or []
+        )
+        return ClientMessage(self.role, self.text(), calls, self.tool_call_id)
 
     def text(self) -> str:
         """The message's text: a string, or the text parts of a content list joined."""
@@ -47,18 +69,16 @@ class ChatCompletionIn(BaseModel):
         default=None,
         description=(
             "MAI extension: continue this stored conversation (the `conversation_id` of an "
-            "earlier response). Without it every call starts a new conversation. "
+            "earlier response); the stored messages are then the history and the request's "
+            "earlier messages are ignored. Without it the request's earlier messages are the "
+            "history and the turn is stored in a new conversation. "
             "With the openai SDK: `extra_body={'conversation_id': ...}`."
         ),
     )
 
-    def user_message(self) -> str:
-        """The turn's message: the last `user` message. Earlier messages are not replayed;
-        the agent sees the stored conversation named by `conversation_id`."""
-        for message in reversed(self.messages):
-            if message.role == "user":
-                return message.text()
-        raise ValidationFailed("The request has no user message.", details={"field": "messages"})
+    def turn(self) -> tuple[str, list[ClientMessage]]:
+        """The turn's message (the last, a `user` message) and the messages before it."""
+        return split_turn([m.to_client() for m in self.messages])
 
     @property
     def include_usage(self) -> bool:

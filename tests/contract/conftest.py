@@ -16,14 +16,18 @@ from uuid import uuid4
 import pytest
 from sqlalchemy import text
 
+from adapters.memory.api_keys import InMemoryApiKeyStore
 from adapters.memory.conversations import InMemoryConversationStore
+from adapters.memory.eval_runs import InMemoryEvalRunStore
 from adapters.memory.identity import InMemorySessionStore, InMemoryUserRepository
 from adapters.memory.memories import InMemoryMemoryRepository
 from adapters.memory.pipeline_runs import InMemoryPipelineRunStore
 from adapters.memory.tools import InMemoryApprovalStore, InMemoryToolStateStore
 from adapters.redis.client import RedisClient, RedisOptions
+from adapters.sql.api_keys import SqlApiKeyStore
 from adapters.sql.conversations import SqlConversationStore
 from adapters.sql.database import Database
+from adapters.sql.eval_runs import SqlEvalRunStore
 from adapters.sql.memories import SqlMemoryRepository
 from adapters.sql.migrate import upgrade
 from adapters.sql.pipeline_runs import SqlPipelineRunStore
@@ -31,8 +35,9 @@ from adapters.sql.sessions import SqlSessionStore
 from adapters.sql.tools import SqlApprovalStore, SqlToolStateStore
 from adapters.sql.users import SqlUserRepository
 from domain.conversations.ports import ConversationStore
+from domain.evals.ports import EvalRunStore
 from domain.identity.models import User
-from domain.identity.ports import SessionStore, UserRepository
+from domain.identity.ports import ApiKeyStore, SessionStore, UserRepository
 from domain.memory.long_term_ports import MemoryRepository
 from domain.pipelines.ports import PipelineRunStore
 from domain.tools.ports import ApprovalStore, ToolStateStore
@@ -40,6 +45,8 @@ from tests.conftest import REDIS_URL
 
 PG_URL = os.environ.get("MAI_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/mai_test")
 TABLES_CHILD_FIRST = (
+    "api_keys",
+    "eval_runs",
     "pipeline_stage_results",
     "pipeline_runs",
     "tool_approvals",
@@ -126,6 +133,13 @@ def session_store(clean_database: Database | None) -> SessionStore:
 
 
 @pytest.fixture
+def api_key_store(clean_database: Database | None) -> ApiKeyStore:
+    if clean_database is None:
+        return InMemoryApiKeyStore()
+    return SqlApiKeyStore(clean_database)
+
+
+@pytest.fixture
 def conversation_store(clean_database: Database | None) -> ConversationStore:
     if clean_database is None:
         return InMemoryConversationStore()
@@ -176,6 +190,13 @@ def pipeline_run_store(clean_database: Database | None) -> PipelineRunStore:
     if clean_database is None:
         return InMemoryPipelineRunStore()
     return SqlPipelineRunStore(clean_database)
+
+
+@pytest.fixture
+def eval_run_store(clean_database: Database | None) -> EvalRunStore:
+    if clean_database is None:
+        return InMemoryEvalRunStore()
+    return SqlEvalRunStore(clean_database)
 
 
 # --- Redis -------------------------------------------------------------------------------

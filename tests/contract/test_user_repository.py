@@ -113,3 +113,13 @@ async def test_timestamps_come_back_tz_aware(user_repository: UserRepository) ->
     assert stored is not None
     assert stored.created_at.tzinfo is not None and stored.updated_at.tzinfo is not None
     assert stored.created_at == at(0)
+
+
+async def test_delete_removes_the_user_once(user_repository: UserRepository) -> None:
+    user = new_user()
+    await user_repository.add(user)
+
+    assert await user_repository.delete(user.id) is True
+    assert await user_repository.get(user.id) is None
+    assert await user_repository.get_by_username(user.username) is None
+    assert await user_repository.delete(user.id) is False

@@ -34,6 +34,7 @@ OWNED = {
     "memory_id": "memory",
     "approval_id": "approval",
     "run_id": "run",
+    "key_id": "api_key",
 }
 #: Routes whose parameters name shared, catalogued things: no owner to check.
 SHARED = {
@@ -125,7 +126,9 @@ async def seed(http: httpx.AsyncClient, ada: dict[str, str]) -> dict[str, str]:
     run = await http.post(
         "/api/v1/pipelines/shout/run?wait=true", json={"input": "hi"}, headers=ada
     )
+    key = await http.post("/api/v1/api-keys", json={"name": "ada's key"}, headers=ada)
     return {
+        "api_key": key.json()["id"],
         "conversation": paused["conversation_id"],
         "approval": paused["pending_approval"]["id"],
         "memory": memory.json()["id"],

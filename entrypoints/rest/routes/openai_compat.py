@@ -1,9 +1,13 @@
 """OpenAI-compatible `/v1`: agents as models, so the openai SDK and tools on it work as is.
 
-- `model` names the agent; the turn's message is the request's last `user` message.
-- Conversations: each call starts a new one unless the body carries the extension field
-  `conversation_id` (returned by every response and chunk); earlier `messages` in the
-  request are not replayed (the agent sees the stored conversation).
+- `model` names the agent; the turn's message is the request's last message (a `user` one).
+- History: clients that keep the conversation and re-send it (the `llm` CLI, Open WebUI…)
+  are served as they expect: the request's earlier messages (system, user, assistant, tool)
+  are the turn's history, fitted to the agent's history policy, and the turn is stored in a
+  new conversation. A client `system` message is honoured as extra instructions after the
+  agent's own. With the extension field `conversation_id` (returned by every response and
+  chunk) the stored conversation is the history instead and the earlier messages are
+  ignored.
 - Server-side tool calls are not surfaced as OpenAI `tool_calls` (the client has nothing
   to execute); the agent runs them and answers in text.
 - Errors keep the framework's one shape, `{"error": {"code", "message", …}}`, which the
@@ -22,6 +26,7 @@ from typing import Any
 from fastapi import APIRouter
 from sse_starlette import EventSourceResponse
 
+from application.agents.client_history import to_model_messages
 from application.chat import output_text
 from domain.agents.models import ChatEvent, ChatEventType
 from entrypoints.rest.deps import ChatUser, ContainerDep, CurrentUser
@@ -65,14 +70,20 @@ async def chat_completions(
 ) -> ChatCompletion | EventSourceResponse:
     """A `chat.completion`, or with `stream: true` SSE `chat.completion.chunk`s ending in
     `data: [DONE]` (plus a usage chunk when `stream_options.include_usage`)."""
-    message = body.user_message()
+    message, earlier = body.turn()
+    history = None if body.conversation_id else to_model_messages(earlier)
     if body.stream:
         events = await container.stream_message().execute(
-            user.id, body.model, message, body.conversation_id, username=user.username
+            user.id,
+            body.model,
+            message,
+            body.conversation_id,
+            username=user.username,
+            history=history,
         )
         return EventSourceResponse(_chunks(events, body.model, body.include_usage))
     result = await container.send_message().execute(
-        user.id, body.model, message, body.conversation_id, username=user.username
+        user.id, body.model, message, body.conversation_id, username=user.username, history=history
     )
     return ChatCompletion(
         id=f"chatcmpl-{result.message_id.hex}",

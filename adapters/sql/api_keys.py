@@ -1,0 +1,93 @@
+"""`ApiKeyStore` on SQL (PostgreSQL and SQLite): personal API keys, found by their hash.
+
+`key_hash` has a unique index: the lookup every key-authenticated request makes is one
+indexed equality. Revocation is a conditional UPDATE scoped to the owner, so another user's
+key id changes nothing and says nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
+
+from adapters.sql.database import Database
+from adapters.sql.tables import api_keys
+from domain.errors import Conflict
+from domain.identity.api_keys import ApiKey
+
+
+def _row_to_key(row: RowMapping) -> ApiKey:
+    return ApiKey(
+        id=row["id"],
+        user_id=row["user_id"],
+        name=row["name"],
+        prefix=row["prefix"],
+        key_hash=row["key_hash"],
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+        last_used_at=row["last_used_at"],
+        revoked_at=row["revoked_at"],
+    )
+
+
+class SqlApiKeyStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(self, key: ApiKey) -> None:
+        try:
+            async with self._db.transaction() as tx:
+                await tx.execute(
+                    insert(api_keys).values(
+                        id=key.id,
+                        user_id=key.user_id,
+                        name=key.name,
+                        prefix=key.prefix,
+                        key_hash=key.key_hash,
+                        created_at=key.created_at,
+                        expires_at=key.expires_at,
+                        last_used_at=key.last_used_at,
+                        revoked_at=key.revoked_at,
+                    )
+                )
+        except IntegrityError as exc:
+            raise Conflict("That API key already exists.", details={"field": "id"}) from exc
+
+    async def get_by_hash(self, key_hash: str) -> ApiKey | None:
+        async with self._db.transaction() as tx:
+            result = await tx.execute(select(api_keys).where(api_keys.c.key_hash == key_hash))
+            row = result.mappings().first()
+        return None if row is None else _row_to_key(row)
+
+    async def list_for(self, user_id: UUID) -> Sequence[ApiKey]:
+        async with self._db.transaction() as tx:
+            result = await tx.execute(
+                select(api_keys)
+                .where(api_keys.c.user_id == user_id, api_keys.c.revoked_at.is_(None))
+                .order_by(api_keys.c.created_at.desc(), api_keys.c.id.desc())
+            )
+            return [_row_to_key(row) for row in result.mappings()]
+
+    async def revoke(self, user_id: UUID, key_id: UUID, at: datetime) -> bool:
+        async with self._db.transaction() as tx:
+            result = await tx.execute(
+                update(api_keys)
+                .where(
+                    api_keys.c.id == key_id,
+                    api_keys.c.user_id == user_id,
+                    api_keys.c.revoked_at.is_(None),
+                )
+                .values(revoked_at=at)
+            )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    async def touch(self, key_id: UUID, at: datetime) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                update(api_keys).where(api_keys.c.id == key_id).values(last_used_at=at)
+            )

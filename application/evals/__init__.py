@@ -1,0 +1,1 @@
+"""Evals: agent datasets (pydantic-evals) and memory retrieval sets, scored and recorded."""
