@@ -31,7 +31,7 @@ from bench import load as bench_load
 from bench import pipelines as bench_pipelines
 from bench import prompts as bench_prompts
 from bench import tools as bench_tools
-from bench.harness import Row, fmt_seconds
+from bench.harness import Row
 
 SUITES = {
     "agents": bench_agents.run,
@@ -63,13 +63,13 @@ def render(rows: list[Row]) -> tuple[Table, str]:
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
-        base = fmt_seconds(r.baseline.p50) if r.baseline else "—"
+        base = r.fmt(r.baseline.p50) if r.baseline else "—"
         ratio = f"{r.ratio:.2f}×" if r.ratio is not None else "—"
         cells = [
             r.name,
-            fmt_seconds(r.subject.p50),
-            fmt_seconds(r.subject.p95),
-            f"{r.subject.per_second:,.0f}",
+            r.fmt(r.subject.p50),
+            r.fmt(r.subject.p95),
+            f"{r.subject.per_second:,.0f}" if r.unit == "s" else "—",
             base,
             ratio,
             r.note,

@@ -139,6 +139,7 @@ def _row(agent: str, old: ShareLog, new: ShareLog) -> Row:
         Timing([float(x) for x in old.scored()[1]]),
         "old layout (sliding, 10 messages)",
         note,
+        unit="tokens",
     )
 
 
