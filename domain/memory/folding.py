@@ -134,3 +134,35 @@ def plan_fold_ahead(
         summary=summary,
         policy=policy,
     ).dropped
+
+
+def stable_start(
+    sizes: Sequence[tuple[int, int]],
+    *,
+    max_messages: int,
+    max_tokens: int,
+    policy: FoldPolicy = FoldPolicy(),
+) -> int | None:
+    """For a history the server does not keep (a client re-sends it every turn): where
+    the shown part starts, as an index into `sizes` (each exchange's messages, tokens).
+
+    Without state there is no fold to remember, so the candidate starts are fixed by what
+    precedes them alone: a new block begins once the previous one holds `1 - keep` of the
+    budget. The start is the first of these that leaves a history within budget, so it
+    moves in jumps of a block, never one exchange per turn, as the history grows. None
+    when even the newest block does not fit (the caller then keeps what fits)."""
+    block_messages = max(1, math.floor(max_messages * (1 - policy.keep)))
+    block_tokens = max(1, math.floor(max_tokens * (1 - policy.keep)))
+    starts = [0]
+    held_messages = held_tokens = 0
+    for i, (messages, tokens) in enumerate(sizes):
+        if held_messages >= block_messages or held_tokens >= block_tokens:
+            starts.append(i)
+            held_messages = held_tokens = 0
+        held_messages += messages
+        held_tokens += tokens
+    for start in starts:
+        rest = sizes[start:]
+        if sum(m for m, _ in rest) <= max_messages and sum(t for _, t in rest) <= max_tokens:
+            return start
+    return None

@@ -8,7 +8,7 @@ from uuid import uuid4
 import pytest
 
 from domain.conversations.models import Message, Role
-from domain.memory.folding import FoldPolicy, fit_append_only, plan_fold_ahead
+from domain.memory.folding import FoldPolicy, fit_append_only, plan_fold_ahead, stable_start
 from domain.memory.truncation import message_tokens
 
 CID = uuid4()
@@ -93,3 +93,20 @@ def test_tool_exchanges_fold_whole() -> None:
 def test_policy_bounds(keep: float, reserve: float) -> None:
     with pytest.raises(ValueError):
         FoldPolicy(keep=keep, reserve=reserve)
+
+
+def test_a_client_sent_history_is_cut_in_blocks_that_stay_put() -> None:
+    """No server state: the start moves in block jumps as the re-sent history grows."""
+    sizes = [(2, 50)] * 40  # 40 exchanges of 50 tokens
+    starts = [stable_start(sizes[:n], max_messages=1000, max_tokens=600) for n in range(1, 41)]
+    assert all(s is not None for s in starts)
+    fitted = [s for s in starts if s is not None]
+    for n, start in enumerate(fitted, 1):
+        assert sum(t for _, t in sizes[start:n]) <= 600  # within budget
+    moves = [b - a for a, b in itertools.pairwise(fitted) if b != a]
+    assert moves and all(m >= 6 for m in moves)  # a block (300 tokens), not one exchange
+    assert len(moves) <= 40 // 6
+
+
+def test_no_block_fits_gives_none() -> None:
+    assert stable_start([(2, 50), (2, 900)], max_messages=100, max_tokens=600) is None
