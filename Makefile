@@ -108,6 +108,9 @@ run: web
 pytest: web browser
 pytest: export MAI_REQUIRE_BROWSER := 1
 
+# The prefix-cache benchmark drives the real bundled model (bench/bench_llama.py).
+bench: local-llm
+
 # --- evals gate (README "Evals"): shipped agent datasets on Pydantic AI's TestModel, and
 # memory recall@10 on the shipped retrieval set and on LoCoMo's first conversation (when
 # ../shared/data is beside the clone), thresholds just under today's figures. In-process

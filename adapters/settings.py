@@ -33,6 +33,21 @@ class LMStudioSettings(BaseModel):
     api_key: SecretStr = SecretStr("lm-studio")
     timeout_seconds: float = Field(default=60.0, gt=0)
     max_retries: int = Field(default=2, ge=0, le=10)
+    # The model's context window in tokens; 0 = ask the server (LM Studio's
+    # /api/v0/models, llama.cpp llama-server's /props). Set it for servers that do not
+    # say, e.g. the bundled llama-cpp-python server (started with --n_ctx 4096).
+    context_tokens: int = Field(default=0, ge=0)
+    # How typed output (typed agents, fact extraction, LLM importance) is constrained:
+    # `json_object` = `response_format: {"type": "json_object", "schema": …}`, the only
+    # form llama-cpp-python's server (the bundled one) accepts; `json_schema` = OpenAI's
+    # form (LM Studio, llama.cpp's llama-server); `tool` = no constrained decoding, the
+    # output is a tool call (models that call tools reliably).
+    structured_output: Literal["json_object", "json_schema", "tool"] = "json_object"
+    # Local-server quirks (defaults: what llama.cpp's servers need): the reply cap is sent
+    # as `max_tokens` (true: `max_completion_tokens`, which they ignore), and tool calls
+    # are never forced (`tool_choice: "required"` is a 500 there).
+    max_completion_tokens: bool = False
+    forced_tool_choice: bool = False
 
     @field_validator("base_url")
     @classmethod

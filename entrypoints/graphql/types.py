@@ -146,6 +146,7 @@ class UsageType:
     output_tokens: int
     total_tokens: int
     tool_calls: int
+    cached_tokens: int = 0
 
     @classmethod
     def of(cls, u: TurnUsage) -> UsageType:
