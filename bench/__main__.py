@@ -23,6 +23,7 @@ from bench import (
     bench_context,
     bench_memory_index,
     bench_memory_quality,
+    bench_sidebyside,
     bench_streaming,
 )
 from bench import load as bench_load
@@ -42,6 +43,7 @@ SUITES = {
     "tools": bench_tools.run,
     "pipelines": bench_pipelines.run,
     "load": bench_load.run,
+    "sidebyside": bench_sidebyside.run,
 }
 
 
