@@ -72,7 +72,7 @@ async def side_by_side(profile: str, apps: tuple[App, App]) -> list[Row]:
         mai, base = (statistics.median(per_turn[a.name]) for a in apps)
         note = f"{1 / mai:.0f} vs {1 / base:.0f} turns/s; 10 clients"
         if kind in ("SSE stream", "WS subscription"):
-            note += ", p50 latency = first delta"
+            note += "; read to the end of the turn"
         rows.append(
             Row(
                 f"{profile}: {kind} (MAI vs hand-written app, time per turn)",
