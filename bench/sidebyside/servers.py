@@ -36,13 +36,17 @@ async def wait_ready(url: str, proc: subprocess.Popen[bytes], limit: float = 120
 
 @asynccontextmanager
 async def process(
-    args: list[str], ready_url: str, log: Path, env: dict[str, str] | None = None
+    args: list[str],
+    ready_url: str,
+    log: Path,
+    env: dict[str, str] | None = None,
+    cwd: Path = ROOT,
 ) -> AsyncIterator[float]:
     """A started server process (its output in `log`); yields the seconds it took to
     answer `ready_url`."""
     with log.open("wb") as out:
         proc = subprocess.Popen(  # noqa: ASYNC220 - started once, waited for below
-            args, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=out, stderr=out
+            args, cwd=cwd, env={**os.environ, **(env or {})}, stdout=out, stderr=out
         )
     try:
         yield await wait_ready(ready_url, proc)
