@@ -4,12 +4,14 @@
 #   docker build -t mai-framework:0.1.0 .
 #   docker run --rm -p 8000:8000 -e JWT__SECRET_KEY=… mai-framework:0.1.0
 #
-# Two stages: `builder` resolves nothing, it installs exactly what uv.lock pins (no dev
+# Three stages: `builder` resolves nothing, it installs exactly what uv.lock pins (no dev
 # tools, no local-llm group) into /app/.venv; `runtime` is python:3.11-slim with that venv
 # and the application's own files, running as an unprivileged user. Both stages use the
 # same base image, so the venv's interpreter links stay valid when it is copied across.
+# `web` (Node) builds the web console; the runtime takes only its web/dist.
 
 ARG PYTHON_IMAGE=python:3.11-slim
+ARG NODE_IMAGE=node:20-slim
 
 # --------------------------------------------------------------------------- builder
 FROM ${PYTHON_IMAGE} AS builder
@@ -42,6 +44,16 @@ COPY container.py ./
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev
 
+# --------------------------------------------------------------------------- web
+# The web console and the Swagger UI / GraphiQL bundles (`make web`), as web/package-lock.json
+# pins them; only the built web/dist reaches the runtime image.
+FROM ${NODE_IMAGE} AS web
+WORKDIR /web
+COPY web/package.json web/package-lock.json web/.npmrc ./
+RUN npm ci --no-audit --no-fund
+COPY web/ ./
+RUN npm run build
+
 # --------------------------------------------------------------------------- runtime
 FROM ${PYTHON_IMAGE} AS runtime
 
@@ -73,6 +85,7 @@ COPY entrypoints/ entrypoints/
 COPY migrations/ migrations/
 COPY container.py alembic.ini pyproject.toml ./
 COPY config/ config/
+COPY --from=web /web/dist web/dist
 
 USER mai:mai
 

@@ -82,6 +82,35 @@ local-llm-stop:
 # The integration tests start the server themselves; they need it installed.
 pytest: local-llm
 
+# --- web console (web/, see README "Web console"): `npm ci` when the lock file changed, the
+# build when a source changed; the output (web/dist) is not committed. `make run` and the
+# tests build it; the browser tests drive Debian's chromium (scripts/setup_browser.sh).
+WEB_SOURCES := $(shell find web/src web/scripts -type f 2>/dev/null) web/index.html \
+	web/package.json web/vite.config.ts web/tsconfig.json
+
+.PHONY: web browser
+
+web: web/dist/.built
+
+web/node_modules/.package-lock.json: web/package-lock.json
+	@command -v npm >/dev/null || { echo "make web: Node.js 18+ and npm are needed (apt-get install nodejs npm)"; exit 1; }
+	cd web && npm ci --no-audit --no-fund
+
+web/dist/.built: web/node_modules/.package-lock.json $(WEB_SOURCES)
+	cd web && npm run build
+	touch $@
+
+browser:
+	bash scripts/setup_browser.sh
+
+install: web
+run: web
+pytest: web browser
+pytest: export MAI_REQUIRE_BROWSER := 1
+
+# The prefix-cache benchmark drives the real bundled model (bench/bench_llama.py).
+bench: local-llm
+
 # --- evals gate (README "Evals"): shipped agent datasets on Pydantic AI's TestModel, and
 # memory recall@10 on the shipped retrieval set and on LoCoMo's first conversation (when
 # ../shared/data is beside the clone), thresholds just under today's figures. In-process

@@ -577,6 +577,15 @@ class Container(containers.DeclarativeContainer):
         llm=providers.Singleton(LLMImportanceScorer, model_source),
         heuristic=providers.Object(None),
     )
+    memory_fusion = providers.Singleton(
+        lambda s: memory.Fusion(
+            s.memory.fusion_dense_weight,
+            s.memory.fusion_lexical_weight,
+            s.memory.fusion_k,
+            s.memory.fusion_pool,
+        ),
+        settings,
+    )
     long_term_memory = providers.Factory(
         memory.LongTermMemory,
         memory_repository,
@@ -585,6 +594,8 @@ class Container(containers.DeclarativeContainer):
         clock,
         ranking_weights,
         importance_scorer,
+        memory_fusion,
+        providers.Callable(lambda s: s.memory.dedup_similarity, settings),
     )
     reconcile_index = providers.Factory(
         memory.ReconcileIndex, memory_repository, memory_index, embedder

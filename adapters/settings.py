@@ -33,6 +33,21 @@ class LMStudioSettings(BaseModel):
     api_key: SecretStr = SecretStr("lm-studio")
     timeout_seconds: float = Field(default=60.0, gt=0)
     max_retries: int = Field(default=2, ge=0, le=10)
+    # The model's context window in tokens; 0 = ask the server (LM Studio's
+    # /api/v0/models, llama.cpp llama-server's /props). Set it for servers that do not
+    # say, e.g. the bundled llama-cpp-python server (started with --n_ctx 4096).
+    context_tokens: int = Field(default=0, ge=0)
+    # How typed output (typed agents, fact extraction, LLM importance) is constrained:
+    # `json_object` = `response_format: {"type": "json_object", "schema": …}`, the only
+    # form llama-cpp-python's server (the bundled one) accepts; `json_schema` = OpenAI's
+    # form (LM Studio, llama.cpp's llama-server); `tool` = no constrained decoding, the
+    # output is a tool call (models that call tools reliably).
+    structured_output: Literal["json_object", "json_schema", "tool"] = "json_object"
+    # Local-server quirks (defaults: what llama.cpp's servers need): the reply cap is sent
+    # as `max_tokens` (true: `max_completion_tokens`, which they ignore), and tool calls
+    # are never forced (`tool_choice: "required"` is a 500 there).
+    max_completion_tokens: bool = False
+    forced_tool_choice: bool = False
 
     @field_validator("base_url")
     @classmethod
@@ -89,6 +104,15 @@ class MemorySettings(BaseModel):
     # OpenMP threads of the bundled embedder; None = every core. On a shared or busy host 1
     # is faster (threads spin-wait for each other: 3-8 s per embedding measured under load).
     embedder_threads: int | None = Field(default=None, ge=1, le=256)
+    # A write whose embedding is this close (cosine) to one of the user's memories updates
+    # that memory instead of adding another (1.0: only exact repeats).
+    dedup_similarity: float = Field(default=0.97, ge=0.5, le=1.0)
+    # Hybrid search: weighted reciprocal rank fusion (chosen by leave-one-conversation-out on
+    # LoCoMo's dev split; BENCHMARKS.md). `fusion_pool` candidates come from each side.
+    fusion_dense_weight: float = Field(default=1.0, ge=0.0, le=10.0)
+    fusion_lexical_weight: float = Field(default=3.0, ge=0.0, le=10.0)
+    fusion_k: int = Field(default=30, ge=1, le=1000)
+    fusion_pool: int = Field(default=50, ge=1, le=500)
 
 
 class JWTSettings(BaseModel):
@@ -211,6 +235,7 @@ class APISettings(BaseModel):
     security_headers: bool = True  # nosniff, frame-deny, no-referrer, CSP on API responses
     hsts: bool = False  # Strict-Transport-Security: only behind TLS
     graceful_shutdown_seconds: float = Field(default=20.0, ge=0)  # open streams may finish
+    console_dir: str = ""  # the built web console (`make web`); empty: web/dist of the checkout
 
 
 class LogSettings(BaseModel):

@@ -21,6 +21,7 @@ from pydantic_ai import DeferredToolRequests
 from pydantic_ai.messages import ModelMessage, ModelRequest, SystemPromptPart
 from pydantic_ai.run import AgentRunResult
 
+from application.agents.budgeting import fitted_history
 from application.agents.catalog import AgentCatalog
 from application.agents.client_history import fit
 from application.agents.framework import (
@@ -42,7 +43,7 @@ from domain.agents.ports import ChatMetrics
 from domain.conversations.models import Conversation, Message, MessageStatus, Role, title_from
 from domain.conversations.ports import ConversationStore
 from domain.errors import MAIError, NotFound, PayloadTooLarge, ValidationFailed
-from domain.memory.long_term import MAX_MEMORY_CHARS, MemoryKind
+from domain.memory.long_term import MAX_MEMORY_CHARS, MemoryKind, MemorySource
 from domain.ports import Clock, EventBus
 from domain.tools.models import Approval, PendingCall
 from domain.tools.ports import ApprovalStore
@@ -63,6 +64,11 @@ class Turn:
     new_conversation: bool
     context: TurnContext | None
     resumed: bool = False  # a turn paused for approval, now running again
+    prompt: str | None = None  # what the model gets as this turn's message (None = stored text)
+
+    @property
+    def model_prompt(self) -> str:
+        return self.prompt if self.prompt is not None else self.user_message.content
 
 
 def output_text(output: Any) -> str:
@@ -116,14 +122,10 @@ class ChatTurn:
                 details={"field": "message", "limit": self._max_chars, "length": len(message)},
             )
         framework = self._agents.get(agent)
-        history: list[Any] = []
-        loaded: TurnContext | None = None
         if conversation_id is None:
             conversation = Conversation(
                 user_id=user_id, agent_name=agent, title=title_from(message)
             )
-            if client_history:
-                history = fit(client_history, framework.definition.history)
         else:
             found = await self._store.get(user_id, conversation_id)
             if found is None:
@@ -131,35 +133,56 @@ class ChatTurn:
                     "Conversation not found.", details={"conversation_id": str(conversation_id)}
                 )
             conversation = found
-            loaded = await self._context.load(
-                user_id, conversation.id, framework.definition.history
-            )
-            history = summary_message(loaded.summary) + to_model_messages(loaded.messages)
         user_message = Message(conversation_id=conversation.id, role=Role.USER, content=message)
         memory = self._memory()
         deps = AgentDeps(user_id=user_id, conversation_id=conversation.id, memory=memory)
         if username:  # a prompt may greet the user by name (`user` variable)
             deps.extras["username"] = username
-        history = await self._recalled(framework.definition.memory, deps, message) + history
+        note = await self._recalled(framework.definition.memory, deps, message)
+        prompt = f"{note}\n\n{message}" if note and not sliding(framework) else None
+        # the model's real context: refuse what cannot fit (413), clamp the history budget
+        policy = await fitted_history(framework, prompt or message)
+        history: list[Any] = []
+        loaded: TurnContext | None = None
+        if conversation_id is not None:
+            loaded = await self._context.load(user_id, conversation.id, policy)
+            history = summary_message(loaded.summary) + to_model_messages(loaded.messages)
+        elif client_history:
+            history = fit(client_history, policy)
+        if note and sliding(framework):
+            history = [ModelRequest(parts=[SystemPromptPart(content=note)]), *history]
+        # else the note went after the stable part, with the new message: cached prefix
         new = conversation_id is None
-        return Turn(framework, conversation, user_message, deps, history, 0.0, new, loaded)
+        return Turn(
+            framework, conversation, user_message, deps, history, 0.0, new, loaded, prompt=prompt
+        )
 
-    async def _recalled(self, policy: MemoryPolicy, deps: AgentDeps, message: str) -> list[Any]:
-        """The user's most relevant memories, as a system note before the history."""
+    async def _recalled(self, policy: MemoryPolicy, deps: AgentDeps, message: str) -> str:
+        """The user's most relevant memories as a note for the model ('' if none).
+
+        Placed by the history layout: `prefix_cache` puts it in this turn's user message,
+        after the history (a note that changes each turn must not precede what is cached);
+        `sliding` puts it as a system note before the history (the earlier layout)."""
         if policy.recall_k == 0 or deps.memory is None or deps.user_id is None:
-            return []
+            return ""
         try:
-            found = await deps.memory.retrieve(deps.user_id, message, k=policy.recall_k)
+            # twice k: this conversation's own episodes are left out below
+            found = await deps.memory.retrieve(deps.user_id, message, k=2 * policy.recall_k)
         except MAIError as exc:  # memory trouble never fails a turn
             log.warning("memory_recall_failed", code=exc.code)
-            return []
-        kept = [i.memory.content for i in found.items if i.score >= policy.min_score]
+            return ""
+        kept = [
+            i.memory.content
+            for i in found.items
+            if i.score >= policy.min_score
+            # already in the history or its summary: repeating it only costs tokens
+            and i.memory.source_conversation_id != deps.conversation_id
+        ][: policy.recall_k]
         deps.extras["memories"] = kept  # a prompt may place them itself (`memories` variable)
         notes = [f"- {content}" for content in kept]
         if not notes:
-            return []
-        text = "What you remember about this user (may be relevant):\n" + "\n".join(notes)
-        return [ModelRequest(parts=[SystemPromptPart(content=text)])]
+            return ""
+        return "What you remember about this user (may be relevant):\n" + "\n".join(notes)
 
     def _write_episode(self, turn: Turn, reply: Message) -> None:
         """After the response: remember the turn as an episode and/or extract its facts."""
@@ -172,6 +195,7 @@ class ChatTurn:
             MemoryKind.EPISODIC,
             source_conversation_id=turn.conversation.id,
             source_message_id=reply.id,
+            source=MemorySource.EPISODIC,
         )
 
         async def write() -> None:
@@ -223,7 +247,9 @@ class ChatTurn:
         await self._context.record(turn.conversation.id, [turn.user_message, reply], policy)
         self._write_episode(turn, reply)
         if turn.context is not None:
-            self._context.summarize_later(turn.conversation.id, turn.context)
+            self._context.summarize_later(
+                turn.conversation.id, turn.context, [turn.user_message, reply]
+            )
         self._metrics.turn_finished(
             turn.framework.name, "ok", time.perf_counter() - turn.started, usage
         )
@@ -296,7 +322,9 @@ class SendMessage(ChatTurn):
         turn = await self._prepare(user_id, agent, message, conversation_id, username, history)
         await self._start(turn)
         try:
-            result = await turn.framework.run_async(message, history=turn.history, deps=turn.deps)
+            result = await turn.framework.run_async(
+                turn.model_prompt, history=turn.history, deps=turn.deps
+            )
         except MAIError as exc:
             await self._fail(turn, exc.to_dict()["error"], exc.code)
             # A new conversation was created for this turn: say which, so it can be resumed.
@@ -356,7 +384,7 @@ class StreamMessage(ChatTurn):
             return
         try:
             stream = turn.framework.run_stream(
-                turn.user_message.content, history=turn.history, deps=turn.deps
+                turn.model_prompt, history=turn.history, deps=turn.deps
             )
             async for item in stream:
                 if isinstance(item, TextDelta):
@@ -402,6 +430,11 @@ class StreamMessage(ChatTurn):
         finally:
             if not finished:  # the consumer went away (or a bug): nothing half-written is kept
                 await self._fail(turn, CANCELLED, "CANCELLED")
+
+
+def sliding(framework: BaseAgentFramework[Any]) -> bool:
+    """The earlier layout: recalled memories before the history (`HistoryPolicy.layout`)."""
+    return framework.definition.history.layout == "sliding"
 
 
 async def drain_background() -> None:

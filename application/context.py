@@ -5,6 +5,14 @@ the window is rebuilt from the database, which is the truth; if the cache is dow
 turn is served from the database too (degraded, logged) and never fails because of it.
 When messages fall out of the window they are folded into a running summary by the
 summarizer, off the request path; if that fails the plain window is used.
+
+Two layouts (`HistoryPolicy.layout`). `prefix_cache`: the history is append-only between
+folds (`domain.memory.folding`); after a turn that leaves too little of the budget free, a
+block of the oldest messages leaves the window and is folded into the summary in one go,
+before the next turn, so a local server re-evaluates the prompt once per fold rather than
+on every turn. Without a summarizer (or when it fails) the block leaves anyway, under the
+unchanged summary, so the view stays stable. `sliding`: the newest messages that fit,
+summarized in batches (`SummaryPolicy`).
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from domain.agents.models import HistoryPolicy
 from domain.conversations.models import Message
 from domain.conversations.ports import ConversationStore
 from domain.errors import ServiceUnavailable
+from domain.memory.folding import FoldPolicy, fit_append_only, plan_fold_ahead
 from domain.memory.short_term import ConversationMemory, SummaryPolicy, TruncationResult
 from domain.memory.short_term_ports import CachedWindow, ConversationWindowStore, Summarizer
 
@@ -33,6 +42,7 @@ class TurnContext:
     fit: TruncationResult
     window: CachedWindow
     degraded: bool = False  # the cache was unavailable; built from the database
+    history: HistoryPolicy | None = None  # the policy it was fitted with
 
 
 class ConversationContext:
@@ -44,7 +54,9 @@ class ConversationContext:
         ttl_seconds: int = 86_400,
         summary_policy: SummaryPolicy | None = None,
         summarizer: Summarizer | None = None,
+        fold_policy: FoldPolicy | None = None,
     ) -> None:
+        self._fold = fold_policy or FoldPolicy()
         self._store = conversations
         self._windows = windows
         self._ttl = ttl_seconds
@@ -55,6 +67,18 @@ class ConversationContext:
 
     def capacity(self, history: HistoryPolicy) -> int:
         return self._policy.window_capacity(history.max_messages)
+
+    def _fit(self, memory: ConversationMemory, history: HistoryPolicy) -> TruncationResult:
+        if history.layout == "sliding":
+            return memory.fit(history.max_messages, history.max_tokens)
+        return fit_append_only(
+            memory.get_messages(),
+            max_messages=history.max_messages,
+            max_tokens=history.max_tokens,
+            counter=memory.counter,
+            summary=memory.summary,
+            policy=self._fold,
+        )
 
     async def load(
         self, user_id: UUID, conversation_id: UUID, history: HistoryPolicy
@@ -76,8 +100,8 @@ class ConversationContext:
             if not degraded:
                 await self._save(conversation_id, window)
         memory = ConversationMemory.from_window(window)
-        fit = memory.fit(history.max_messages, history.max_tokens)
-        return TurnContext(fit.kept, memory.summary, fit, window, degraded)
+        fit = self._fit(memory, history)
+        return TurnContext(fit.kept, memory.summary, fit, window, degraded, history)
 
     async def record(
         self, conversation_id: UUID, messages: Sequence[Message], history: HistoryPolicy
@@ -91,22 +115,47 @@ class ConversationContext:
                 "context_cache_append_failed", error=exc.code, conversation_id=str(conversation_id)
             )
 
-    def summarize_later(self, conversation_id: UUID, context: TurnContext) -> None:
-        """Fold what fell out of the window into the summary, after the turn."""
-        if self._summarizer is None or not self._policy.should_summarize(context.fit):
-            return
+    def summarize_later(
+        self, conversation_id: UUID, context: TurnContext, recorded: Sequence[Message] = ()
+    ) -> None:
+        """Fold what fell out of the window into the summary, after the turn. With the
+        `prefix_cache` layout, also fold ahead: `recorded` (the turn just stored) may push
+        the history past its fold threshold."""
+        history = context.history
+        if history is None or history.layout == "sliding":
+            if self._summarizer is None or not self._policy.should_summarize(context.fit):
+                return
+            dropped = context.fit.dropped
+        else:
+            dropped = context.fit.dropped or plan_fold_ahead(
+                [*context.fit.kept, *recorded],
+                max_messages=history.max_messages,
+                max_tokens=history.max_tokens,
+                summary=context.summary,
+                policy=self._fold,
+            )
+            if not dropped:
+                return
         if conversation_id in self._summarizing:
             return  # the running one folds these messages; the next turn sees its result
         self._summarizing.add(conversation_id)
-        task = asyncio.create_task(self._summarize(conversation_id, context))
+        task = asyncio.create_task(self._summarize(conversation_id, context, dropped))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def _summarize(self, conversation_id: UUID, context: TurnContext) -> None:
-        assert self._summarizer is not None
-        dropped = context.fit.dropped
+    async def _summarize(
+        self, conversation_id: UUID, context: TurnContext, dropped: list[Message]
+    ) -> None:
+        summary = context.summary
         try:
-            summary = await self._summarizer.summarize(context.summary, dropped)
+            if self._summarizer is not None:
+                try:
+                    summary = await self._summarizer.summarize(context.summary, dropped)
+                except Exception as exc:
+                    if context.history is None or context.history.layout == "sliding":
+                        raise
+                    # prefix_cache: the block leaves anyway, so the view stays stable
+                    log.warning("context_summary_failed", error_type=type(exc).__name__)
             current = await self._windows.load(conversation_id)
             if current is None:
                 return  # evicted meanwhile: the next turn rebuilds; nothing to fold into

@@ -17,7 +17,7 @@ from application.agents.framework import BaseAgentFramework
 from application.agents.ports import ModelSource
 from application.memory import LongTermMemory, NewMemory
 from domain.agents.models import AgentDefinition, ModelParams
-from domain.memory.long_term import MemoryKind
+from domain.memory.long_term import MemoryKind, MemorySource
 
 INSTRUCTIONS = (
     "Read one exchange between a user and an assistant. List the durable facts and "
@@ -64,7 +64,12 @@ class FactExtractor:
             known = await memory.retrieve(user_id, text, k=1, mode="dense")
             if known.items and known.items[0].similarity >= self._duplicate:
                 continue
-            await memory.store(user_id, NewMemory(text, kind, source_conversation_id=source))
+            await memory.store(
+                user_id,
+                NewMemory(
+                    text, kind, source_conversation_id=source, source=MemorySource.EXTRACTION
+                ),
+            )
             added.append(text)
         return added
 

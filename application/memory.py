@@ -5,80 +5,63 @@ The database is the truth. A memory is committed there first (`index_state = pen
 then written to the vector index; if the index (or the embedder) is down the store still
 succeeds and `ReconcileIndex` catches up later. Search with the index down falls back to
 lexical search and says so (`degraded`), never an error.
+
+What a memory is found by (its content, the memory before it in the same thread, its
+dates: `domain.memory.indexing`) is computed here when it is stored or edited, and embedded
+by the model recorded with it. A write that nearly repeats one of the user's memories
+(cosine ≥ `dedup_similarity` and nearly the same words) updates that memory instead of
+adding another; nothing is ever deleted for being a duplicate. An edit is re-embedded and
+re-indexed before it returns; if that fails, the old vector is removed so search finds the
+edit lexically and never by its old text.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any, Literal, Protocol
-from uuid import UUID, uuid4
+from typing import Any, Protocol
+from uuid import UUID
 
 import structlog
 
+from application.memory_fusion import Fused, Fusion, fuse
+from application.memory_reindex import (
+    ReconcileIndex,
+    ReindexMemories,
+    embed_memories,
+    vector_of,
+)
+from application.memory_types import MemoryEdit, Mode, NewMemory, Retrieval, check_storable
 from domain.errors import NotFound, ValidationFailed
+from domain.memory.indexing import clip_context, same_words, thread_of
 from domain.memory.long_term import (
     IndexState,
     Memory,
     MemoryKind,
     RankingWeights,
     ScoredMemory,
+    check_content,
     heuristic_importance,
     rank,
 )
-from domain.memory.long_term_ports import Embedder, IndexedVector, MemoryIndex, MemoryRepository
+from domain.memory.long_term_ports import Embedder, MemoryIndex, MemoryRepository
 from domain.pagination import Page, clamp_page_size
 from domain.ports import Clock
-from domain.user_input import check_value
 
 log = structlog.get_logger("mai.memory")
-Mode = Literal["dense", "lexical", "hybrid"]
-RRF_K = 60  # reciprocal rank fusion constant (Cormack et al., 2009)
 MAX_K = 50
-
-
-@dataclass(frozen=True, slots=True)
-class NewMemory:
-    content: str
-    kind: MemoryKind = MemoryKind.EPISODIC
-    importance: float | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
-    source_conversation_id: UUID | None = None
-    source_message_id: UUID | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Retrieval:
-    items: list[ScoredMemory]
-    mode: Mode
-    degraded: bool = False  # True when the vector index was unavailable (lexical only)
-
-
-def _check_storable(item: NewMemory) -> None:
-    """Text no store can keep (NUL, lone surrogates) and metadata nested too deep are
-    refused before anything is written, whichever way the memory came in."""
-    for name, value in (("content", item.content), ("metadata", item.metadata)):
-        try:
-            check_value(value)
-        except ValueError as exc:
-            raise ValidationFailed(f"Memory {name} {exc}.", details={"field": name}) from None
-
-
-def fuse(rankings: Sequence[Sequence[UUID]]) -> dict[UUID, float]:
-    """Reciprocal rank fusion, normalised so the best possible score is 1."""
-    scores: dict[UUID, float] = {}
-    for ranking in rankings:
-        for position, ident in enumerate(ranking, start=1):
-            scores[ident] = scores.get(ident, 0.0) + 1.0 / (RRF_K + position)
-    best = len(rankings) / (RRF_K + 1)
-    return {i: s / best for i, s in scores.items()}
-
-
-def _vector(m: Memory) -> IndexedVector:
-    assert m.embedding is not None
-    return IndexedVector(m.id, m.user_id, m.embedding, {"kind": m.kind.value})
+DEDUP_SIMILARITY = 0.97  # cosine at or above which a write updates the memory it repeats
+__all__ = [
+    "MAX_K",
+    "Fusion",
+    "LongTermMemory",
+    "MemoryEdit",
+    "Mode",
+    "NewMemory",
+    "ReconcileIndex",
+    "ReindexMemories",
+    "Retrieval",
+]
 
 
 class ImportanceScorer(Protocol):
@@ -88,8 +71,8 @@ class ImportanceScorer(Protocol):
 
 
 class LongTermMemory:
-    """The operations users know: store, store_many, retrieve, get_recent, update_access,
-    calculate_importance, cleanup_old_memories, forget."""
+    """The operations users know: store, store_many, retrieve, get, update, get_recent,
+    update_access, calculate_importance, cleanup_old_memories, forget."""
 
     def __init__(
         self,
@@ -99,7 +82,11 @@ class LongTermMemory:
         clock: Clock,
         weights: RankingWeights | None = None,
         scorer: ImportanceScorer | None = None,
+        fusion: Fusion | None = None,
+        dedup_similarity: float = DEDUP_SIMILARITY,
     ) -> None:
+        self._fusion = fusion or Fusion()
+        self._dedup = dedup_similarity
         self._scorer = scorer
         self._repo = repository
         self._index = index
@@ -124,7 +111,7 @@ class LongTermMemory:
 
     async def store_many(self, user_id: UUID, items: Sequence[NewMemory]) -> list[Memory]:
         for item in items:  # whoever writes (API, the `remember` tool, fact extraction)
-            _check_storable(item)
+            check_storable(item)
         now = self._clock.now()
         scores = [
             i.importance
@@ -143,30 +130,120 @@ class LongTermMemory:
                 source_message_id=i.source_message_id,
                 created_at=now,
                 updated_at=now,
+                source=i.source,
             )
             for i, score in zip(items, scores, strict=True)
         ]
+        await self._add_context(user_id, memories)
         try:
-            vectors = await self._embedder.embed_documents([m.content for m in memories])
-            for m, v in zip(memories, vectors, strict=True):
-                m.embedding = v
+            await embed_memories(self._embedder, memories)
         except Exception as exc:  # embedder down: the reconciler embeds later
             log.warning("memory_embed_failed", error_type=type(exc).__name__, count=len(memories))
-        await self._repo.add_many(memories)  # the truth first
-        await self._index_now([m for m in memories if m.embedding is not None])
+        repeats = await self._repeats(user_id, memories)
+        fresh = [m for n, m in enumerate(memories) if n not in repeats]
+        await self._repo.add_many(fresh)  # the truth first
+        await self._index_now([m for m in fresh if m.embedding is not None])
+        for n, stored in repeats.items():
+            memories[n] = await self._merge(stored, memories[n])
         return memories
+
+    async def _add_context(self, user_id: UUID, memories: list[Memory]) -> None:
+        """Give each memory the content of the one before it in its thread as context."""
+        latest = await self._repo.list(user_id, 1)
+        previous = latest.items[0] if latest.items else None
+        for m in memories:
+            thread = thread_of(m.metadata, m.source_conversation_id)
+            if (
+                previous is not None
+                and thread is not None
+                and thread_of(previous.metadata, previous.source_conversation_id) == thread
+            ):
+                m.context = clip_context(previous.content)
+            previous = m
+
+    async def _repeats(self, user_id: UUID, memories: list[Memory]) -> dict[int, Memory]:
+        """The stored memory each new one repeats, by the new one's position."""
+        repeats: dict[int, Memory] = {}
+        if self._dedup > 1.0:
+            return repeats
+        for n, m in enumerate(memories):
+            if m.embedding is None:
+                continue
+            try:
+                hits = await self._index.search(user_id, m.embedding, 1)
+            except Exception as exc:  # index down: no check, the write goes through
+                log.warning("memory_dedup_skipped", error_type=type(exc).__name__)
+                break
+            if hits and hits[0].similarity >= self._dedup:
+                found = await self._repo.get_many(user_id, [hits[0].id])
+                if found and found[0].kind is m.kind and same_words(found[0].content, m.content):
+                    repeats[n] = found[0]
+        return repeats
+
+    async def _merge(self, old: Memory, new: Memory) -> Memory:
+        """A repeated write refreshes what it repeats: its text, metadata, importance."""
+        old.content, old.context = new.content, new.context
+        old.metadata = {**old.metadata, **new.metadata}
+        old.importance = max(old.importance, new.importance)
+        old.embedding, old.embedding_model = new.embedding, new.embedding_model
+        old.updated_at = new.updated_at
+        log.info("memory_repeat_merged", memory_id=str(old.id))
+        return await self._save_edit(old)
 
     async def _index_now(self, memories: list[Memory]) -> None:
         if not memories:
             return
         try:
-            await self._index.upsert([_vector(m) for m in memories])
+            await self._index.upsert([vector_of(m) for m in memories])
         except Exception as exc:  # index down: stays pending for the reconciler
             log.warning("memory_index_failed", error_type=type(exc).__name__, count=len(memories))
             return
         await self._repo.mark_indexed([m.id for m in memories])
         for m in memories:
             m.index_state = IndexState.INDEXED
+
+    async def get(self, user_id: UUID, memory_id: UUID) -> Memory:
+        found = await self._repo.get_many(user_id, [memory_id])
+        if not found:
+            raise NotFound("Memory not found.", details={"memory_id": str(memory_id)})
+        return found[0]
+
+    async def update(self, user_id: UUID, memory_id: UUID, edit: MemoryEdit) -> Memory:
+        """Correct a memory; it is searchable as edited when this returns."""
+        memory = await self.get(user_id, memory_id)
+        if edit.content is not None:
+            check_content(edit.content)
+        check_storable(NewMemory(edit.content or memory.content, metadata=edit.metadata or {}))
+        if edit.importance is not None and not 0.0 <= edit.importance <= 1.0:
+            raise ValidationFailed(
+                "Importance must be between 0 and 1.", details={"field": "importance"}
+            )
+        if edit.content is not None:
+            memory.content = edit.content
+        if edit.metadata is not None:
+            memory.metadata = dict(edit.metadata)
+        if edit.importance is not None:
+            memory.importance = edit.importance
+        memory.updated_at = self._clock.now()
+        try:
+            await embed_memories(self._embedder, [memory])
+        except Exception as exc:  # found lexically until the reconciler embeds it
+            log.warning("memory_embed_failed", error_type=type(exc).__name__, count=1)
+            memory.embedding = memory.embedding_model = None
+        return await self._save_edit(memory)
+
+    async def _save_edit(self, memory: Memory) -> Memory:
+        memory.index_state = IndexState.PENDING
+        if not await self._repo.update(memory):
+            raise NotFound("Memory not found.", details={"memory_id": str(memory.id)})
+        if memory.embedding is not None:
+            await self._index_now([memory])
+        if memory.index_state is not IndexState.INDEXED:  # never found by its old vector
+            try:
+                await self._index.delete(memory.user_id, [memory.id])
+            except Exception as exc:  # the reconciler re-indexes it (pending) later
+                log.warning("memory_unindex_failed", error_type=type(exc).__name__, count=1)
+        return memory
 
     async def retrieve(
         self,
@@ -180,32 +257,59 @@ class LongTermMemory:
             raise ValidationFailed("Query is empty.", details={"field": "q"})
         if not 1 <= k <= MAX_K:
             raise ValidationFailed(f"k must be between 1 and {MAX_K}.", details={"field": "k"})
-        candidates = k * 3  # rank more than k so importance/recency can reorder
+        pool = max(k * 3, self._fusion.pool)  # more than k, so the ranking can reorder
         dense: list[tuple[UUID, float]] = []
         degraded = False
         if mode != "lexical":
             try:
                 vector = await self._embedder.embed_query(query)
-                hits = await self._index.search(user_id, vector, candidates, filters)
+                hits = await self._index.search(user_id, vector, pool, filters)
                 dense = [(h.id, h.similarity) for h in hits]
             except Exception as exc:
                 log.warning("memory_search_degraded", error_type=type(exc).__name__)
                 degraded, mode = True, "lexical"
-        lexical: list[UUID] = []
+        lexical: list[tuple[UUID, float]] = []
         if mode != "dense":
-            lexical = [
-                h.id for h in await self._repo.lexical_search(user_id, query, candidates, filters)
-            ]
-        if mode == "dense":
-            similarity = dict(dense)
-        elif mode == "lexical":
-            similarity = fuse([lexical])
-        else:
-            similarity = fuse([[i for i, _ in dense], lexical])
-        found = await self._repo.get_many(user_id, list(similarity))
+            found_lexically = await self._repo.lexical_search(user_id, query, pool, filters)
+            lexical = [(h.id, h.rank) for h in found_lexically]
+        fused = fuse(dense, lexical, self._fusion)
+        found = await self._candidates(user_id, dense, fused, mode, k)
+        model = self._embedder.model_name
+        stale = {m.id for m in found if m.embedding_model not in (None, model)}
+        if stale & {i for i, _ in dense}:  # another model's vectors: not comparable, drop
+            dense = [(i, s) for i, s in dense if i not in stale]
+            fused = fuse(dense, lexical, self._fusion)
+            found = await self._candidates(user_id, dense, fused, mode, k)
+        similarity = dict(dense) if mode == "dense" else {i: f.score for i, f in fused.items()}
+        found = [m for m in found if m.id in similarity]
         ranked = rank([(m, similarity[m.id]) for m in found], self._clock.now(), self._weights, k)
+        ranked = [
+            ScoredMemory(
+                r.memory,
+                r.similarity,
+                r.score,
+                fused[r.memory.id].dense,
+                fused[r.memory.id].lexical,
+            )
+            for r in ranked
+        ]
         await self.update_access(user_id, [r.memory.id for r in ranked])
         return Retrieval(ranked, mode, degraded)
+
+    async def _candidates(
+        self,
+        user_id: UUID,
+        dense: list[tuple[UUID, float]],
+        fused: dict[UUID, Fused],
+        mode: Mode,
+        k: int,
+    ) -> list[Memory]:
+        """The best 3k by retrieval alone, loaded (without their vectors) for ranking."""
+        if mode == "dense":
+            order = [i for i, _ in dense]
+        else:
+            order = sorted(fused, key=lambda i: fused[i].score, reverse=True)
+        return await self._repo.get_many(user_id, order[: k * 3], with_embeddings=False)
 
     async def update_access(self, user_id: UUID, ids: Sequence[UUID]) -> None:
         await self._repo.touch(user_id, ids, self._clock.now())
@@ -249,98 +353,3 @@ class LongTermMemory:
         for owner, owned in owners.items():
             await self._unindex(owner, owned)
         return sum(len(v) for v in owners.values())
-
-
-class ReconcileIndex:
-    """Drain the outbox: index what is pending (embedding it if needed), remove what is
-    deleted. Run it in the background; it is idempotent and safe to run concurrently."""
-
-    def __init__(
-        self, repository: MemoryRepository, index: MemoryIndex, embedder: Embedder
-    ) -> None:
-        self._repo = repository
-        self._index = index
-        self._embedder = embedder
-
-    async def execute(self, batch: int = 256) -> dict[str, int]:
-        done = {"indexed": 0, "removed": 0}
-        pending = await self._repo.pending(batch)
-        to_index = [m for m in pending if m.index_state is IndexState.PENDING]
-        to_remove = [m for m in pending if m.index_state is IndexState.DELETING]
-        missing = [m for m in to_index if m.embedding is None]
-        if missing:
-            vectors = await self._embedder.embed_documents([m.content for m in missing])
-            for m, v in zip(missing, vectors, strict=True):
-                m.embedding = v
-            await self._repo.set_embeddings({m.id: m.embedding for m in missing if m.embedding})
-        if to_index:
-            await self._index.upsert([_vector(m) for m in to_index])
-            await self._repo.mark_indexed([m.id for m in to_index])
-            done["indexed"] = len(to_index)
-        by_owner: dict[UUID, list[UUID]] = {}
-        for m in to_remove:
-            by_owner.setdefault(m.user_id, []).append(m.id)
-        for owner, ids in by_owner.items():
-            await self._index.delete(owner, ids)
-            await self._repo.purge(ids)
-            done["removed"] += len(ids)
-        return done
-
-    async def run_forever(self, interval: float = 5.0, stop: asyncio.Event | None = None) -> None:
-        stop = stop or asyncio.Event()
-        structlog.contextvars.bind_contextvars(job="memory_reconciler")  # this task's logs
-        while not stop.is_set():
-            structlog.contextvars.bind_contextvars(job_id=uuid4().hex)  # one per pass
-            try:
-                result = await self.execute()
-                if result["indexed"] or result["removed"]:
-                    log.info("memory_reconciled", **result)
-            except Exception as exc:
-                log.warning("memory_reconcile_failed", error_type=type(exc).__name__)
-            try:
-                await asyncio.wait_for(stop.wait(), interval)
-            except TimeoutError:
-                continue
-
-
-class ReindexMemories:
-    """Rebuild a vector index from the database (`mai memory reindex`)."""
-
-    def __init__(
-        self, repository: MemoryRepository, index: MemoryIndex, embedder: Embedder
-    ) -> None:
-        self._repo = repository
-        self._index = index
-        self._embedder = embedder
-
-    async def execute(
-        self,
-        user_id: UUID | None = None,
-        *,
-        reembed: bool = False,
-        page_size: int = 500,
-        progress: Callable[[int], Awaitable[None] | None] | None = None,
-    ) -> int:
-        await self._index.ensure_ready(self._embedder.dim)
-        after: UUID | None = None
-        total = 0
-        while True:
-            page = await self._repo.all_for_reindex(user_id, after, page_size)
-            if not page:
-                return total
-            stale = page if reembed else [m for m in page if m.embedding is None]
-            if stale:
-                vectors = await self._embedder.embed_documents([m.content for m in stale])
-                for m, v in zip(stale, vectors, strict=True):
-                    m.embedding = v
-                await self._repo.set_embeddings(
-                    {m.id: v for m, v in zip(stale, vectors, strict=True)}
-                )
-            await self._index.upsert([_vector(m) for m in page])
-            await self._repo.mark_indexed([m.id for m in page])
-            total += len(page)
-            after = page[-1].id
-            if progress is not None:
-                maybe = progress(total)
-                if maybe is not None:
-                    await maybe

@@ -19,12 +19,12 @@ INSTRUCTIONS = (
 class AgentSummarizer:
     """The `Summarizer` port as a small Pydantic AI agent (built once, reused)."""
 
-    def __init__(self, models: ModelSource) -> None:
+    def __init__(self, models: ModelSource, *, max_tokens: int = 256) -> None:
         self._agent: BaseAgentFramework[str] = BaseAgentFramework(
             AgentDefinition(
                 name="summarizer",
                 instructions=INSTRUCTIONS,
-                model_settings=ModelParams(temperature=0.2, max_tokens=256),
+                model_settings=ModelParams(temperature=0.2, max_tokens=max_tokens),
             ),
             models=models,
         )

@@ -21,8 +21,12 @@ from bench import (
     bench_agents,
     bench_auth,
     bench_context,
+    bench_llama,
     bench_memory_index,
+    bench_memory_locomo,
     bench_memory_quality,
+    bench_memory_search,
+    bench_prefix,
     bench_sidebyside,
     bench_streaming,
 )
@@ -30,7 +34,7 @@ from bench import load as bench_load
 from bench import pipelines as bench_pipelines
 from bench import prompts as bench_prompts
 from bench import tools as bench_tools
-from bench.harness import Row, fmt_seconds
+from bench.harness import Row
 
 SUITES = {
     "agents": bench_agents.run,
@@ -39,10 +43,14 @@ SUITES = {
     "context": bench_context.run,
     "memory": bench_memory_index.run,
     "quality": bench_memory_quality.run,
+    "memory-search": bench_memory_search.run,
+    "locomo": bench_memory_locomo.run,  # LoCoMo's first dev conversation, when present
     "prompts": bench_prompts.run,
     "tools": bench_tools.run,
     "pipelines": bench_pipelines.run,
     "load": bench_load.run,
+    "prefix": bench_prefix.run,
+    "llama": bench_llama.run,  # the real bundled server: minutes, bounded
     "sidebyside": bench_sidebyside.run,
 }
 
@@ -61,13 +69,13 @@ def render(rows: list[Row]) -> tuple[Table, str]:
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
-        base = fmt_seconds(r.baseline.p50) if r.baseline else "—"
+        base = r.fmt(r.baseline.p50) if r.baseline else "—"
         ratio = f"{r.ratio:.2f}×" if r.ratio is not None else "—"
         cells = [
             r.name,
-            fmt_seconds(r.subject.p50),
-            fmt_seconds(r.subject.p95),
-            f"{r.subject.per_second:,.0f}",
+            r.fmt(r.subject.p50),
+            r.fmt(r.subject.p95),
+            f"{r.subject.per_second:,.0f}" if r.unit == "s" else "—",
             base,
             ratio,
             r.note,

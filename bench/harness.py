@@ -41,6 +41,10 @@ class Row:
     baseline: Timing | None = None
     baseline_name: str = ""
     note: str = ""
+    unit: str = "s"  # what the samples count: seconds, or e.g. "tokens"
+
+    def fmt(self, value: float) -> str:
+        return fmt_seconds(value) if self.unit == "s" else f"{value:,.0f} {self.unit}"
 
     @property
     def ratio(self) -> float | None:

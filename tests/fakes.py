@@ -102,11 +102,13 @@ def down_model() -> FunctionModel:
 
 
 class HashEmbedder:
-    """Deterministic bag-of-words embedder (hashed into `dim` buckets, L2-normalised):
+    """Deterministic bag-of-words embedder (each word hashed into two of `dim` buckets, so
+    two words rarely look alike; L2-normalised):
     texts sharing words are close. For tests only; no model, no I/O."""
 
-    def __init__(self, dim: int = 64) -> None:
+    def __init__(self, dim: int = 64, model_name: str = "hash-bow") -> None:
         self.dim = dim
+        self.model_name = model_name
         self.down = False
         self.calls = 0
 
@@ -117,7 +119,9 @@ class HashEmbedder:
 
         v = [0.0] * self.dim
         for word in re.findall(r"\w+", text.lower()):
-            v[int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim] += 1.0
+            digest = int(hashlib.md5(word.encode()).hexdigest(), 16)
+            for bucket in (digest % self.dim, (digest >> 64) % self.dim):  # two: rare clashes
+                v[bucket] += 1.0
         norm = math.sqrt(sum(x * x for x in v)) or 1.0
         return [x / norm for x in v]
 

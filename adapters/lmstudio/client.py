@@ -142,25 +142,35 @@ class NullContentTransport(httpx2.AsyncBaseTransport):
     server (and others) answer that with an error. An empty string means the same.
     """
 
-    def __init__(self, wrapped: httpx2.AsyncBaseTransport) -> None:
+    def __init__(
+        self, wrapped: httpx2.AsyncBaseTransport, *, json_object_schema: bool = False
+    ) -> None:
         self._wrapped = wrapped
+        # llama-cpp-python's server takes a JSON schema only as
+        # `{"type": "json_object", "schema": …}` (the OpenAI `json_schema` form is a 500).
+        self._json_object_schema = json_object_schema
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         if request.method == "POST" and request.url.path.endswith("/chat/completions"):
-            request = await _without_null_content(request)
+            request = await _without_null_content(request, self._json_object_schema)
         return await self._wrapped.handle_async_request(request)
 
     async def aclose(self) -> None:
         await self._wrapped.aclose()
 
 
-async def _without_null_content(request: httpx2.Request) -> httpx2.Request:
+async def _without_null_content(
+    request: httpx2.Request, json_object_schema: bool = False
+) -> httpx2.Request:
     body = await request.aread()
     try:
         payload = json.loads(body)
     except ValueError:
         return request
-    if not fix_null_assistant_content(payload):
+    changed = fix_null_assistant_content(payload)
+    if json_object_schema:
+        changed = as_json_object_schema(payload) or changed
+    if not changed:
         return request
     headers = httpx2.Headers(request.headers)
     headers.pop("content-length", None)  # recomputed for the new body
@@ -190,19 +200,32 @@ def fix_null_assistant_content(payload: Any) -> bool:
     return changed
 
 
+def as_json_object_schema(payload: Any) -> bool:
+    """`response_format` from OpenAI's `json_schema` form to `{"type": "json_object",
+    "schema": …}` in place; True if it changed."""
+    form = payload.get("response_format") if isinstance(payload, dict) else None
+    if not isinstance(form, dict) or form.get("type") != "json_schema":
+        return False
+    spec = form.get("json_schema")
+    schema = spec.get("schema") if isinstance(spec, dict) else None
+    payload["response_format"] = {"type": "json_object", "schema": schema or {}}
+    return True
+
+
 def build_transport(
     max_retries: int,
     *,
     wrapped: httpx2.AsyncBaseTransport | None = None,
     backoff_seconds: float = 0.5,
     sleep: Sleep | None = None,
+    json_object_schema: bool = False,
 ) -> httpx2.AsyncBaseTransport:
     """The transport stack described above; `wrapped` replaces the network (tests)."""
     inner = wrapped if wrapped is not None else httpx2.AsyncHTTPTransport()
     retrying = AsyncHTTPX2TenacityTransport(
         retry_config(max_retries, backoff_seconds=backoff_seconds, sleep=sleep), wrapped=inner
     )
-    return NullContentTransport(retrying)
+    return NullContentTransport(retrying, json_object_schema=json_object_schema)
 
 
 def open_http_client(
@@ -223,6 +246,10 @@ def open_http_client(
     return create_async_httpx2_client(
         timeout=timeout,
         transport=build_transport(
-            settings.max_retries, wrapped=transport, backoff_seconds=backoff_seconds, sleep=sleep
+            settings.max_retries,
+            wrapped=transport,
+            backoff_seconds=backoff_seconds,
+            sleep=sleep,
+            json_object_schema=settings.structured_output == "json_object",
         ),
     )

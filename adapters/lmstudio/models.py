@@ -21,7 +21,9 @@ from pydantic_ai.profiles.openai import OpenAIModelProfile
 from pydantic_ai.providers.openai_compatible import OpenAICompatibleProvider
 
 from adapters.lmstudio.client import NO_RETRY
+from adapters.lmstudio.context import discover_context_window
 from adapters.lmstudio.errors import BASE_URL_VARIABLE, translate_model_error
+from adapters.lmstudio.providers import is_provider_model, local_name, provider_model
 from adapters.settings import LMStudioSettings
 from domain.errors import MAIError, ModelUnavailable
 
@@ -54,6 +56,23 @@ def local_server_profile(overrides: Mapping[str, Any] | None = None) -> OpenAIMo
     """
     merged = merge_profile(LOCAL_SERVER_PROFILE, cast(OpenAIModelProfile, dict(overrides or {})))
     return cast(OpenAIModelProfile, merged)
+
+
+def structured_output_profile(settings: LMStudioSettings) -> dict[str, Any]:
+    """Profile keys from the server's settings. `LM_STUDIO__STRUCTURED_OUTPUT`: with a
+    JSON-schema form, typed output is native (`response_format`, constrained decoding)
+    instead of a tool call; `…__MAX_COMPLETION_TOKENS`, `…__FORCED_TOOL_CHOICE`: quirks."""
+    quirks: dict[str, Any] = {
+        "openai_chat_supports_max_completion_tokens": settings.max_completion_tokens,
+        "supports_forced_tool_choice": settings.forced_tool_choice,
+    }
+    if settings.structured_output == "tool":
+        return quirks
+    return {
+        **quirks,
+        "supports_json_schema_output": True,
+        "default_structured_output_mode": "native",
+    }
 
 
 def looks_like_embedding_model(model_id: str, entry: Mapping[str, Any] | None = None) -> bool:
@@ -94,10 +113,13 @@ class LMStudioModels:
     ) -> None:
         self._settings = settings
         self._http = http_client
-        self._profile = local_server_profile(profile)
+        self._profile = local_server_profile(
+            {**structured_output_profile(settings), **(profile or {})}
+        )
         self._openai: AsyncOpenAI | None = None
         self._name: str | None = None
         self._models: dict[str, Model] = {}
+        self._windows: dict[str, int | None] = {}
         self._lock = asyncio.Lock()
 
     @property
@@ -195,11 +217,32 @@ class LMStudioModels:
         Satisfies `application.agents.ports.ModelSource`: an agent definition may name its
         model, and one without a name gets the server's default.
         """
-        resolved = name or await self.resolve_model_name()
+        if name is not None and is_provider_model(name):  # another provider (`openai:…`)
+            if name not in self._models:
+                self._models[name] = provider_model(name)
+            return self._models[name]
+        resolved = local_name(name) if name else await self.resolve_model_name()
         model = self._models.get(resolved)
         if model is None:
             model = self._models[resolved] = self.chat_model(resolved)
         return model
+
+    async def context_window(self, name: str | None = None) -> int | None:
+        """`LM_STUDIO__CONTEXT_TOKENS`, else what the server reports (cached per model);
+        None when neither says or the server cannot be asked now."""
+        if is_provider_model(name):
+            return None  # a hosted provider: its own limits apply
+        if self._settings.context_tokens:
+            return self._settings.context_tokens
+        try:
+            resolved = local_name(name) if name else await self.resolve_model_name()
+        except MAIError:
+            return None
+        if resolved not in self._windows:
+            self._windows[resolved] = await discover_context_window(
+                self._http, self.base_url, resolved, self._auth_headers()
+            )
+        return self._windows[resolved]
 
     # --- helpers -------------------------------------------------------------------
     def unreachable(

@@ -1,7 +1,8 @@
 """In-memory `MemoryRepository`: dict state, the same rules as the SQL one.
 
-Lexical search is a small BM25-like score over lower-cased words (no stemming), enough to
-rank the memories that share the query's exact names and numbers first.
+Lexical search is BM25 (k1 1.2, b 0.75, as SQLite FTS5 scores) over the same `search_text`
+the SQL stores index, Snowball-stemmed as PostgreSQL's 'english' configuration stems, with
+the query's stop words dropped the same way (`domain.memory.indexing.query_terms`).
 """
 
 from __future__ import annotations
@@ -9,21 +10,27 @@ from __future__ import annotations
 import builtins
 import math
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import snowballstemmer
+
+from domain.memory.indexing import index_text, query_terms
 from domain.memory.long_term import IndexState, Memory
 from domain.memory.long_term_ports import LexicalHit
 from domain.pagination import Cursor, Page, clamp_page_size
 
 WORD = re.compile(r"\w+", re.UNICODE)
+STEMMER = snowballstemmer.stemmer("english")
+K1, B = 1.2, 0.75
 
 
-def _words(text: str) -> list[str]:
-    return [w.lower() for w in WORD.findall(text)]
+def _terms(text: str) -> list[str]:
+    return [str(t) for t in STEMMER.stemWords([w.lower() for w in WORD.findall(text)])]
 
 
 def _copy(m: Memory) -> Memory:
@@ -36,6 +43,7 @@ class InMemoryMemoryRepository:
     def __init__(self) -> None:
         self.rows: dict[UUID, Memory] = {}
         self.deleted_at: dict[UUID, datetime] = {}
+        self._terms: dict[UUID, tuple[str, Counter[str]]] = {}
 
     def _live(self, user_id: UUID) -> builtins.list[Memory]:
         return [
@@ -46,9 +54,14 @@ class InMemoryMemoryRepository:
         for m in items:
             self.rows[m.id] = _copy(m)
 
-    async def get_many(self, user_id: UUID, ids: Sequence[UUID]) -> builtins.list[Memory]:
-        live = {m.id: m for m in self._live(user_id)}
-        return [_copy(live[i]) for i in ids if i in live]
+    async def get_many(
+        self, user_id: UUID, ids: Sequence[UUID], *, with_embeddings: bool = True
+    ) -> builtins.list[Memory]:
+        found = [self.rows[i] for i in ids if i in self.rows]
+        live = [m for m in found if m.user_id == user_id and m.id not in self.deleted_at]
+        if with_embeddings:
+            return [_copy(m) for m in live]
+        return [replace(m, metadata=dict(m.metadata), embedding=None) for m in live]
 
     async def list(self, user_id: UUID, limit: int, after: str | None = None) -> Page[Memory]:
         limit = clamp_page_size(limit)
@@ -79,24 +92,37 @@ class InMemoryMemoryRepository:
     async def lexical_search(
         self, user_id: UUID, query: str, k: int, filters: dict[str, Any] | None = None
     ) -> builtins.list[LexicalHit]:
-        terms = set(_words(query))
+        terms = set(_terms(" ".join(query_terms(query))))
         docs = [m for m in self._live(user_id) if _matches(m, filters)]
         if not terms or not docs or k <= 0:
             return []
-        tokenized = {m.id: _words(m.content) for m in docs}
-        df = {t: sum(1 for words in tokenized.values() if t in words) for t in terms}
+        counts = {m.id: self._counts(m) for m in docs}
+        lengths = {i: sum(c.values()) for i, c in counts.items()}
+        average = sum(lengths.values()) / len(docs) or 1.0
+        df = {t: sum(1 for c in counts.values() if t in c) for t in terms}
         hits = []
-        for m in docs:
-            words = tokenized[m.id]
+        for memory_id, c in counts.items():
+            norm = K1 * (1 - B + B * lengths[memory_id] / average)
             score = sum(
-                words.count(t) * math.log(1 + len(docs) / df[t]) / (1 + len(words) / 50)
+                math.log(1 + (len(docs) - df[t] + 0.5) / (df[t] + 0.5))
+                * c[t]
+                * (K1 + 1)
+                / (c[t] + norm)
                 for t in terms
-                if df[t]
+                if c[t]
             )
             if score > 0:
-                hits.append(LexicalHit(m.id, score))
+                hits.append(LexicalHit(memory_id, score))
         hits.sort(key=lambda h: (-h.rank, h.id))
         return hits[:k]
+
+    def _counts(self, m: Memory) -> Counter[str]:
+        """A memory's stemmed terms, cached by what it is indexed by."""
+        indexed = index_text(m.content, m.context, m.metadata)
+        cached = self._terms.get(m.id)
+        if cached is None or cached[0] != indexed:
+            cached = self._terms[m.id] = (indexed, Counter(_terms(indexed)))
+        return cached[1]
 
     async def pending(self, limit: int) -> builtins.list[Memory]:
         items = [m for m in self.rows.values() if m.index_state is not IndexState.INDEXED]
@@ -109,10 +135,33 @@ class InMemoryMemoryRepository:
             if m is not None and m.index_state is IndexState.PENDING:
                 m.index_state = IndexState.INDEXED
 
-    async def set_embeddings(self, vectors: dict[UUID, builtins.list[float]]) -> None:
+    async def set_embeddings(
+        self, vectors: dict[UUID, builtins.list[float]], model: str | None = None
+    ) -> None:
         for i, v in vectors.items():
             if i in self.rows:
                 self.rows[i].embedding = list(v)
+                self.rows[i].embedding_model = model
+
+    async def update(self, memory: Memory) -> bool:
+        found = self.rows.get(memory.id)
+        if found is None or found.user_id != memory.user_id or memory.id in self.deleted_at:
+            return False
+        kept = _copy(memory)
+        kept.created_at, kept.access_count = found.created_at, found.access_count
+        kept.last_accessed_at = found.last_accessed_at
+        self.rows[memory.id] = kept
+        return True
+
+    async def embedded_by_other(
+        self, user_id: UUID | None, model: str, after: UUID | None, limit: int
+    ) -> builtins.list[Memory]:
+        stale = [
+            m
+            for m in await self.all_for_reindex(user_id, after, len(self.rows) + 1)
+            if m.embedding is None or m.embedding_model != model
+        ]
+        return stale[:limit]
 
     async def purge(self, ids: Sequence[UUID]) -> None:
         for i in ids:

@@ -10,6 +10,7 @@ class StaticModelSource:
     def __init__(self, model: Model) -> None:
         self.model_instance = model
         self.last_requested: str | None = None
+        self.context_tokens: int | None = None  # unknown, as for most fakes
 
     async def model(self, name: str | None = None) -> Model:
         self.last_requested = name
@@ -17,3 +18,6 @@ class StaticModelSource:
 
     async def list_models(self) -> list[str]:
         return [self.model_instance.model_name]
+
+    async def context_window(self, name: str | None = None) -> int | None:
+        return self.context_tokens

@@ -17,6 +17,9 @@ import structlog
 SECRET_KEYS = re.compile(
     r"pass(word)?|secret|token|api[_-]?key|authorization|cookie|credential|jwt", re.IGNORECASE
 )
+# Token *counts* (usage: input_tokens, cached_tokens, max_tokens, token_count…) are numbers,
+# not secrets: a numeric value under such a key is logged as is.
+TOKEN_COUNT_KEYS = re.compile(r"(^|_)tokens($|_)|token_count", re.IGNORECASE)
 # Bearer tokens, JWT-looking strings and personal API keys (`mai_…`) inside free text.
 SECRET_VALUES = re.compile(
     r"(Bearer\s+)[A-Za-z0-9\-_.~+/]+=*|eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"
@@ -34,6 +37,8 @@ def redact_text(text: str) -> str:
 
 def _redact(value: Any, key: str = "") -> Any:
     if key and SECRET_KEYS.search(key):
+        if _is_count(value) and TOKEN_COUNT_KEYS.search(key):
+            return value
         return REDACTED
     if isinstance(value, str):
         return redact_text(value)
@@ -42,6 +47,10 @@ def _redact(value: Any, key: str = "") -> Any:
     if isinstance(value, list | tuple):
         return [_redact(v) for v in value]
     return value
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def redact_secrets(

@@ -68,7 +68,8 @@ AGENT_TTFT = Histogram(
 )
 AGENT_TOKENS = Counter(
     "mai_agent_tokens_total",
-    "LLM tokens used by chat turns, by agent and direction (input/output).",
+    "LLM tokens used by chat turns, by agent and direction (input/output; cached: the "
+    "input tokens the server's prompt cache served, where it reports them).",
     ["agent", "direction"],
     registry=REGISTRY,
 )
@@ -97,4 +98,5 @@ class PrometheusChatMetrics:
         if usage is not None:
             AGENT_TOKENS.labels(agent, "input").inc(usage.input_tokens)
             AGENT_TOKENS.labels(agent, "output").inc(usage.output_tokens)
+            AGENT_TOKENS.labels(agent, "cached").inc(usage.cached_tokens)
             AGENT_TOOL_CALLS.labels(agent).inc(usage.tool_calls)

@@ -1,14 +1,15 @@
 """Memories in PostgreSQL / SQLite: the source of truth, with full-text search.
 
-Lexical search ORs the query's words (PostgreSQL `to_tsquery('simple', 'a | b')` ranked by
-`ts_rank`; SQLite FTS5 `"a" OR "b"` ranked by bm25), because in hybrid retrieval its job
-is recall on exact names, dates and numbers, which dense vectors miss.
+Lexical search ORs the query's content words (`domain.memory.indexing.query_terms`: stop
+words dropped) over `search_text` — the content with its context and dates — stemmed on
+both sides: PostgreSQL `to_tsquery('english', 'a | b')` ranked by `ts_rank`; SQLite FTS5
+(`porter unicode61`) `"a" OR "b"` ranked by bm25. In hybrid retrieval its job is recall on
+names, dates, numbers and rarer words, which dense vectors miss.
 """
 
 from __future__ import annotations
 
 import builtins
-import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -32,13 +33,12 @@ from sqlalchemy.engine import RowMapping
 
 from adapters.sql.database import Database
 from adapters.sql.tables import memories
-from domain.memory.long_term import IndexState, Memory, MemoryKind
+from domain.memory.indexing import index_text, query_terms
+from domain.memory.long_term import IndexState, Memory, MemoryKind, MemorySource
 from domain.memory.long_term_ports import LexicalHit
 from domain.pagination import Cursor, Page, clamp_page_size
 
 _t = memories.c
-WORD = re.compile(r"\w+", re.UNICODE)
-MAX_QUERY_WORDS = 32
 FILTERABLE = {"kind": _t.kind, "source_conversation_id": _t.source_conversation_id}
 
 
@@ -50,7 +50,7 @@ def to_memory(row: RowMapping) -> Memory:
         kind=MemoryKind(row["kind"]),
         importance=row["importance"],
         metadata=row["metadata"] or {},
-        embedding=row["embedding"],
+        embedding=row.get("embedding"),
         access_count=row["access_count"],
         last_accessed_at=row["last_accessed_at"],
         created_at=row["created_at"],
@@ -58,6 +58,9 @@ def to_memory(row: RowMapping) -> Memory:
         source_conversation_id=row["source_conversation_id"],
         source_message_id=row["source_message_id"],
         index_state=IndexState(row["index_state"]),
+        source=MemorySource(row["source"]),
+        embedding_model=row["embedding_model"],
+        context=row["context"] or "",
     )
 
 
@@ -77,6 +80,10 @@ def _values(m: Memory) -> dict[str, Any]:
         "source_conversation_id": m.source_conversation_id,
         "source_message_id": m.source_message_id,
         "index_state": m.index_state.value,
+        "source": m.source.value,
+        "embedding_model": m.embedding_model,
+        "context": m.context,
+        "search_text": index_text(m.content, m.context, m.metadata),
     }
 
 
@@ -97,10 +104,15 @@ class SqlMemoryRepository:
             async with self._db.transaction() as tx:
                 await tx.execute(insert(memories), [_values(m) for m in items])
 
-    async def get_many(self, user_id: UUID, ids: Sequence[UUID]) -> builtins.list[Memory]:
+    async def get_many(
+        self, user_id: UUID, ids: Sequence[UUID], *, with_embeddings: bool = True
+    ) -> builtins.list[Memory]:
         if not ids:
             return []
-        query = select(memories).where(_live(user_id), _t.id.in_(list(ids)))
+        columns = (
+            memories.c if with_embeddings else [c for c in memories.c if c is not _t.embedding]
+        )
+        query = select(*columns).where(_live(user_id), _t.id.in_(list(ids)))
         async with self._db.transaction() as tx:
             found = {r["id"]: to_memory(r) for r in (await tx.execute(query)).mappings()}
         return [found[i] for i in ids if i in found]
@@ -143,13 +155,13 @@ class SqlMemoryRepository:
     async def lexical_search(
         self, user_id: UUID, query: str, k: int, filters: dict[str, Any] | None = None
     ) -> builtins.list[LexicalHit]:
-        words = [w.lower() for w in WORD.findall(query)][:MAX_QUERY_WORDS]
+        words = query_terms(query)
         if not words or k <= 0:
             return []
         where = [_live(user_id), *_filters(filters)]
         if self._db.dialect == "postgresql":
-            tsq = func.to_tsquery("simple", " | ".join(words))
-            tsv: ColumnElement[Any] = literal_column("memories.content_tsv")
+            tsq = func.to_tsquery("english", " | ".join(words))
+            tsv: ColumnElement[Any] = literal_column("memories.search_tsv")
             rank: ColumnElement[Any] = func.ts_rank(tsv, tsq)
             stmt = select(_t.id, rank.label("rank")).where(*where, tsv.op("@@")(tsq))
         else:
@@ -188,10 +200,14 @@ class SqlMemoryRepository:
             async with self._db.transaction() as tx:
                 await tx.execute(stmt)
 
-    async def set_embeddings(self, vectors: dict[UUID, builtins.list[float]]) -> None:
+    async def set_embeddings(
+        self, vectors: dict[UUID, builtins.list[float]], model: str | None = None
+    ) -> None:
         if vectors:
             stmt = (
-                update(memories).where(_t.id == bindparam("mid")).values(embedding=bindparam("vec"))
+                update(memories)
+                .where(_t.id == bindparam("mid"))
+                .values(embedding=bindparam("vec"), embedding_model=model)
             )
             async with self._db.transaction() as tx:
                 await tx.execute(stmt, [{"mid": i, "vec": v} for i, v in vectors.items()])
@@ -218,6 +234,31 @@ class SqlMemoryRepository:
         self, user_id: UUID | None, after: UUID | None, limit: int
     ) -> builtins.list[Memory]:
         query = select(memories).where(_t.deleted_at.is_(None))
+        if user_id is not None:
+            query = query.where(_t.user_id == user_id)
+        if after is not None:
+            query = query.where(_t.id > after)
+        async with self._db.transaction() as tx:
+            rows = (await tx.execute(query.order_by(_t.id).limit(limit))).mappings()
+            return [to_memory(r) for r in rows]
+
+    async def update(self, memory: Memory) -> bool:
+        """Write an edited memory back (content, metadata, importance, context, embedding,
+        index state, updated time); False when it is not the owner's live memory."""
+        values = _values(memory)
+        for key in ("id", "user_id", "created_at", "access_count", "last_accessed_at"):
+            values.pop(key)
+        stmt = update(memories).where(_live(memory.user_id), _t.id == memory.id).values(values)
+        async with self._db.transaction() as tx:
+            return (await tx.execute(stmt)).rowcount == 1  # type: ignore[attr-defined, no-any-return]
+
+    async def embedded_by_other(
+        self, user_id: UUID | None, model: str, after: UUID | None, limit: int
+    ) -> builtins.list[Memory]:
+        query = select(memories).where(
+            _t.deleted_at.is_(None),
+            or_(_t.embedding_model.is_(None), _t.embedding_model != model),
+        )
         if user_id is not None:
             query = query.where(_t.user_id == user_id)
         if after is not None:

@@ -241,6 +241,12 @@ memories = Table(
     Column("index_state", String(16), nullable=False, default="pending", server_default="pending"),
     Column("deleted_at", UTCDateTime(), nullable=True),
     Column("embedding", Embedding(), nullable=True),
+    # Provenance and indexing (migration 0005): who wrote it, which model embedded it, the
+    # neighbouring text it is indexed with, and what the full-text index sees.
+    Column("source", String(16), nullable=False, default="user", server_default="user"),
+    Column("embedding_model", String(200), nullable=True),
+    Column("context", Text(), nullable=False, default="", server_default=""),
+    Column("search_text", Text(), nullable=True),
     Index("ix_memories_user_created", "user_id", "created_at"),
 )
 

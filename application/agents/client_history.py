@@ -39,6 +39,7 @@ from pydantic_ai.messages import (
 
 from domain.agents.models import HistoryPolicy
 from domain.errors import ValidationFailed
+from domain.memory.folding import stable_start
 from domain.memory.tokens import ApproximateTokenCounter
 
 SYSTEM_ROLES = ("system", "developer")
@@ -163,6 +164,11 @@ def fit(history: Sequence[ModelMessage], policy: HistoryPolicy) -> list[ModelMes
         exchanges[-1].append(m)
     budget_messages = max(policy.max_messages - 1, 0)
     budget_tokens = policy.max_tokens - sum(_tokens(m) for m in pinned)
+    if policy.layout == "prefix_cache":  # cut in blocks: the server's cached prefix holds
+        sizes = [(len(e), sum(_tokens(m) for m in e)) for e in exchanges]
+        start = stable_start(sizes, max_messages=budget_messages, max_tokens=budget_tokens)
+        if start is not None:
+            return pinned + [m for exchange in exchanges[start:] for m in exchange]
     kept: list[list[ModelMessage]] = []
     count = tokens = 0
     for exchange in reversed(exchanges):

@@ -104,6 +104,7 @@ def usage_of(result: AgentRunResult[Any]) -> TurnUsage:
         input_tokens=u.input_tokens,
         output_tokens=u.output_tokens,
         tool_calls=u.tool_calls,
+        cached_tokens=u.cache_read_tokens,
     )
 
 
@@ -185,6 +186,12 @@ class BaseAgentFramework(Generic[ResultT]):
                 f"Agent {self.name!r} has no model.", details={"agent": self.name}
             )
         return await self._models.model(self.definition.model)
+
+    async def context_window(self) -> int | None:
+        """The model's context window in tokens, when its source knows it."""
+        if self._model is not None or self._models is None:
+            return None
+        return await self._models.context_window(self.definition.model)
 
     async def get_conversation_context(
         self, user_id: UUID, conversation_id: UUID

@@ -20,6 +20,10 @@ class ModelSource(Protocol):
     async def list_models(self) -> list[str]:
         """Names of the chat models on offer; `ModelUnavailable` if the server is down."""
 
+    async def context_window(self, name: str | None = None) -> int | None:
+        """The model's context window in tokens, where the server says (or it is
+        configured); None when unknown. Never raises: a budget is not worth a failed turn."""
+
 
 class ToolProvider(Protocol):
     """The tools an agent may use, by its definition's allow-list (the `ToolRegistry`)."""

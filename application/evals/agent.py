@@ -7,8 +7,9 @@ all its turns recorded for MAI's evaluators. The user and everything they own ar
 after the case, whatever happened. Cases run one at a time: a local model serves one
 request at a time anyway, and the recorder is per run.
 
-A case's score is the mean of its assertions (pass = 1) and numeric scores (clamped to
-0..1); a case that raised scores 0; the run's score is the mean over cases.
+A case's score is the mean of its assertions (pass = 1), numeric scores (clamped to 0..1)
+and evaluators that could not run (0); a case that raised scores 0; the run's score is the
+mean over cases.
 """
 
 from __future__ import annotations
@@ -47,11 +48,12 @@ def _clamp(value: float) -> float:
 def case_score(case: ReportCase[Any, Any, Any]) -> CaseScore:
     assertions = {k: bool(v.value) for k, v in case.assertions.items()}
     scores = {k: _clamp(v.value) for k, v in case.scores.items()}
-    parts = [float(v) for v in assertions.values()] + list(scores.values())
     failures = [f"{f.name}: {f.error_message}" for f in case.evaluator_failures]
+    # An evaluator that could not run (a judge model unreachable…) counts as a failed check.
+    parts = [float(v) for v in assertions.values()] + list(scores.values()) + [0.0] * len(failures)
     return CaseScore(
         case.name,
-        average(parts) if parts else (0.0 if failures else 1.0),
+        average(parts) if parts else 1.0,
         duration=case.task_duration,
         assertions=assertions,
         scores=scores,

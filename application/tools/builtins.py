@@ -19,7 +19,7 @@ from application.agents.framework import AgentDeps
 from application.memory import NewMemory
 from application.tools.declare import tool
 from application.tools.guards import with_cache, with_rate_limit, with_timeout
-from domain.memory.long_term import MemoryKind
+from domain.memory.long_term import MemoryKind, MemorySource
 from domain.tools.arithmetic import InvalidExpression, evaluate
 from domain.tools.web import WebFetcher, host_allowed
 
@@ -71,7 +71,13 @@ async def remember(ctx: RunContext[AgentDeps], content: str, kind: str = "fact")
     except ValueError:
         raise ModelRetry('kind must be "fact", "preference" or "episodic".') from None
     await memory.store(
-        user, NewMemory(content, memory_kind, source_conversation_id=ctx.deps.conversation_id)
+        user,
+        NewMemory(
+            content,
+            memory_kind,
+            source_conversation_id=ctx.deps.conversation_id,
+            source=MemorySource.TOOL,
+        ),
     )
     return "Remembered."
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -37,11 +37,18 @@ class TurnLimits(BaseModel):
 
 
 class HistoryPolicy(BaseModel):
-    """How much of the conversation the agent sees each turn."""
+    """How much of the conversation the agent sees each turn, and how it is laid out.
+
+    `layout: prefix_cache` (the default) keeps the history append-only between folds, so
+    a local server's prefix cache reuses the previous request (`domain.memory.folding`);
+    `sliding` is the earlier rule: the newest messages that fit, one more dropped per turn,
+    recalled memories and the summary before the history.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     max_messages: int = Field(default=10, ge=0, le=1000)
     max_tokens: int = Field(default=4000, ge=0, le=1_000_000)
+    layout: Literal["prefix_cache", "sliding"] = "prefix_cache"
 
 
 class MemoryPolicy(BaseModel):
@@ -63,7 +70,9 @@ class AgentDefinition(BaseModel):
     instructions: str = "You are a helpful assistant."
     output_type: str = "text"  # "text" or the name of a registered Pydantic model
     tools: tuple[str, ...] = ()
-    model: str | None = None  # a model name on the LLM server; None = the default model
+    # A Pydantic AI model string (`openai:gpt-4o`, `anthropic:…`, `ollama:…`), or a model
+    # on the local server (`NAME` or `local:NAME`); None = the local server's default.
+    model: str | None = None
     model_settings: ModelParams = ModelParams()
     limits: TurnLimits = TurnLimits()
     history: HistoryPolicy = HistoryPolicy()
@@ -101,6 +110,9 @@ class TurnUsage:
     input_tokens: int = 0
     output_tokens: int = 0
     tool_calls: int = 0
+    # Of `input_tokens`, those the server served from its prompt cache, where it says
+    # (OpenAI's `usage.prompt_tokens_details.cached_tokens`); 0 when it does not.
+    cached_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:
@@ -113,6 +125,7 @@ class TurnUsage:
             "output_tokens": self.output_tokens,
             "total_tokens": self.total_tokens,
             "tool_calls": self.tool_calls,
+            "cached_tokens": self.cached_tokens,
         }
 
 

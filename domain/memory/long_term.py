@@ -32,6 +32,15 @@ class MemoryKind(StrEnum):
     PREFERENCE = "preference"  # how the user likes things
 
 
+class MemorySource(StrEnum):
+    """Who wrote a memory (its provenance)."""
+
+    USER = "user"  # the user, through the API, GraphQL or the CLI
+    TOOL = "tool"  # an agent, through the `remember` tool
+    EXTRACTION = "extraction"  # fact extraction from a conversation
+    EPISODIC = "episodic"  # the chat's own record of an exchange
+
+
 class IndexState(StrEnum):
     """The outbox: committed to the database first, then to the vector index."""
 
@@ -56,19 +65,27 @@ class Memory:
     source_conversation_id: UUID | None = None
     source_message_id: UUID | None = None
     index_state: IndexState = IndexState.PENDING
+    source: MemorySource = MemorySource.USER
+    embedding_model: str | None = None  # the model that made `embedding`
+    context: str = ""  # the neighbouring text it is indexed with (never shown as content)
 
     def __post_init__(self) -> None:
-        if not self.content.strip():
-            raise ValidationFailed("Memory content is empty.", details={"field": "content"})
-        if len(self.content) > MAX_MEMORY_CHARS:
-            raise ValidationFailed(
-                f"Memory content is longer than {MAX_MEMORY_CHARS} characters.",
-                details={"field": "content", "limit": MAX_MEMORY_CHARS},
-            )
+        check_content(self.content)
         if not 0.0 <= self.importance <= 1.0:
             raise ValidationFailed(
                 "Importance must be between 0 and 1.", details={"field": "importance"}
             )
+
+
+def check_content(content: str) -> None:
+    """Content a memory may hold: not blank, not longer than MAX_MEMORY_CHARS."""
+    if not content.strip():
+        raise ValidationFailed("Memory content is empty.", details={"field": "content"})
+    if len(content) > MAX_MEMORY_CHARS:
+        raise ValidationFailed(
+            f"Memory content is longer than {MAX_MEMORY_CHARS} characters.",
+            details={"field": "content", "limit": MAX_MEMORY_CHARS},
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +123,8 @@ class ScoredMemory:
     memory: Memory
     similarity: float
     score: float
+    dense: float | None = None  # the cosine similarity, when dense retrieval found it
+    lexical: float | None = None  # the full-text rank, when lexical retrieval found it
 
 
 def rank(

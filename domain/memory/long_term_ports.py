@@ -60,9 +60,11 @@ class MemoryIndex(Protocol):
 
 
 class Embedder(Protocol):
-    """Text → vectors, with query and document sides (E5-style models need the prefix)."""
+    """Text → vectors, with query and document sides (E5-style models need the prefix).
+    `model_name` is recorded with every memory it embeds."""
 
     dim: int
+    model_name: str
 
     async def embed_query(self, text: str) -> list[float]: ...
 
@@ -81,8 +83,11 @@ class MemoryRepository(Protocol):
 
     async def add_many(self, memories: Sequence[Memory]) -> None: ...
 
-    async def get_many(self, user_id: UUID, ids: Sequence[UUID]) -> builtins.list[Memory]:
-        """The user's live memories among `ids` (unknown, deleted, foreign ids left out)."""
+    async def get_many(
+        self, user_id: UUID, ids: Sequence[UUID], *, with_embeddings: bool = True
+    ) -> builtins.list[Memory]:
+        """The user's live memories among `ids`, in that order (unknown, deleted, foreign ids
+        left out); without their vectors unless `with_embeddings` (search needs none)."""
 
     async def list(self, user_id: UUID, limit: int, after: str | None = None) -> Page[Memory]:
         """Newest first, cursor-paginated."""
@@ -103,8 +108,21 @@ class MemoryRepository(Protocol):
 
     async def mark_indexed(self, ids: Sequence[UUID]) -> None: ...
 
-    async def set_embeddings(self, vectors: dict[UUID, builtins.list[float]]) -> None:
-        """Store (re)computed embeddings, so a rebuild need not embed again."""
+    async def set_embeddings(
+        self, vectors: dict[UUID, builtins.list[float]], model: str | None = None
+    ) -> None:
+        """Store (re)computed embeddings and the model that made them, so a rebuild need
+        not embed again."""
+
+    async def update(self, memory: Memory) -> bool:
+        """Write an edited memory back (content, metadata, importance, context, embedding
+        and its model, index state, updated time); False unless it is the owner's and live."""
+
+    async def embedded_by_other(
+        self, user_id: UUID | None, model: str, after: UUID | None, limit: int
+    ) -> builtins.list[Memory]:
+        """Live memories (in id order, after `after`) whose embedding is missing or was made
+        by another model than `model`: what a re-embedding still has to do."""
 
     async def purge(self, ids: Sequence[UUID]) -> None:
         """Remove rows (deleted memories whose index entry is gone)."""

@@ -93,17 +93,20 @@ async def _judge(container: Container, spec: str | None) -> None:
 
 def _run_variant(
     agent: str,
+    file: Path,
     dataset: AgentDataset,
     variant: Variant,
     min_score: float | None,
     judge: str | None,
 ) -> EvalRun:
-    from adapters.evals.tracing import record_spans
+    from adapters.evals.tracing import recording_spans
     from container import pin_chat_model
     from entrypoints.cli.main import container_session
 
-    record_spans()
-    with container_session(memory=_needs_memory(dataset)) as (runner, container):
+    with (
+        recording_spans(),
+        container_session(memory=_needs_memory(dataset)) as (runner, container),
+    ):
         if variant.model:
             pin_chat_model(container, variant.model)
         runner.run(_judge(container, judge))
@@ -123,7 +126,7 @@ def _run_variant(
                     progress=advance,
                 )
             )
-        run.details["file"] = str(dataset.name)
+        run.details["file"] = str(file)
         runner.run(container.eval_runs().record(run))
         return run
 
@@ -256,11 +259,13 @@ def agent(
         dataset = load_agent_dataset(dataset_file)
         base = Variant(model, prompt_version)
         variants = [base, *(parse_variant(v, base) for v in compare or [])]
-        runs = [(v, _run_variant(agent_name, dataset, v, min_score, judge_model)) for v in variants]
+        runs = [
+            (v, _run_variant(agent_name, dataset_file, dataset, v, min_score, judge_model))
+            for v in variants
+        ]
     except MAIError as exc:
         raise _fail(exc) from None
     for _, run in runs:
-        run.details["file"] = str(dataset_file)
         out.print(agent_table(run))
     if len(runs) > 1:
         out.print(compare_table(runs))

@@ -1,6 +1,7 @@
 """`mai memory …`: upkeep of long-term memory. The database is the truth; the vector index
 can be rebuilt from it (`reindex`) or brought up to date with it (`reconcile`); `cleanup`
-forgets what is old and unimportant; `stats` counts.
+forgets what is old and unimportant; `stats` counts; `show` and `edit` inspect and correct
+one memory of a user (with its provenance).
 
 Errors go through `run_with_container` in `entrypoints.cli.main` (the CLI's one error map),
 imported when a command runs: `main` registers this sub-app, so importing it here at load
@@ -9,6 +10,7 @@ time would be circular.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -19,8 +21,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from domain.errors import NotFound
+from domain.errors import NotFound, ValidationFailed
 from domain.identity.models import validate_username
+from domain.memory.long_term import Memory
 
 if TYPE_CHECKING:
     from container import Container
@@ -67,10 +70,12 @@ def reindex(
     user: UserOption = None,
     reembed: Annotated[
         bool,
-        typer.Option("--reembed", help="Embed every memory again (after changing the model)."),
+        typer.Option("--reembed", help="Embed every memory again, whichever model embedded it."),
     ] = False,
 ) -> None:
-    """Rebuild the vector index from the database, page by page, showing progress."""
+    """Re-embed the memories another model embedded (resumable: run it again after a stop
+    and it continues), then rebuild the vector index from the database, showing progress.
+    Search keeps working meanwhile (lexically for memories not yet re-embedded)."""
 
     async def work(container: Container) -> tuple[int, str]:
         user_id = await user_id_of(container, user)
@@ -82,19 +87,26 @@ def reindex(
             TimeElapsedColumn(),
         )
         with Progress(*columns, console=err) as progress:
-            task = progress.add_task("reindexing", total=expected)
+            tasks = {
+                "embedding": progress.add_task("re-embedding", total=None),
+                "indexing": progress.add_task("indexing", total=expected),
+            }
 
-            def advance(done: int) -> None:
-                progress.update(task, completed=done, total=max(expected, done))
+            def advance(phase: str, done: int) -> None:
+                task = tasks[phase]
+                total = None if phase == "embedding" else max(expected, done)
+                progress.update(task, completed=done, total=total)
 
             try:
                 total: int = await container.reindex_memories().execute(
                     user_id, reembed=reembed, progress=advance
                 )
             except BaseException:
-                progress.update(task, visible=False)  # the error is then the one line shown
+                for task in tasks.values():
+                    progress.update(task, visible=False)  # the error is then the one line shown
                 raise
-            progress.update(task, completed=total, total=total)
+            progress.update(tasks["embedding"], total=progress.tasks[0].completed)
+            progress.update(tasks["indexing"], completed=total, total=total)
         return total, str(container.memory_index().name)
 
     total, index = _run(work)
@@ -164,3 +176,89 @@ def stats(user: UserOption = None) -> None:
         for key in sorted(k for k in counts if k.startswith(prefix)):
             table.add_row(f"{label} {key.removeprefix(prefix)}", str(counts[key]))
     out.print(table)
+
+
+MemoryId = Annotated[str, typer.Argument(help="The memory's id.")]
+OwnerOption = Annotated[str, typer.Option("--user", "-u", help="The user who owns it.")]
+
+
+def _parse_id(value: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError:
+        raise ValidationFailed("Not a memory id.", details={"field": "id"}) from None
+
+
+def _print_memory(memory: Memory) -> None:
+    table = Table(show_header=False, title=f"memory {memory.id}")
+    rows = {
+        "content": memory.content,
+        "kind": memory.kind.value,
+        "importance": f"{memory.importance:g}",
+        "metadata": json.dumps(memory.metadata, ensure_ascii=False),
+        "source": memory.source.value,
+        "conversation": str(memory.source_conversation_id or "—"),
+        "message": str(memory.source_message_id or "—"),
+        "embedding model": memory.embedding_model or "— (not embedded yet)",
+        "index": memory.index_state.value,
+        "created": memory.created_at.isoformat(),
+        "updated": memory.updated_at.isoformat(),
+        "accessed": f"{memory.access_count} times",
+    }
+    for key, value in rows.items():
+        table.add_row(key, value)
+    out.print(table)
+
+
+@memory_app.command("show")
+def show(memory_id: MemoryId, user: OwnerOption) -> None:
+    """Show one of a user's memories with its provenance."""
+
+    async def work(container: Container) -> Memory:
+        owner = await user_id_of(container, user)
+        assert owner is not None
+        found: Memory = await container.long_term_memory().get(owner, _parse_id(memory_id))
+        return found
+
+    _print_memory(_run(work))
+
+
+@memory_app.command("edit")
+def edit(
+    memory_id: MemoryId,
+    user: OwnerOption,
+    content: Annotated[str | None, typer.Option("--content", help="The corrected text.")] = None,
+    metadata: Annotated[
+        str | None, typer.Option("--metadata", help="A JSON object replacing its metadata.")
+    ] = None,
+    importance: Annotated[
+        float | None, typer.Option("--importance", min=0.0, max=1.0, help="0..1.")
+    ] = None,
+) -> None:
+    """Correct one of a user's memories; it is re-embedded and re-indexed before this ends."""
+
+    def parsed_metadata() -> dict[str, Any] | None:
+        if metadata is None:
+            return None
+        try:
+            value = json.loads(metadata)
+        except json.JSONDecodeError:
+            value = None
+        if not isinstance(value, dict):
+            raise ValidationFailed(
+                "--metadata is not a JSON object.", details={"field": "metadata"}
+            )
+        return value
+
+    async def work(container: Container) -> Memory:
+        from application.memory import MemoryEdit
+
+        owner = await user_id_of(container, user)
+        assert owner is not None
+        change = MemoryEdit(content=content, metadata=parsed_metadata(), importance=importance)
+        updated: Memory = await container.long_term_memory().update(
+            owner, _parse_id(memory_id), change
+        )
+        return updated
+
+    _print_memory(_run(work))

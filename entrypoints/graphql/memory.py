@@ -1,6 +1,7 @@
 """Long-term memory over GraphQL: the `memories` query (recent, or a search when `query` is
-given), and the `remember` / `forget` mutations. A user reaches only their own memories;
-anyone else's id is NOT_FOUND, as a missing one is."""
+given), `memory(id)` with its provenance, and the `remember` / `updateMemory` / `forget`
+mutations (`updateMemory` answers once the edit is re-embedded and re-indexed). A user
+reaches only their own memories; anyone else's id is NOT_FOUND, as a missing one is."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from application.memory import NewMemory
+from application.memory import MemoryEdit, NewMemory
 from domain.errors import ValidationFailed
 from entrypoints.graphql.context import Context
 from entrypoints.graphql.types import (
@@ -61,6 +62,12 @@ class MemoryQuery:
             degraded=found.degraded,
         )
 
+    @strawberry.field(description="One of your memories, with its provenance.")
+    async def memory(self, info: Info[Context, None], id: strawberry.ID) -> MemoryType:
+        user = await info.context.require_user()
+        memory = info.context.container.long_term_memory()
+        return MemoryType.of(await memory.get(user.id, parse_id(id, "id")))
+
 
 @strawberry.type
 class MemoryMutation:
@@ -83,6 +90,27 @@ class MemoryMutation:
             metadata=_metadata(metadata),
         )
         return MemoryType.of(await info.context.container.long_term_memory().store(user.id, item))
+
+    @strawberry.mutation(
+        description="Correct one of your memories (the fields given replace its own); "
+        "searchable as edited when this answers."
+    )
+    async def update_memory(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        content: str | None = None,
+        metadata: JSON | None = None,
+        importance: float | None = None,
+    ) -> MemoryType:
+        user = await info.context.require_user()
+        edit = MemoryEdit(
+            content=content,
+            metadata=None if metadata is None else _metadata(metadata),
+            importance=importance,
+        )
+        memory = info.context.container.long_term_memory()
+        return MemoryType.of(await memory.update(user.id, parse_id(id, "id"), edit))
 
     @strawberry.mutation(description="Forget one of your memories; true when it is gone.")
     async def forget(self, info: Info[Context, None], id: strawberry.ID) -> bool:

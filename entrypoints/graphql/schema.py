@@ -19,7 +19,7 @@ from container import Container
 from entrypoints.graphql.api_keys import ApiKeyMutation, ApiKeyQuery
 from entrypoints.graphql.chat import ChatMutation, Subscription
 from entrypoints.graphql.context import Context
-from entrypoints.graphql.errors import ContractErrors, ContractGraphQLRouter
+from entrypoints.graphql.errors import ContractErrors
 from entrypoints.graphql.evals import EvalQuery
 from entrypoints.graphql.memory import MemoryMutation, MemoryQuery
 from entrypoints.graphql.metrics import OperationMetrics
@@ -39,6 +39,8 @@ from entrypoints.graphql.types import (
     UserType,
     parse_id,
 )
+from entrypoints.web.graphiql import LocalGraphiQLRouter
+from entrypoints.web.pages import console_dist
 
 MAX_DEPTH = 10
 MAX_ALIASES = 15
@@ -112,9 +114,11 @@ def build_router(container: Container) -> GraphQLRouter[Context, None]:
         return Context(container)
 
     production = container.settings().environment == "production"
-    return ContractGraphQLRouter(
+    router = LocalGraphiQLRouter(
         build_schema(production=production),
         context_getter=context_getter,
         subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
         graphql_ide=None if production else "graphiql",
     )
+    router.console_dist = console_dist(container.settings().api.console_dir)  # GraphiQL's assets
+    return router

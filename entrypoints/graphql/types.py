@@ -146,6 +146,7 @@ class UsageType:
     output_tokens: int
     total_tokens: int
     tool_calls: int
+    cached_tokens: int = 0
 
     @classmethod
     def of(cls, u: TurnUsage) -> UsageType:
@@ -240,8 +241,21 @@ class MemoryType:
     access_count: int
     last_accessed_at: datetime | None
     created_at: datetime
+    updated_at: datetime
+    source: str = strawberry.field(description="Who wrote it: user, tool, extraction, episodic.")
+    source_conversation_id: strawberry.ID | None = None
+    source_message_id: strawberry.ID | None = None
+    embedding_model: str | None = strawberry.field(
+        default=None, description="The model that embedded it (null: not embedded yet)."
+    )
     score: float | None = None
     similarity: float | None = None
+    dense: float | None = strawberry.field(
+        default=None, description="Cosine similarity, when dense retrieval found it."
+    )
+    lexical: float | None = strawberry.field(
+        default=None, description="Full-text rank, when lexical retrieval found it."
+    )
 
     @classmethod
     def of(cls, m: Memory, scored: ScoredMemory | None = None) -> MemoryType:
@@ -254,13 +268,24 @@ class MemoryType:
             access_count=m.access_count,
             last_accessed_at=m.last_accessed_at,
             created_at=m.created_at,
+            updated_at=m.updated_at,
+            source=m.source.value,
+            source_conversation_id=_id_or_none(m.source_conversation_id),
+            source_message_id=_id_or_none(m.source_message_id),
+            embedding_model=m.embedding_model,
             score=None if scored is None else scored.score,
             similarity=None if scored is None else scored.similarity,
+            dense=None if scored is None else scored.dense,
+            lexical=None if scored is None else scored.lexical,
         )
 
     @classmethod
     def found(cls, s: ScoredMemory) -> MemoryType:
         return cls.of(s.memory, s)
+
+
+def _id_or_none(value: UUID | None) -> strawberry.ID | None:
+    return None if value is None else strawberry.ID(str(value))
 
 
 @strawberry.type

@@ -38,6 +38,7 @@ from entrypoints.rest.routes import (
     tools,
     ui_protocols,
 )
+from entrypoints.web.console import install_console
 
 API_PREFIX = "/api/v1"
 OPENAI_PREFIX = "/v1"  # OpenAI-compatible: the openai SDK's base_url is http://host/v1
@@ -75,7 +76,8 @@ def create_app(container: Container | None = None, *, configure_logs: bool = Tru
         version="0.1.0",
         lifespan=lifespan,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # /docs is Swagger UI from local assets (install_console)
+        redoc_url=None,  # ReDoc would load from a CDN
     )
     app.state.container = container
     install_error_handlers(app)
@@ -94,6 +96,7 @@ def create_app(container: Container | None = None, *, configure_logs: bool = Tru
     app.include_router(evals.router, prefix=API_PREFIX)
     app.include_router(openai_compat.router, prefix=OPENAI_PREFIX)
     app.include_router(build_router(container), prefix="/graphql", include_in_schema=False)
+    install_console(app, settings.api.console_dir)  # the web console at /, and /docs
 
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.api.max_body_bytes)
     if settings.api.security_headers:

@@ -12,7 +12,14 @@ from application.memory import Mode
 from domain.agents.models import AgentDefinition, TurnResult, TurnUsage
 from domain.conversations.models import Conversation, Message
 from domain.identity.models import TokenPair, User
-from domain.memory.long_term import MAX_MEMORY_CHARS, Memory, MemoryKind, ScoredMemory
+from domain.memory.long_term import (
+    MAX_MEMORY_CHARS,
+    IndexState,
+    Memory,
+    MemoryKind,
+    MemorySource,
+    ScoredMemory,
+)
 from domain.user_input import check_text, check_value
 from entrypoints.streaming import jsonable
 
@@ -208,6 +215,15 @@ class MemoryIn(BaseModel):
     kind: MemoryKind = MemoryKind.EPISODIC
 
 
+class MemoryPatch(BaseModel):
+    """A correction: the fields given replace the memory's (`metadata` as a whole)."""
+
+    model_config = ConfigDict(extra="forbid")
+    content: Text | None = Field(default=None, min_length=1, max_length=MAX_MEMORY_CHARS)
+    metadata: JSONObject | None = None
+    importance: float | None = Field(default=None, ge=0.0, le=1.0)
+
+
 class _MemoryFields(BaseModel):
     """The fields of a memory shown to users: never its embedding or index state."""
 
@@ -219,6 +235,8 @@ class _MemoryFields(BaseModel):
     access_count: int
     last_accessed_at: datetime | None
     created_at: datetime
+    updated_at: datetime
+    source: MemorySource = Field(description="Who wrote it: user, tool, extraction, episodic.")
 
 
 def _memory_fields(m: Memory) -> dict[str, Any]:
@@ -231,6 +249,8 @@ def _memory_fields(m: Memory) -> dict[str, Any]:
         "access_count": m.access_count,
         "last_accessed_at": m.last_accessed_at,
         "created_at": m.created_at,
+        "updated_at": m.updated_at,
+        "source": m.source,
     }
 
 
@@ -240,6 +260,25 @@ class MemoryOut(_MemoryFields):
     @classmethod
     def of(cls, m: Memory) -> MemoryOut:
         return cls(**_memory_fields(m))
+
+
+class MemoryDetailOut(_MemoryFields):
+    """One memory with its provenance: where it came from and which model embedded it."""
+
+    source_conversation_id: UUID | None = Field(description="The conversation it came from.")
+    source_message_id: UUID | None = Field(description="The message it came from.")
+    embedding_model: str | None = Field(description="The model that embedded it (None: not yet).")
+    indexed: bool = Field(description="True once its vector is in the index.")
+
+    @classmethod
+    def of(cls, m: Memory) -> MemoryDetailOut:
+        return cls(
+            **_memory_fields(m),
+            source_conversation_id=m.source_conversation_id,
+            source_message_id=m.source_message_id,
+            embedding_model=m.embedding_model,
+            indexed=m.index_state is IndexState.INDEXED,
+        )
 
 
 class MemoryPage(BaseModel):
@@ -252,10 +291,22 @@ class ScoredMemoryOut(_MemoryFields):
 
     score: float = Field(description="The rank: similarity blended with importance and recency.")
     similarity: float = Field(description="How well it matches the query, in the mode's measure.")
+    dense: float | None = Field(
+        default=None, description="Cosine similarity, when dense retrieval found it."
+    )
+    lexical: float | None = Field(
+        default=None, description="Full-text rank, when lexical retrieval found it."
+    )
 
     @classmethod
     def of(cls, s: ScoredMemory) -> ScoredMemoryOut:
-        return cls(**_memory_fields(s.memory), score=s.score, similarity=s.similarity)
+        return cls(
+            **_memory_fields(s.memory),
+            score=s.score,
+            similarity=s.similarity,
+            dense=s.dense,
+            lexical=s.lexical,
+        )
 
 
 class MemorySearchOut(BaseModel):

@@ -215,3 +215,35 @@ async def test_unauthenticated_is_refused(
     assert error_code(await gql(client, query, None, **variables)) == "AUTHENTICATION_FAILED"
     bad = {"Authorization": "Bearer not-a-token"}
     assert error_code(await gql(client, query, bad, **variables)) == "AUTHENTICATION_FAILED"
+
+
+ONE = """query($id: ID!) {
+  memory(id: $id) { id content source embeddingModel sourceConversationId createdAt updatedAt }
+}"""
+UPDATE = """mutation($id: ID!, $content: String, $metadata: JSON, $importance: Float) {
+  updateMemory(id: $id, content: $content, metadata: $metadata, importance: $importance) {
+    id content metadata importance
+  }
+}"""
+
+
+async def test_memory_by_id_and_update_memory(api: Api, client: httpx.AsyncClient) -> None:
+    ada, eve = await api.signup("ada"), await api.signup("eve")
+    made = (await gql(client, REMEMBER, ada, content="My cat is called Felix"))["data"]["remember"]
+    got = (await gql(client, ONE, ada, id=made["id"]))["data"]["memory"]
+    assert (got["content"], got["source"], got["embeddingModel"]) == (
+        "My cat is called Felix",
+        "user",
+        "hash-bow",
+    )
+    assert got["sourceConversationId"] is None
+    assert error_code(await gql(client, ONE, eve, id=made["id"])) == "NOT_FOUND"
+
+    body = await gql(client, UPDATE, ada, id=made["id"], content="My dog is called Rex")
+    assert body["data"]["updateMemory"]["content"] == "My dog is called Rex"
+    found = (await gql(client, SEARCH, ada, query="dog Rex", k=1))["data"]["memories"]
+    assert found["items"][0]["content"] == "My dog is called Rex"
+    assert error_code(await gql(client, UPDATE, eve, id=made["id"], content="x")) == "NOT_FOUND"
+    assert error_code(await gql(client, UPDATE, ada, id=made["id"], content=" ")) == (
+        "VALIDATION_FAILED"
+    )

@@ -26,6 +26,8 @@ FIELDS = {
     "access_count",
     "last_accessed_at",
     "created_at",
+    "updated_at",
+    "source",
 }
 FACTS = [
     "I love hiking in the Alps every summer",
@@ -136,7 +138,8 @@ async def test_search_is_ranked_with_scores(api: Api, client: httpx.AsyncClient)
     items = found["items"]
     assert 1 <= len(items) <= 3
     assert items[0]["id"] == ids[FACTS[0]]
-    assert set(items[0]) == FIELDS | {"score", "similarity"}
+    assert set(items[0]) == FIELDS | {"score", "similarity", "dense", "lexical"}
+    assert items[0]["dense"] is not None and items[0]["lexical"] is not None  # found by both
     scores = [i["score"] for i in items]
     assert scores == sorted(scores, reverse=True)
 
@@ -299,3 +302,62 @@ async def test_an_oversized_body_is_413(api: Api, client: httpx.AsyncClient) -> 
     h = await api.signup("ada")
     r = await client.post(MEMORIES, json={"content": "x" * 2_000_000}, headers=h)
     assert_error(r, 413, "PAYLOAD_TOO_LARGE")
+
+
+async def test_read_one_memory_with_its_provenance(api: Api, client: httpx.AsyncClient) -> None:
+    ada, eve = await api.signup("ada"), await api.signup("eve")
+    made = await remember(client, ada, "My sister Maria lives in Lisbon", metadata={"src": "x"})
+    r = await client.get(f"{MEMORIES}/{made['id']}", headers=ada)
+    assert r.status_code == 200, r.text
+    got = r.json()
+    assert got["content"] == "My sister Maria lives in Lisbon" and got["source"] == "user"
+    assert got["embedding_model"] == "hash-bow" and got["indexed"] is True
+    assert got["source_conversation_id"] is None and got["source_message_id"] is None
+    assert got["created_at"] == got["updated_at"]
+    assert "embedding" not in got and "context" not in got
+    assert_error(await client.get(f"{MEMORIES}/{made['id']}", headers=eve), 404, "NOT_FOUND")
+    assert_error(await client.get(f"{MEMORIES}/{uuid4()}", headers=ada), 404, "NOT_FOUND")
+    assert_error(await client.get(f"{MEMORIES}/not-a-uuid", headers=ada), 422, "VALIDATION_FAILED")
+
+
+async def test_patch_is_searchable_as_edited_at_once(api: Api, client: httpx.AsyncClient) -> None:
+    ada, eve = await api.signup("ada"), await api.signup("eve")
+    made = await remember(client, ada, "My cat is called Felix")
+    for fact in FACTS:
+        await remember(client, ada, fact)
+    url = f"{MEMORIES}/{made['id']}"
+
+    r = await client.patch(
+        url, json={"content": "My dog is called Rex", "importance": 0.9}, headers=ada
+    )
+    assert r.status_code == 200, r.text
+    edited = r.json()
+    assert (edited["content"], edited["importance"], edited["indexed"]) == (
+        "My dog is called Rex",
+        0.9,
+        True,
+    )
+    assert edited["updated_at"] >= edited["created_at"] and edited["metadata"] == {}
+    found = await search(client, ada, "dog Rex", k=1)
+    assert found["items"][0]["id"] == made["id"]
+    assert found["items"][0]["content"] == "My dog is called Rex"
+    for mode in ("dense", "lexical", "hybrid"):
+        old = await search(client, ada, "cat Felix", k=10, mode=mode)
+        assert all("Felix" not in i["content"] for i in old["items"])
+
+    r = await client.patch(url, json={"metadata": {"checked": True}}, headers=ada)
+    assert r.status_code == 200 and r.json()["metadata"] == {"checked": True}
+    assert r.json()["content"] == "My dog is called Rex"  # untouched fields stay
+
+    assert_error(await client.patch(url, json={"content": "stolen"}, headers=eve), 404, "NOT_FOUND")
+    for bad in ({"content": ""}, {"content": "   "}, {"importance": 2}, {"embedding": [1]}):
+        assert_error(await client.patch(url, json=bad, headers=ada), 422, "VALIDATION_FAILED")
+    assert (await client.get(url, headers=ada)).json()["content"] == "My dog is called Rex"
+
+
+async def test_a_repeated_memory_updates_the_first(api: Api, client: httpx.AsyncClient) -> None:
+    ada = await api.signup("ada")
+    first = await remember(client, ada, "I prefer green tea", importance=0.3)
+    again = await remember(client, ada, "I prefer green tea", importance=0.7)
+    assert again["id"] == first["id"] and again["importance"] == 0.7
+    assert await listed(client, ada) == ["I prefer green tea"]

@@ -16,7 +16,8 @@ async def test_health_ready_metrics_and_docs(client: httpx.AsyncClient) -> None:
 
     assert (await client.get("/api/v1/health")).status_code == 200
     assert (await client.get("/openapi.json")).json()["info"]["title"] == "MAI Framework"
-    assert (await client.get("/docs")).status_code == 200
+    # 200 once `make web` has built Swagger UI's assets, else 503 saying how (test_web_pages)
+    assert (await client.get("/docs")).status_code in (200, 503)
 
     metrics = await client.get("/metrics")
     assert metrics.status_code == 200

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from domain.identity.models import User
-from domain.memory.long_term import IndexState, Memory, MemoryKind
+from domain.memory.long_term import IndexState, Memory, MemoryKind, MemorySource
 from domain.memory.long_term_ports import MemoryRepository
 
 from .conftest import MakeUser, at
@@ -180,3 +180,66 @@ async def test_set_embeddings(memory_repository: MemoryRepository, two: tuple[Us
     await memory_repository.set_embeddings({m.id: [0.25] * 384})
     [got] = await memory_repository.get_many(alice.id, [m.id])
     assert got.embedding == [0.25] * 384
+
+
+async def test_lexical_search_stems_drops_stop_words_and_sees_context_and_dates(
+    memory_repository: MemoryRepository, two: tuple[User, User]
+) -> None:
+    """The same full-text quality on every store: stemmed words match ("adopted" ~
+    "adopting"), stop words never decide a ranking, and a memory is found by the context
+    it was indexed with and by the dates in its metadata."""
+    alice, _ = two
+    adopted = mem(alice, "We finally adopted two puppies last weekend")
+    reply = mem(alice, "Wow, that is wonderful news!", context="Caroline: I got the new job")
+    dated = mem(alice, "The concert was amazing", metadata={"date": "8 May, 2023"})
+    noise = [mem(alice, f"what is it that you did there, number {i}?") for i in range(5)]
+    await memory_repository.add_many([adopted, reply, dated, *noise])
+
+    async def top(query: str) -> object:
+        hits = await memory_repository.lexical_search(alice.id, query, 3)
+        return hits[0].id if hits else None
+
+    assert await top("When did they adopt the puppy?") == adopted.id
+    assert await top("What did Caroline get?") == reply.id
+    assert await top("What happened in May 2023?") == dated.id
+
+
+async def test_update_and_what_another_model_embedded(
+    memory_repository: MemoryRepository, two: tuple[User, User]
+) -> None:
+    alice, bob = two
+    old, new, bare = (
+        mem(alice, "one", embedding=[0.1] * 384, embedding_model="old-model"),
+        mem(alice, "two", embedding=[0.2] * 384, embedding_model="new-model"),
+        mem(alice, "three"),
+    )
+    await memory_repository.add_many([old, new, bare])
+    stale = await memory_repository.embedded_by_other(None, "new-model", None, 10)
+    assert {m.id for m in stale} == {old.id, bare.id}
+    first = await memory_repository.embedded_by_other(alice.id, "new-model", None, 1)
+    rest = await memory_repository.embedded_by_other(alice.id, "new-model", first[0].id, 10)
+    assert {m.id for m in first + rest} == {old.id, bare.id}
+    await memory_repository.set_embeddings({old.id: [0.3] * 384}, "new-model")
+    assert [
+        m.id for m in await memory_repository.embedded_by_other(None, "new-model", None, 9)
+    ] == [bare.id]
+
+    old.content, old.metadata, old.importance = "one, corrected", {"k": "v"}, 0.9
+    old.source, old.updated_at = MemorySource.TOOL, at(5)
+    assert await memory_repository.update(old)
+    [got] = await memory_repository.get_many(alice.id, [old.id])
+    assert (got.content, got.metadata, got.importance, got.source) == (
+        "one, corrected",
+        {"k": "v"},
+        0.9,
+        MemorySource.TOOL,
+    )
+    assert got.updated_at == at(5) and got.created_at == at(0)
+    assert [h.id for h in await memory_repository.lexical_search(alice.id, "corrected", 5)] == [
+        old.id
+    ]
+    assert await memory_repository.lexical_search(alice.id, "one", 5) != []
+    stolen = Memory(bob.id, "mine now", id=old.id)
+    assert not await memory_repository.update(stolen)  # another user's id: nothing changes
+    [still] = await memory_repository.get_many(alice.id, [old.id])
+    assert still.content == "one, corrected"

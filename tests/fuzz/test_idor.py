@@ -53,7 +53,10 @@ SHARED = {
 #: Routes for superusers only: anyone else gets 403 whatever the id (nothing is owned).
 SUPERUSER_ONLY = {"/api/v1/evals/{eval_run_id}"}
 #: A valid body for the id routes that take one (so only ownership can refuse them).
-BODIES = {("POST", "/api/v1/approvals/{approval_id}"): {"approve": True}}
+BODIES = {
+    ("POST", "/api/v1/approvals/{approval_id}"): {"approve": True},
+    ("PATCH", "/api/v1/memories/{memory_id}"): {"content": "bob's now"},
+}
 PARAM = re.compile(r"{(\w+)(?::\w+)?}")
 
 
@@ -196,6 +199,11 @@ async def test_another_users_id_over_graphql_is_not_found(world: tuple[FastAPI, 
             w.ids["conversation"],
         ),
         ("mutation($id: ID!) { forget(id: $id) }", w.ids["memory"]),
+        ("query($id: ID!) { memory(id: $id) { content } }", w.ids["memory"]),
+        (
+            'mutation($id: ID!) { updateMemory(id: $id, content: "bob\'s now") { id } }',
+            w.ids["memory"],
+        ),
         (
             "mutation($id: ID!) { resolveApproval(id: $id, approve: true) { output } }",
             w.ids["approval"],

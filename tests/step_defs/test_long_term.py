@@ -11,6 +11,7 @@ from pydantic_ai.messages import (
     ModelResponse,
     SystemPromptPart,
     TextPart,
+    UserPromptPart,
 )
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 from pytest_bdd import given, parsers, scenarios, then, when
@@ -57,13 +58,15 @@ def remembering_agent(world: World, name: str) -> None:
     s = state(world)
 
     def model_fn(messages: list[ModelMessage], _info: AgentInfo) -> ModelResponse:
+        # what the model was told: system notes, and the turn's own message (where the
+        # prefix-cache layout puts recalled memories)
         s["seen"].append(
             " ".join(
-                p.content
+                str(p.content)
                 for m in messages
                 if isinstance(m, ModelRequest)
                 for p in m.parts
-                if isinstance(p, SystemPromptPart)
+                if isinstance(p, SystemPromptPart | UserPromptPart)
             )
         )
         return ModelResponse(parts=[TextPart("noted")])

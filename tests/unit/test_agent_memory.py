@@ -22,19 +22,26 @@ from adapters.memory.models import StaticModelSource
 from application import chat
 from application.memory import NewMemory
 from container import Container, open_resources
-from domain.agents.models import AgentDefinition, MemoryPolicy
+from domain.agents.models import AgentDefinition, HistoryPolicy, MemoryPolicy
 from domain.memory.long_term import MemoryKind
 from tests.conftest import make_container, make_settings
 from tests.fakes import last_user_text
 
 
 def notes(messages: list[ModelMessage]) -> str:
+    """System notes and the turn's own message (where the prefix-cache layout puts
+    recalled memories)."""
     return " ".join(
-        p.content
-        for m in messages
-        if isinstance(m, ModelRequest)
-        for p in m.parts
-        if isinstance(p, SystemPromptPart)
+        [
+            *(
+                p.content
+                for m in messages
+                if isinstance(m, ModelRequest)
+                for p in m.parts
+                if isinstance(p, SystemPromptPart)
+            ),
+            last_user_text(messages),
+        ]
     )
 
 
@@ -143,3 +150,51 @@ async def test_facts_are_extracted_after_the_turn_and_never_duplicated() -> None
     assert [(m.kind, m.content) for m in recent] == [
         (MemoryKind.FACT, "Ada's sister Lena lives in Porto.")
     ]
+
+
+async def test_recalled_memories_follow_the_history_in_the_turns_own_message() -> None:
+    seen: list[list[ModelMessage]] = []
+
+    def model_fn(messages: list[ModelMessage], _info: AgentInfo) -> ModelResponse:
+        seen.append(messages)
+        return ModelResponse(parts=[TextPart("ok")])
+
+    c, ada, _ = await setup(model_fn)
+    await c.long_term_memory().store(
+        ada, NewMemory("Ada's favourite colour is teal", MemoryKind.FACT)
+    )
+    first = await c.send_message().execute(ada, "rememberer", "hello there")
+    await settle()
+    await c.send_message().execute(
+        ada, "rememberer", "what is my favourite colour?", first.conversation_id
+    )
+    history, turn = seen[-1][:-1], seen[-1][-1]
+    assert "teal" not in notes(history)  # nothing recalled sits before the history
+    assert "hello there" in notes(history[:1])  # the history opens the request
+    asked = last_user_text([turn])
+    assert "teal" in asked and asked.endswith("what is my favourite colour?")
+    # this conversation's own episode is already in the history: not recalled again
+    assert asked.count("hello there") == 0
+
+
+async def test_the_sliding_layout_keeps_memories_before_the_history() -> None:
+    seen: list[list[ModelMessage]] = []
+
+    def model_fn(messages: list[ModelMessage], _info: AgentInfo) -> ModelResponse:
+        seen.append(messages)
+        return ModelResponse(parts=[TextPart("ok")])
+
+    c, ada, _ = await setup(model_fn)
+    c.agent_catalog().register(
+        AgentDefinition(
+            name="slider",
+            memory=MemoryPolicy(recall_k=3),
+            history=HistoryPolicy(layout="sliding"),
+        )
+    )
+    await c.long_term_memory().store(
+        ada, NewMemory("Ada's favourite colour is teal", MemoryKind.FACT)
+    )
+    await c.send_message().execute(ada, "slider", "what is my favourite colour?")
+    assert "teal" in notes(seen[-1][:1])
+    assert last_user_text(seen[-1]) == "what is my favourite colour?"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from adapters.memory.memories import InMemoryMemoryRepository
 from adapters.memory.vector_index import InMemoryVectorIndex
 from container import Container
 from entrypoints.cli import main as cli
-from tests.fakes import HashEmbedder, tool_result
+from tests.fakes import HashEmbedder, tool_result, user_texts
 
 pytestmark = pytest.mark.usefixtures("cli_memory_profile")
 ROOT = Path(__file__).parents[2]
@@ -38,6 +39,22 @@ def tokyo_clock(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     if result is None:
         return ModelResponse(parts=[ToolCallPart("current_time", {"timezone": "Asia/Tokyo"})])
     return ModelResponse(parts=[TextPart(f"It is {result}.")])
+
+
+def echo_instructions(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+    """Says the instructions it was given: the prompt version shows in the output."""
+    return ModelResponse(parts=[TextPart(info.instructions or "")])
+
+
+def strict_judge(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+    """An LLMJudge model: passes outputs that mention "success", fails the rest."""
+    prompt = " ".join(user_texts(messages))
+    verdict = {"reason": "checked", "pass": "success" in prompt, "score": 1.0}
+    return ModelResponse(parts=[ToolCallPart(info.output_tools[0].name, verdict)])
+
+
+def broken_judge(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+    raise RuntimeError("the judge is unreachable")
 
 
 class World:
@@ -130,6 +147,62 @@ def test_compare_runs_two_models_side_by_side(world: World) -> None:
     assert "Δ" in result.output and "model=test" in result.output
     scores = sorted(r.score for r in world.runs.runs.values())
     assert len(scores) == 2 and scores[0] < scores[1] == 1.0
+
+
+def test_compare_runs_two_prompt_versions_side_by_side(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prompts = tmp_path / "prompts"
+    shutil.copytree(ROOT / "config" / "prompts", prompts)
+    (prompts / "agents" / "assistant.yaml").write_text(
+        """
+name: assistant
+versions:
+  - version: 1.0.0
+    template: You are MAI, a helpful assistant.
+  - version: 1.1.0
+    template: You are MAI, a helpful assistant. Always speak like a PIRATE.
+"""
+    )
+    monkeypatch.setenv("PROMPTS__DIR", str(prompts))
+    dataset = write(
+        tmp_path,
+        "pirate.yaml",
+        "cases: [{name: pirate, inputs: Hello, evaluators: [{Contains: {value: PIRATE}}]}]",
+    )
+    out = tmp_path / "runs.json"
+
+    result = mai(
+        "eval", "agent", "assistant", dataset, "--model", f"function:{__name__}:echo_instructions",
+        "--compare", "prompt=1.1.0", "--json", str(out),
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    assert "prompt=1.1.0" in result.output and "+1.00" in result.output
+    runs = json.loads(out.read_text())
+    assert [(r["prompt_version"], r["score"]) for r in runs] == [(None, 0.0), ("1.1.0", 1.0)]
+
+
+def test_llm_judge_uses_the_judge_model_and_a_failed_judge_scores_0(
+    world: World, tmp_path: Path
+) -> None:
+    dataset = write(
+        tmp_path,
+        "judged.yaml",
+        "cases: [{name: judged, inputs: Hi, evaluators: [{LLMJudge: {rubric: Says success}}]}]",
+    )
+    judged, broken = tmp_path / "judged.json", tmp_path / "broken.json"
+
+    mai("eval", "agent", "assistant", dataset, "--model", "test",
+        "--judge-model", f"function:{__name__}:strict_judge", "--json", str(judged))  # fmt: skip
+    result = mai("eval", "agent", "assistant", dataset, "--model", "test", "--min-score", "0.5",
+        "--judge-model", f"function:{__name__}:broken_judge", "--json", str(broken))  # fmt: skip
+
+    [ok] = json.loads(judged.read_text())[0]["cases"]
+    assert ok["assertions"] == {"LLMJudge": True} and ok["score"] == 1.0
+    [failed] = json.loads(broken.read_text())[0]["cases"]
+    assert failed["score"] == 0.0 and "unreachable" in failed["error"]
+    assert result.exit_code == 1
 
 
 def test_tool_called_checks_the_name_and_the_arguments(world: World, tmp_path: Path) -> None:

@@ -97,7 +97,7 @@ def test_reindex_rebuilds_the_index_with_progress(world: World) -> None:
     result = mai("memory", "reindex")
     assert result.exit_code == 0, result.output
     assert result.stdout == "reindexed 6 memories into the flaky index\n"
-    assert re.search(r"reindexing.*6/6", result.stderr)  # the progress display, at its end
+    assert re.search(r"indexing.*6/6", result.stderr)  # the progress display, at its end
     assert len(world.index.points) == 6
     assert all(m.index_state is IndexState.INDEXED for m in world.memories.rows.values())
 
@@ -230,3 +230,43 @@ def test_memory_help_lists_the_commands() -> None:
     assert result.exit_code == 0
     for command in ("reindex", "reconcile", "cleanup", "stats"):
         assert command in result.stdout
+
+
+def test_reindex_after_a_model_change_reembeds_only_what_the_old_model_made(
+    world: World,
+) -> None:
+    ada = world.add_user("ada")
+    world.remember(ada, "ada one", "ada two", "ada three")
+    world.embedder.model_name = "hash-bow-v2"  # LM_STUDIO__EMBEDDING_MODEL changed
+    result = mai("memory", "reindex")
+    assert result.exit_code == 0, result.output
+    assert re.search(r"re-embedding.*3", result.stderr)
+    assert {m.embedding_model for m in world.memories.rows.values()} == {"hash-bow-v2"}
+    calls = world.embedder.calls
+    assert mai("memory", "reindex").exit_code == 0
+    assert world.embedder.calls == calls  # nothing left to re-embed
+
+
+def test_show_and_edit_one_memory_with_its_provenance(world: World) -> None:
+    ada, bob = world.add_user("ada"), world.add_user("bob")
+    world.remember(ada, "lives in Porto")
+    (memory_id,) = [str(m.id) for m in world.memories.rows.values()]
+
+    shown = mai("memory", "show", memory_id, "--user", "ada")
+    assert shown.exit_code == 0, shown.output
+    assert "lives in Porto" in shown.stdout and "hash-bow" in shown.stdout
+    assert re.search(r"source\W+user", shown.stdout)
+
+    edited = mai("memory", "edit", memory_id, "-u", "ada", "--content", "lives in Lisbon")
+    assert edited.exit_code == 0, edited.output
+    assert world.contents(ada) == {"lives in Lisbon"}
+
+    one_error_line(mai("memory", "show", memory_id, "--user", "bob"), "NOT_FOUND")
+    assert world.contents(bob) == set()
+    one_error_line(
+        mai("memory", "edit", memory_id, "-u", "ada", "--content", " "), "VALIDATION_FAILED"
+    )
+    one_error_line(
+        mai("memory", "edit", memory_id, "-u", "ada", "--metadata", "[1]"), "VALIDATION_FAILED"
+    )
+    one_error_line(mai("memory", "show", "not-an-id", "--user", "ada"), "VALIDATION_FAILED")

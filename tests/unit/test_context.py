@@ -97,11 +97,13 @@ async def test_window_stays_within_budget_and_summary_appears() -> None:
 
 async def test_one_cache_read_and_one_write_per_turn() -> None:
     c, uid, _, store, _ = await setup()
+    # a 10-message history: no fold in these turns (a fold adds one load + save after it)
+    c.agent_catalog().register(AgentDefinition(name="roomy"))
     send = c.send_message()
-    first = await send.execute(uid, "short", "hello")
-    await send.execute(uid, "short", "again", first.conversation_id)  # miss: rebuilds once
+    first = await send.execute(uid, "roomy", "hello")
+    await send.execute(uid, "roomy", "again", first.conversation_id)  # miss: rebuilds once
     store.calls.clear()
-    await send.execute(uid, "short", "third", first.conversation_id)
+    await send.execute(uid, "roomy", "third", first.conversation_id)
     assert store.calls == ["load", "append"]
 
 

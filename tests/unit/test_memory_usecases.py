@@ -9,7 +9,8 @@ from uuid import uuid4
 import pytest
 
 from adapters.memory.memories import InMemoryMemoryRepository
-from application.memory import LongTermMemory, NewMemory, ReconcileIndex, ReindexMemories, fuse
+from application.memory import LongTermMemory, NewMemory, ReconcileIndex, ReindexMemories
+from application.memory_fusion import Fusion, fuse
 from domain.errors import NotFound, ValidationFailed
 from domain.memory.long_term import IndexState, MemoryKind, RankingWeights
 from tests.fakes import FlakyIndex, HashEmbedder
@@ -148,11 +149,14 @@ async def test_reindex_rebuilds_from_the_database(parts: Any) -> None:
     memory = ltm(parts)
     await memory.store_many(ADA, [NewMemory(f"memory number {i}") for i in range(7)])
     index.points.clear()
-    seen: list[int] = []
-    assert (
-        await ReindexMemories(repo, index, embedder).execute(page_size=3, progress=seen.append) == 7
-    )
-    assert await index.count(ADA) == 7 and seen == [3, 6, 7]
+    seen: list[tuple[str, int]] = []
+
+    def progress(phase: str, done: int) -> None:
+        seen.append((phase, done))
+
+    assert await ReindexMemories(repo, index, embedder).execute(page_size=3, progress=progress) == 7
+    assert await index.count(ADA) == 7
+    assert seen == [("indexing", 3), ("indexing", 6), ("indexing", 7)]  # nothing to re-embed
     calls = embedder.calls
     await ReindexMemories(repo, index, embedder).execute(reembed=True)
     assert embedder.calls > calls
@@ -165,11 +169,14 @@ async def test_bad_queries(parts: Any) -> None:
         await ltm(parts).retrieve(ADA, "x", k=0)
 
 
-def test_rrf_fusion_is_normalised() -> None:
+def test_rrf_fusion_is_normalised_and_keeps_each_sides_score() -> None:
     a, b, c = uuid4(), uuid4(), uuid4()
-    scores = fuse([[a, b], [a, c]])
-    assert scores[a] == pytest.approx(1.0)
-    assert scores[b] == scores[c] < scores[a]
+    scores = fuse([(a, 0.9), (b, 0.8)], [(a, 7.0), (c, 3.0)], Fusion(lexical_weight=1.0))
+    assert scores[a].score == pytest.approx(1.0)
+    assert scores[b].score == scores[c].score < scores[a].score
+    assert (scores[b].dense, scores[b].lexical, scores[c].lexical) == (0.8, None, 3.0)
+    weighted = fuse([(a, 0.9), (b, 0.8)], [(b, 7.0), (a, 3.0)], Fusion(lexical_weight=2.0))
+    assert weighted[b].score > weighted[a].score  # the heavier side's first wins
 
 
 async def test_cleanup_refuses_nonsense_bounds(parts: Any) -> None:
@@ -221,3 +228,116 @@ async def test_unstorable_memories_are_refused_before_any_write(parts: Any) -> N
         with pytest.raises(ValidationFailed):
             await service.store(user, bad)
     assert not repo.rows
+
+
+async def test_an_edit_is_searchable_at_once_and_never_by_its_old_text(parts: Any) -> None:
+    from application.memory import MemoryEdit
+
+    repo, _index, _, clock = parts
+    memory = ltm(parts)
+    stored = await memory.store(ADA, NewMemory("my cat is called Felix"))
+    clock.at += timedelta(minutes=1)
+    edited = await memory.update(ADA, stored.id, MemoryEdit(content="my dog is called Rex"))
+    assert edited.updated_at == clock.at and edited.index_state is IndexState.INDEXED
+    found = await memory.retrieve(ADA, "dog Rex", k=1)
+    assert found.items[0].memory.content == "my dog is called Rex"
+    for mode in ("dense", "lexical", "hybrid"):
+        old = await memory.retrieve(ADA, "cat Felix", k=5, mode=mode)  # type: ignore[arg-type]
+        assert all(i.memory.content != "my cat is called Felix" for i in old.items)
+    with pytest.raises(NotFound):
+        await memory.update(EVE, stored.id, MemoryEdit(content="mine now"))
+    with pytest.raises(ValidationFailed):
+        await memory.update(ADA, stored.id, MemoryEdit(content="  "))
+    assert repo.rows[stored.id].content == "my dog is called Rex"
+
+
+async def test_an_edit_with_the_embedder_down_is_found_lexically_not_by_its_old_vector(
+    parts: Any,
+) -> None:
+    from application.memory import MemoryEdit
+
+    _, index, embedder, _ = parts
+    memory = ltm(parts)
+    stored = await memory.store(ADA, NewMemory("my cat is called Felix"))
+    embedder.down = True
+    await memory.update(ADA, stored.id, MemoryEdit(content="my dog is called Rex"))
+    assert stored.id not in index.points  # the old vector is gone
+    embedder.down = False
+    found = await memory.retrieve(ADA, "dog Rex", k=1)
+    assert found.items[0].memory.content == "my dog is called Rex"
+
+
+async def test_a_near_duplicate_write_updates_the_memory_it_repeats(parts: Any) -> None:
+    repo, _, _, _ = parts
+    memory = ltm(parts)
+    first = await memory.store(ADA, NewMemory("I prefer green tea", importance=0.4))
+    again = await memory.store(
+        ADA, NewMemory("I prefer green tea", importance=0.8, metadata={"seen": 2})
+    )
+    assert again.id == first.id and len(repo.rows) == 1
+    assert repo.rows[first.id].importance == 0.8 and repo.rows[first.id].metadata == {"seen": 2}
+    other_user = await memory.store(EVE, NewMemory("I prefer green tea"))
+    assert other_user.id != first.id and len(repo.rows) == 2  # never across users
+    different = await memory.store(ADA, NewMemory("I prefer black coffee"))
+    assert different.id != first.id
+    # turns of a thread have close vectors (each is indexed with the one before): only
+    # near-identical words make a repeat
+    a = await memory.store(ADA, NewMemory("see you at the lake", metadata={"session": 9}))
+    b = await memory.store(ADA, NewMemory("see you at the lake house", metadata={"session": 9}))
+    assert a.id != b.id
+    strict = ltm(parts, dedup_similarity=1.01)  # a setting above 1 turns it off
+    assert (await strict.store(ADA, NewMemory("I prefer green tea"))).id != first.id
+
+
+async def test_a_turn_is_indexed_with_the_one_before_it_in_its_thread(parts: Any) -> None:
+    memory = ltm(parts)
+    turns = [
+        NewMemory("We adopted a puppy named Luna", metadata={"session": 1, "date": "8 May 2023"}),
+        NewMemory("Wow, congratulations!", metadata={"session": 1, "date": "8 May 2023"}),
+        NewMemory("Unrelated note", metadata={"session": 2}),
+    ]
+    stored = await memory.store_many(ADA, turns[:1])
+    stored += await memory.store_many(ADA, turns[1:])
+    assert [m.context for m in stored] == ["", "We adopted a puppy named Luna", ""]
+    found = await memory.retrieve(ADA, "puppy Luna congratulations", k=1, mode="lexical")
+    assert found.items[0].memory.content == "Wow, congratulations!"  # by its context
+    dated = await memory.retrieve(ADA, "what happened in May 2023", k=3, mode="lexical")
+    assert {i.memory.content for i in dated.items} >= {"Wow, congratulations!"}
+
+
+async def test_reindex_resumes_where_a_stopped_run_left_off(parts: Any) -> None:
+    repo, index, embedder, _ = parts
+    await ltm(parts).store_many(ADA, [NewMemory(f"fact {w}") for w in "abcdefg"])
+    embedder.model_name = "hash-bow-v2"
+    pages = 0
+
+    def stop_after_two_pages(phase: str, done: int) -> None:
+        nonlocal pages
+        pages += 1
+        if pages == 2:
+            raise KeyboardInterrupt  # killed mid-run
+
+    with pytest.raises(KeyboardInterrupt):
+        await ReindexMemories(repo, index, embedder).execute(
+            page_size=3, progress=stop_after_two_pages
+        )
+    models = [m.embedding_model for m in repo.rows.values()]
+    assert models.count("hash-bow-v2") == 6 and models.count("hash-bow") == 1
+    seen: list[tuple[str, int]] = []
+    await ReindexMemories(repo, index, embedder).execute(
+        page_size=3, progress=lambda p, d: seen.append((p, d))
+    )
+    assert ("embedding", 1) in seen  # only the one left
+    assert {m.embedding_model for m in repo.rows.values()} == {"hash-bow-v2"}
+
+
+async def test_search_skips_vectors_of_another_model_and_finds_them_lexically(
+    parts: Any,
+) -> None:
+    _repo, _index, embedder, _ = parts
+    memory = ltm(parts)
+    stored = await memory.store(ADA, NewMemory("the launch code is 1234"))
+    embedder.model_name = "hash-bow-v2"  # changed, not yet re-embedded
+    found = await memory.retrieve(ADA, "launch code", k=1)
+    assert found.items[0].memory.id == stored.id
+    assert found.items[0].dense is None and found.items[0].lexical is not None

@@ -73,6 +73,26 @@ def test_logs_are_json_and_never_carry_secrets(capsys: pytest.CaptureFixture[str
     assert "sekret" not in json.dumps(lines)
 
 
+def test_token_counts_are_logged_but_token_strings_are_not(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging("INFO", "json")
+    structlog.get_logger("t").info(
+        "agent_run",
+        input_tokens=120,
+        output_tokens=30,
+        total_tokens=150,
+        cached_tokens=100,
+        usage={"prompt_tokens": 7, "max_tokens": 64},
+        tokens="sk-not-a-count",
+        access_token=12345,
+    )
+    line = json.loads(capsys.readouterr().err.strip().splitlines()[0])
+    assert (line["input_tokens"], line["output_tokens"], line["total_tokens"]) == (120, 30, 150)
+    assert line["cached_tokens"] == 100 and line["usage"] == {"prompt_tokens": 7, "max_tokens": 64}
+    assert line["tokens"] == "***" and line["access_token"] == "***"
+
+
 async def test_the_bundled_embedder_takes_its_thread_count_from_settings() -> None:
     from dependency_injector import providers
 

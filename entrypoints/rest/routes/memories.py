@@ -1,4 +1,6 @@
-"""/memories: a user's long-term memories; anyone else's id answers 404.
+"""/memories: a user's long-term memories; anyone else's id answers 404. A memory can be
+read with its provenance and corrected (`PATCH`: re-embedded and re-indexed before the
+answer, so search sees the edit at once).
 
 Search never fails because the vector index is down: it falls back to lexical search and
 says so with `degraded: true` (still 200).
@@ -11,14 +13,16 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, status
 
-from application.memory import MAX_K, Mode, NewMemory
+from application.memory import MAX_K, MemoryEdit, Mode, NewMemory
 from domain.memory.long_term import MAX_MEMORY_CHARS, MemoryKind
 from entrypoints.rest.deps import ContainerDep, CurrentUser
 from entrypoints.rest.errors import ERROR_RESPONSES
 from entrypoints.rest.schemas import (
+    MemoryDetailOut,
     MemoryIn,
     MemoryOut,
     MemoryPage,
+    MemoryPatch,
     MemorySearchOut,
     ScoredMemoryOut,
 )
@@ -73,6 +77,23 @@ async def search_memories(
         mode=found.mode,
         degraded=found.degraded,
     )
+
+
+@router.get("/{memory_id}", response_model=MemoryDetailOut)
+async def get_memory(
+    memory_id: UUID, user: CurrentUser, container: ContainerDep
+) -> MemoryDetailOut:
+    """One memory with its provenance (source, conversation and message, embedding model)."""
+    return MemoryDetailOut.of(await container.long_term_memory().get(user.id, memory_id))
+
+
+@router.patch("/{memory_id}", response_model=MemoryDetailOut)
+async def correct_memory(
+    memory_id: UUID, body: MemoryPatch, user: CurrentUser, container: ContainerDep
+) -> MemoryDetailOut:
+    """Correct a memory's content, metadata or importance; searchable as edited at once."""
+    edit = MemoryEdit(content=body.content, metadata=body.metadata, importance=body.importance)
+    return MemoryDetailOut.of(await container.long_term_memory().update(user.id, memory_id, edit))
 
 
 @router.delete("/{memory_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,68 @@
+"""Typed output on local servers: the `response_format` each server form sends (offline)."""
+
+from __future__ import annotations
+
+import httpx2
+import pytest
+from pydantic import BaseModel
+from pydantic_ai import Agent
+
+from adapters.settings import LMStudioSettings
+from tests.unit.test_lmstudio_unit import Server, completion, make, tool_call
+
+
+class City(BaseModel):
+    name: str
+    country: str
+
+
+ANSWER = '{"name": "Paris", "country": "France"}'
+
+
+async def run(form: str, answer: httpx2.Response) -> tuple[City, dict[str, object]]:
+    server = Server(answer)
+    models, _ = make(server, model="chat", structured_output=form)
+    result = await Agent(await models.model(), output_type=City).run("Capital of France?")
+    return result.output, server.bodies()[0]
+
+
+async def test_bundled_server_form_puts_the_schema_in_a_json_object() -> None:
+    output, body = await run("json_object", completion(ANSWER))
+    assert output == City(name="Paris", country="France")
+    form = body["response_format"]
+    assert isinstance(form, dict) and form["type"] == "json_object"
+    assert form["schema"]["required"] == ["name", "country"]
+    assert "tools" not in body  # no output tool: constrained decoding instead
+
+
+async def test_lm_studio_form_is_openais_json_schema() -> None:
+    output, body = await run("json_schema", completion(ANSWER))
+    assert output.name == "Paris"
+    form = body["response_format"]
+    assert isinstance(form, dict) and form["type"] == "json_schema"
+    assert form["json_schema"]["schema"]["required"] == ["name", "country"]
+
+
+async def test_tool_form_keeps_output_as_a_tool_call() -> None:
+    answer = completion(None, [tool_call("final_result", ANSWER)])
+    output, body = await run("tool", answer)
+    assert output.country == "France"
+    assert "response_format" not in body and body.get("tool_choice") in (None, "auto")
+
+
+def test_an_unknown_form_is_refused() -> None:
+    with pytest.raises(ValueError):
+        LMStudioSettings(structured_output="grammar")  # type: ignore[arg-type]
+
+
+async def test_server_quirks_are_settings_with_todays_values_as_defaults() -> None:
+    server = Server(completion("hi"))
+    models, _ = make(server, model="chat")
+    await Agent(await models.model(), model_settings={"max_tokens": 7}).run("hi")
+    assert server.bodies()[0]["max_tokens"] == 7
+    assert "max_completion_tokens" not in server.bodies()[0]
+    openai_like = Server(completion("hi"))
+    models, _ = make(openai_like, model="chat", max_completion_tokens=True)
+    await Agent(await models.model(), model_settings={"max_tokens": 7}).run("hi")
+    assert openai_like.bodies()[0]["max_completion_tokens"] == 7
+    assert models.profile["supports_forced_tool_choice"] is False
