@@ -15,7 +15,6 @@ from typing import Any, cast
 import httpx2
 from openai import AsyncOpenAI
 from pydantic_ai.models import Model
-from pydantic_ai.models.openai import OpenAIChatModel
 from pydantic_ai.profiles import merge_profile
 from pydantic_ai.profiles.openai import OpenAIModelProfile
 from pydantic_ai.providers.openai_compatible import OpenAICompatibleProvider
@@ -24,6 +23,7 @@ from adapters.lmstudio.client import NO_RETRY
 from adapters.lmstudio.context import discover_context_window
 from adapters.lmstudio.errors import BASE_URL_VARIABLE, translate_model_error
 from adapters.lmstudio.providers import is_provider_model, local_name, provider_model
+from adapters.lmstudio.timings import LocalChatModel
 from adapters.settings import LMStudioSettings
 from domain.errors import MAIError, ModelUnavailable
 
@@ -207,9 +207,10 @@ class LMStudioModels:
 
     # --- models --------------------------------------------------------------------
     def chat_model(self, name: str) -> Model:
-        """An `OpenAIChatModel` for `name` on this server, through the shared client."""
+        """An `OpenAIChatModel` for `name` on this server, through the shared client (one
+        that also reads llama.cpp's `timings` for cached prompt tokens)."""
         provider = OpenAICompatibleProvider(PROVIDER_NAME, openai_client=self._openai_client())
-        return OpenAIChatModel(name, provider=provider, profile=self._profile)
+        return LocalChatModel(name, provider=provider, profile=self._profile)
 
     async def model(self, name: str | None = None) -> Model:
         """The chat model `name`, or the default one (`resolve_model_name`); cached by name.
