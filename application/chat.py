@@ -232,7 +232,7 @@ class ChatTurn:
                 None,
             )
         usage = usage_of(result)
-        observe_usage(turn.framework, turn.history, turn.model_prompt, usage)
+        await observe_usage(turn.framework, turn.history, turn.model_prompt, usage)
         calls = tool_calls_of(result.new_messages())
         reply = Message(
             conversation_id=turn.conversation.id,

@@ -24,15 +24,21 @@ from domain.agents.budget import (
 )
 from domain.agents.calibration import TokenCalibration
 from domain.agents.models import HistoryPolicy, TurnUsage
+from domain.errors import MAIError
 from domain.memory.tokens import ApproximateTokenCounter
 
 COUNTER = ApproximateTokenCounter()
 CALIBRATION = TokenCalibration()  # per process: relearnt from the first turns after a start
 
 
-def calibration_key(framework: BaseAgentFramework[Any]) -> str:
-    """The model an agent runs on, as calibration knows it (`""`: the server's default)."""
-    return framework.definition.model or ""
+async def calibration_key(framework: BaseAgentFramework[Any]) -> str:
+    """The model an agent runs on, as calibration knows it (`system:name`, e.g.
+    `openai:SmolLM2-135M-Instruct`); `""` when it cannot be had now."""
+    try:
+        model = await framework.resolve_model()
+    except MAIError:
+        return ""
+    return f"{model.system}:{model.model_name}"
 
 
 def _fixed_tokens(framework: BaseAgentFramework[Any]) -> int:
@@ -48,7 +54,7 @@ async def fitted_history(framework: BaseAgentFramework[Any], prompt: str) -> His
     window = await framework.context_window()
     if window is None:
         return definition.history
-    scale = CALIBRATION.scale(calibration_key(framework))
+    scale = CALIBRATION.scale(await calibration_key(framework))
     reply = definition.model_settings.max_tokens or DEFAULT_REPLY_TOKENS
     budget = ContextBudget(window, reply_tokens=min(reply, window // 2))
     fixed = math.ceil(_fixed_tokens(framework) * scale)
@@ -66,7 +72,7 @@ async def fitted_history(framework: BaseAgentFramework[Any], prompt: str) -> His
     return definition.history.model_copy(update={"max_tokens": max(1, fitted)})
 
 
-def observe_usage(
+async def observe_usage(
     framework: BaseAgentFramework[Any],
     history: Sequence[ModelMessage],
     prompt: str,
@@ -82,4 +88,4 @@ def observe_usage(
         + sum(model_message_tokens(message) for message in history)
         + COUNTER.count(prompt)
     )
-    CALIBRATION.observe(calibration_key(framework), estimated, usage.input_tokens)
+    CALIBRATION.observe(await calibration_key(framework), estimated, usage.input_tokens)

@@ -8,10 +8,11 @@ import pytest
 
 from adapters.lmstudio import LMStudioModels
 from application.agents import budgeting
-from application.agents.budgeting import COUNTER, observe_usage
+from application.agents.budgeting import COUNTER, calibration_key, observe_usage
 from application.agents.framework import BaseAgentFramework, usage_of
 from domain.agents.calibration import TokenCalibration
 from domain.agents.models import AgentDefinition, ModelParams
+from tests.integration.conftest import MODEL_ALIAS
 
 pytestmark = pytest.mark.integration
 
@@ -50,7 +51,9 @@ async def test_a_real_turn_calibrates_the_estimate(
     usage = usage_of(result)
     assert usage.requests == 1 and usage.input_tokens > 0
     assert usage.cached_tokens == 0  # llama-cpp-python reports no cached count
-    observe_usage(agent, [], TEXT, usage)
-    known = calibration.get("")
+    await observe_usage(agent, [], TEXT, usage)
+    key = await calibration_key(agent)
+    assert key == f"lmstudio:{MODEL_ALIAS}"
+    known = calibration.get(key)
     assert known is not None and known.samples == 1
     assert 0.5 < known.ratio < 3  # the template's and the tokenizer's share, measured

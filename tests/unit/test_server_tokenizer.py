@@ -109,7 +109,7 @@ async def test_a_long_message_is_counted_by_the_server() -> None:
 async def test_calibration_shrinks_the_history_budget(fresh_calibration: TokenCalibration) -> None:
     source = CountingSource(4096, exact=None)
     before = (await fitted_history(agent(source), "hi")).max_tokens
-    fresh_calibration.observe("", 1000, 2000)
+    fresh_calibration.observe("test:test", 1000, 2000)  # TestModel's key
     after = (await fitted_history(agent(source), "hi")).max_tokens
     assert after < before * 0.6  # ~half the raw-estimate tokens fit the same window
 
@@ -118,11 +118,13 @@ def history_of(text: str) -> list[ModelMessage]:
     return [ModelRequest(parts=[UserPromptPart(content=text)])]
 
 
-def test_a_one_request_turn_teaches_the_calibration(fresh_calibration: TokenCalibration) -> None:
+async def test_a_one_request_turn_teaches_the_calibration(
+    fresh_calibration: TokenCalibration,
+) -> None:
     framework = agent(StaticModelSource(TestModel()))
     history = history_of("the earlier part of the conversation " * 30)
-    observe_usage(framework, history, "and now", TurnUsage(requests=1, input_tokens=900))
-    known = fresh_calibration.get("")
+    await observe_usage(framework, history, "and now", TurnUsage(requests=1, input_tokens=900))
+    known = fresh_calibration.get("test:test")
     assert known is not None and known.ratio > 1
-    observe_usage(framework, history, "tools", TurnUsage(requests=3, input_tokens=9000))
-    assert fresh_calibration.get("") == known  # summed over requests: not a sample
+    await observe_usage(framework, history, "tools", TurnUsage(requests=3, input_tokens=9000))
+    assert fresh_calibration.get("test:test") == known  # summed over requests: not a sample
