@@ -6,12 +6,14 @@ from __future__ import annotations
 import httpx2
 import pytest
 
-from adapters.lmstudio import LMStudioModels
+from adapters.lmstudio import LMStudioModels, open_http_client
+from adapters.settings import LMStudioSettings
 from application.agents import budgeting
-from application.agents.budgeting import COUNTER, calibration_key, observe_usage
+from application.agents.budgeting import COUNTER, calibration_key, fitted_history, observe_usage
 from application.agents.framework import BaseAgentFramework, usage_of
 from domain.agents.calibration import TokenCalibration
 from domain.agents.models import AgentDefinition, ModelParams
+from domain.errors import PayloadTooLarge
 from tests.integration.conftest import MODEL_ALIAS
 
 pytestmark = pytest.mark.integration
@@ -57,3 +59,25 @@ async def test_a_real_turn_calibrates_the_estimate(
     known = calibration.get(key)
     assert known is not None and known.samples == 1
     assert 0.5 < known.ratio < 3  # the template's and the tokenizer's share, measured
+
+
+async def test_the_servers_count_decides_whether_a_long_message_fits(
+    llm_settings: LMStudioSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(budgeting, "CALIBRATION", TokenCalibration())
+    settings = llm_settings.model_copy(update={"context_tokens": 4096})
+    client = open_http_client(settings)
+    try:
+        models = LMStudioModels(settings, client)
+        agent: BaseAgentFramework[str] = BaseAgentFramework(
+            AgentDefinition(name="long-message"), models=models
+        )
+        long = "Напомни мне купить молоко и хлеб. " * 140
+        estimated = COUNTER.count(long)
+        counted = await models.count_tokens(long)
+        assert counted is not None and estimated < 3000 < counted  # fits by the estimate only
+        with pytest.raises(PayloadTooLarge) as refused:
+            await fitted_history(agent, long)
+        assert refused.value.details["tokens"] == counted
+    finally:
+        await client.aclose()
