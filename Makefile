@@ -26,9 +26,14 @@ migrate: install
 	$(BIN)/mai db upgrade
 
 # LM Studio when it answers at LM_STUDIO__BASE_URL, else the bundled model on that address.
+# The bundled server does not say its context window over HTTP: pass on the one it was
+# started with (MAI_LLM_N_CTX), unless LM_STUDIO__CONTEXT_TOKENS is set already.
 run: migrate
 	bash scripts/ensure_llm.sh
-	$(BIN)/mai serve
+	ctx="$$(bash scripts/ensure_llm.sh context-tokens)"; \
+	if [ -n "$$ctx" ] && [ -z "$${LM_STUDIO__CONTEXT_TOKENS:-}" ]; then \
+	  export LM_STUDIO__CONTEXT_TOKENS="$$ctx"; fi; \
+	exec $(BIN)/mai serve
 
 services:
 	bash scripts/setup_services.sh
