@@ -39,6 +39,10 @@ from domain.memory.long_term_ports import LexicalHit
 from domain.pagination import Cursor, Page, clamp_page_size
 
 _t = memories.c
+#: PostgreSQL ranks (`ts_rank`, which reads each row's tsvector) at most this many matches
+#: of a query, the user's newest: a query of common words must not cost O(matching rows).
+#: Far above what one conversation holds (LoCoMo: ~550 turns per user).
+RANK_CAP = 1_000
 FILTERABLE = {"kind": _t.kind, "source_conversation_id": _t.source_conversation_id}
 
 
@@ -162,8 +166,22 @@ class SqlMemoryRepository:
         if self._db.dialect == "postgresql":
             tsq = func.to_tsquery("english", " | ".join(words))
             tsv: ColumnElement[Any] = literal_column("memories.search_tsv")
-            rank: ColumnElement[Any] = func.ts_rank(tsv, tsq)
-            stmt = select(_t.id, rank.label("rank")).where(*where, tsv.op("@@")(tsq))
+            matched = (  # the GIN index finds; only the newest RANK_CAP matches are ranked
+                select(_t.id, tsv.label("tsv"))
+                .where(*where, tsv.op("@@")(tsq))
+                .order_by(_t.created_at.desc())
+                .limit(RANK_CAP)
+                .subquery()
+            )
+            rank: ColumnElement[Any] = func.ts_rank(matched.c.tsv, tsq)
+            stmt = (
+                select(matched.c.id, rank.label("rank"))
+                .order_by(literal_column("rank").desc(), matched.c.id)
+                .limit(k)
+            )
+            async with self._db.transaction() as tx:
+                rows = (await tx.execute(stmt)).all()
+            return [LexicalHit(row[0], float(row[1])) for row in rows]
         else:
             fts = table("memories_fts", column("rowid"))
             fts_name: ColumnElement[Any] = literal_column("memories_fts")
