@@ -179,6 +179,9 @@ async def search_rows(label: str, db: Database, index: MemoryIndex) -> Row:
         await memory.store_many(user, [NewMemory(t) for t in texts[start : start + BATCH]])
     if isinstance(index, QdrantEdgeIndex):
         await index.optimize()
+    if db.dialect == "postgresql":  # what autovacuum does after a bulk load: fresh statistics
+        async with db.transaction() as tx:
+            await tx.execute(text("ANALYZE memories"))
     asked = questions()
     samples = []
     for n in range(QUERIES + 10):
