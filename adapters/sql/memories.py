@@ -166,10 +166,15 @@ class SqlMemoryRepository:
         if self._db.dialect == "postgresql":
             tsq = func.to_tsquery("english", " | ".join(words))
             tsv: ColumnElement[Any] = literal_column("memories.search_tsv")
-            matched = (  # the GIN index finds; only the newest RANK_CAP matches are ranked
-                select(_t.id, tsv.label("tsv"))
+            found = (  # materialized: the planner must not walk (user, created_at) for it
+                select(_t.id, _t.created_at, tsv.label("tsv"))
                 .where(*where, tsv.op("@@")(tsq))
-                .order_by(_t.created_at.desc())
+                .cte("found")
+                .prefix_with("MATERIALIZED")
+            )
+            matched = (  # the GIN index finds; only the newest RANK_CAP matches are ranked
+                select(found.c.id, found.c.tsv)
+                .order_by(found.c.created_at.desc())
                 .limit(RANK_CAP)
                 .subquery()
             )
