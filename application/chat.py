@@ -21,7 +21,7 @@ from pydantic_ai import DeferredToolRequests
 from pydantic_ai.messages import ModelMessage, ModelRequest, SystemPromptPart
 from pydantic_ai.run import AgentRunResult
 
-from application.agents.budgeting import fitted_history
+from application.agents.budgeting import fitted_history, observe_usage
 from application.agents.catalog import AgentCatalog
 from application.agents.client_history import fit
 from application.agents.framework import (
@@ -232,6 +232,7 @@ class ChatTurn:
                 None,
             )
         usage = usage_of(result)
+        await observe_usage(turn.framework, turn.history, turn.model_prompt, usage)
         calls = tool_calls_of(result.new_messages())
         reply = Message(
             conversation_id=turn.conversation.id,

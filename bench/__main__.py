@@ -27,6 +27,7 @@ from bench import (
     bench_memory_quality,
     bench_memory_search,
     bench_prefix,
+    bench_sidebyside,
     bench_streaming,
 )
 from bench import load as bench_load
@@ -50,6 +51,7 @@ SUITES = {
     "load": bench_load.run,
     "prefix": bench_prefix.run,
     "llama": bench_llama.run,  # the real bundled server: minutes, bounded
+    "sidebyside": bench_sidebyside.run,
 }
 
 

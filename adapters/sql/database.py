@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import asyncpg
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, SQLAlchemyError
@@ -125,7 +125,9 @@ def is_unavailable(exc: BaseException) -> bool:
         state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
         if isinstance(state, str) and state.startswith(_UNAVAILABLE_STATES):
             return True
-        if isinstance(error, asyncpg.InterfaceError) and "closed" in str(error):
+        # asyncpg is loaded only by a PostgreSQL engine (cold start: SQLite never needs it).
+        asyncpg = sys.modules.get("asyncpg")
+        if asyncpg and isinstance(error, asyncpg.InterfaceError) and "closed" in str(error):
             return True  # "connection is closed": PostgreSQL went away under it
         if isinstance(error, sqlite3.OperationalError) and "locked" in str(error):
             return True  # another process (a CLI beside the server) held the write lock

@@ -129,6 +129,11 @@ def to_model_messages(messages: Sequence[ClientMessage]) -> list[ModelMessage]:
     return history
 
 
+def model_message_tokens(message: ModelMessage) -> int:
+    """A history message's estimated tokens, with its per-message overhead."""
+    return _tokens(message)
+
+
 def _tokens(message: ModelMessage) -> int:
     total = _OVERHEAD
     for part in message.parts:

@@ -39,7 +39,7 @@ from application.agents.history import (
     to_model_messages,
     tool_calls_of,
 )
-from application.agents.ports import ModelSource
+from application.agents.ports import ModelSource, TokenCountingSource
 from application.agents.prompted import instructions_for
 from application.context import ConversationContext
 from application.memory import LongTermMemory
@@ -192,6 +192,12 @@ class BaseAgentFramework(Generic[ResultT]):
         if self._model is not None or self._models is None:
             return None
         return await self._models.context_window(self.definition.model)
+
+    async def count_tokens(self, text: str) -> int | None:
+        """`text`'s tokens by the model server's tokenizer, where it has one (else None)."""
+        if self._model is not None or not isinstance(self._models, TokenCountingSource):
+            return None
+        return await self._models.count_tokens(text, self.definition.model)
 
     async def get_conversation_context(
         self, user_id: UUID, conversation_id: UUID

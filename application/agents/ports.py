@@ -3,7 +3,7 @@ the domain, which imports no framework)."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic_ai.models import Model
 from pydantic_ai.toolsets import AbstractToolset
@@ -23,6 +23,14 @@ class ModelSource(Protocol):
     async def context_window(self, name: str | None = None) -> int | None:
         """The model's context window in tokens, where the server says (or it is
         configured); None when unknown. Never raises: a budget is not worth a failed turn."""
+
+
+@runtime_checkable
+class TokenCountingSource(Protocol):
+    """A `ModelSource` whose server can count tokens with the model's own tokenizer."""
+
+    async def count_tokens(self, text: str, name: str | None = None) -> int | None:
+        """`text`'s token count, or None where the server cannot say. Never raises."""
 
 
 class ToolProvider(Protocol):

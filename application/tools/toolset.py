@@ -130,6 +130,8 @@ class RegistryToolset(AbstractToolset[AgentDeps]):
         return f"MAI tools of agent {self.owner!r}"
 
     async def _offered(self) -> dict[str, ToolMetadata]:
+        if not self.allowed:  # an agent without tools: no switches to read on its turns
+            return {}
         return self.registry.offered(self.allowed, await self.registry.switches())
 
     async def get_tools(self, ctx: RunContext[AgentDeps]) -> dict[str, ToolsetTool[AgentDeps]]:

@@ -18,7 +18,9 @@ bearer = HTTPBearer(
 )
 
 
-def get_container(request: Request) -> Container:
+async def get_container(request: Request) -> Container:
+    """Async on purpose: FastAPI runs a plain `def` dependency in its thread pool, a thread
+    hop on every request for a dictionary lookup (issue #15)."""
     container: Container = request.app.state.container
     return container
 

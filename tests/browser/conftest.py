@@ -149,8 +149,10 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
         llm.wait(timeout=15)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
+    """Package-scoped: Playwright's sync API runs its own event loop in this thread while it
+    is open, so it must be closed before the rest of the suite's asyncio tests run."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
