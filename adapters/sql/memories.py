@@ -2,7 +2,8 @@
 
 Lexical search ORs the query's content words (`domain.memory.indexing.query_terms`: stop
 words dropped) over `search_text` — the content with its context and dates — stemmed on
-both sides: PostgreSQL `to_tsquery('english', 'a | b')` ranked by `ts_rank`; SQLite FTS5
+both sides: PostgreSQL `to_tsquery('english', 'a | b')` ranked by `ts_rank` (over at most
+`RANK_CAP` of the user's newest matches); SQLite FTS5
 (`porter unicode61`) `"a" OR "b"` ranked by bm25. In hybrid retrieval its job is recall on
 names, dates, numbers and rarer words, which dense vectors miss.
 """
