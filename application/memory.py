@@ -17,6 +17,7 @@ edit lexically and never by its old text.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any, Protocol
@@ -258,20 +259,22 @@ class LongTermMemory:
         if not 1 <= k <= MAX_K:
             raise ValidationFailed(f"k must be between 1 and {MAX_K}.", details={"field": "k"})
         pool = max(k * 3, self._fusion.pool)  # more than k, so the ranking can reorder
-        dense: list[tuple[UUID, float]] = []
-        degraded = False
-        if mode != "lexical":
-            try:
-                vector = await self._embedder.embed_query(query)
-                hits = await self._index.search(user_id, vector, pool, filters)
-                dense = [(h.id, h.similarity) for h in hits]
-            except Exception as exc:
-                log.warning("memory_search_degraded", error_type=type(exc).__name__)
-                degraded, mode = True, "lexical"
+        dense: list[tuple[UUID, float]] | None = []
         lexical: list[tuple[UUID, float]] = []
-        if mode != "dense":
-            found_lexically = await self._repo.lexical_search(user_id, query, pool, filters)
-            lexical = [(h.id, h.rank) for h in found_lexically]
+        if mode == "hybrid":  # both sides at once: the index and the database wait in parallel
+            dense, lexical = await asyncio.gather(
+                self._dense(user_id, query, pool, filters),
+                self._lexical(user_id, query, pool, filters),
+            )
+        elif mode == "dense":
+            dense = await self._dense(user_id, query, pool, filters)
+        else:
+            lexical = await self._lexical(user_id, query, pool, filters)
+        degraded = dense is None
+        if dense is None:  # embedder or index down: lexical alone, and it says so
+            if mode == "dense":
+                lexical = await self._lexical(user_id, query, pool, filters)
+            mode, dense = "lexical", []
         fused = fuse(dense, lexical, self._fusion)
         found = await self._candidates(user_id, dense, fused, mode, k)
         model = self._embedder.model_name
@@ -295,6 +298,24 @@ class LongTermMemory:
         ]
         await self.update_access(user_id, [r.memory.id for r in ranked])
         return Retrieval(ranked, mode, degraded)
+
+    async def _dense(
+        self, user_id: UUID, query: str, pool: int, filters: dict[str, Any] | None
+    ) -> list[tuple[UUID, float]] | None:
+        """The index's nearest memories, or None when the embedder or the index is down."""
+        try:
+            vector = await self._embedder.embed_query(query)
+            hits = await self._index.search(user_id, vector, pool, filters)
+        except Exception as exc:
+            log.warning("memory_search_degraded", error_type=type(exc).__name__)
+            return None
+        return [(h.id, h.similarity) for h in hits]
+
+    async def _lexical(
+        self, user_id: UUID, query: str, pool: int, filters: dict[str, Any] | None
+    ) -> list[tuple[UUID, float]]:
+        hits = await self._repo.lexical_search(user_id, query, pool, filters)
+        return [(h.id, h.rank) for h in hits]
 
     async def _candidates(
         self,

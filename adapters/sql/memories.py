@@ -2,7 +2,8 @@
 
 Lexical search ORs the query's content words (`domain.memory.indexing.query_terms`: stop
 words dropped) over `search_text` — the content with its context and dates — stemmed on
-both sides: PostgreSQL `to_tsquery('english', 'a | b')` ranked by `ts_rank`; SQLite FTS5
+both sides: PostgreSQL `to_tsquery('english', 'a | b')` ranked by `ts_rank` (over at most
+`RANK_CAP` of the user's newest matches); SQLite FTS5
 (`porter unicode61`) `"a" OR "b"` ranked by bm25. In hybrid retrieval its job is recall on
 names, dates, numbers and rarer words, which dense vectors miss.
 """
@@ -39,6 +40,10 @@ from domain.memory.long_term_ports import LexicalHit
 from domain.pagination import Cursor, Page, clamp_page_size
 
 _t = memories.c
+#: PostgreSQL ranks (`ts_rank`, which reads each row's tsvector) at most this many matches
+#: of a query, the user's newest: a query of common words must not cost O(matching rows).
+#: Far above what one conversation holds (LoCoMo: ~550 turns per user).
+RANK_CAP = 1_000
 FILTERABLE = {"kind": _t.kind, "source_conversation_id": _t.source_conversation_id}
 
 
@@ -162,8 +167,27 @@ class SqlMemoryRepository:
         if self._db.dialect == "postgresql":
             tsq = func.to_tsquery("english", " | ".join(words))
             tsv: ColumnElement[Any] = literal_column("memories.search_tsv")
-            rank: ColumnElement[Any] = func.ts_rank(tsv, tsq)
-            stmt = select(_t.id, rank.label("rank")).where(*where, tsv.op("@@")(tsq))
+            found = (  # materialized: the planner must not walk (user, created_at) for it
+                select(_t.id, _t.created_at, tsv.label("tsv"))
+                .where(*where, tsv.op("@@")(tsq))
+                .cte("found")
+                .prefix_with("MATERIALIZED")
+            )
+            matched = (  # the GIN index finds; only the newest RANK_CAP matches are ranked
+                select(found.c.id, found.c.tsv)
+                .order_by(found.c.created_at.desc())
+                .limit(RANK_CAP)
+                .subquery()
+            )
+            rank: ColumnElement[Any] = func.ts_rank(matched.c.tsv, tsq)
+            stmt = (
+                select(matched.c.id, rank.label("rank"))
+                .order_by(literal_column("rank").desc(), matched.c.id)
+                .limit(k)
+            )
+            async with self._db.transaction() as tx:
+                rows = (await tx.execute(stmt)).all()
+            return [LexicalHit(row[0], float(row[1])) for row in rows]
         else:
             fts = table("memories_fts", column("rowid"))
             fts_name: ColumnElement[Any] = literal_column("memories_fts")

@@ -72,8 +72,9 @@ HNSW_QUERY = (
     "SELECT id, embedding <=> $1::real[]::vector AS distance FROM memories WHERE {where}"
     " ORDER BY embedding <=> $1::real[]::vector LIMIT $3"
 )
-UPSERT_STATEMENT = (
+UPSERT_STATEMENT = (  # a row already holding this vector is left alone: no dead tuple
     "UPDATE memories SET embedding = $1::real[]::vector WHERE id = $2 AND user_id = $3"
+    " AND embedding IS DISTINCT FROM $1::real[]::vector"
 )
 _MAX_PLANS = 100_000  # remembered users; forgotten all at once past that (a cache, not state)
 _CONNECTION_ERRORS = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)

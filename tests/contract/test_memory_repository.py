@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import adapters.sql.memories as memories_module
 from domain.identity.models import User
 from domain.memory.long_term import IndexState, Memory, MemoryKind, MemorySource
 from domain.memory.long_term_ports import MemoryRepository
@@ -243,3 +244,30 @@ async def test_update_and_what_another_model_embedded(
     assert not await memory_repository.update(stolen)  # another user's id: nothing changes
     [still] = await memory_repository.get_many(alice.id, [old.id])
     assert still.content == "one, corrected"
+
+
+async def test_lexical_ranking_is_bounded_to_the_users_newest_matches(
+    memory_repository: MemoryRepository,
+    two: tuple[User, User],
+    backend: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PostgreSQL ranks at most RANK_CAP matches, the user's newest (a query of common words
+    must not cost O(matching rows)); another user's matches never take a place in the pool.
+    The other stores rank every match (FTS5's bm25 runs in its own index)."""
+    monkeypatch.setattr(memories_module, "RANK_CAP", 3)
+    alice, bob = two
+    oldest_best = mem(alice, "kayak kayak kayak trip", 0)
+    newer = [mem(alice, f"a kayak note number {i}", 1 + i) for i in range(4)]
+    bobs = [mem(bob, f"kayak kayak kayak for bob {i}", 10 + i) for i in range(5)]
+    await memory_repository.add_many([oldest_best, *newer, *bobs])
+    hits = await memory_repository.lexical_search(alice.id, "kayak", 10)
+    ranks = [h.rank for h in hits]
+    assert ranks == sorted(ranks, reverse=True)
+    found = {h.id for h in hits}
+    assert found <= {oldest_best.id, *(m.id for m in newer)}
+    if backend == "postgres":
+        assert found == {m.id for m in newer[-3:]}
+    else:
+        assert len(found) == 5 and hits[0].id == oldest_best.id
+    assert len(await memory_repository.lexical_search(alice.id, "kayak", 2)) == 2
