@@ -44,10 +44,11 @@ def b64(data: dict[str, object]) -> str:
 
 def test_issued_tokens_verify(service: JWTTokenService) -> None:
     user, session = uuid4(), uuid4()
-    token, expires = service.issue(user, session, "access", "jti-1", NOW)
+    now = datetime.now(UTC)  # verify checks against the real clock: not the import-time NOW
+    token, expires = service.issue(user, session, "access", "jti-1", now)
     c = service.verify(token, "access")
     assert (c.user_id, c.session_id, c.jti, c.token_type) == (user, session, "jti-1", "access")
-    assert expires > NOW
+    assert expires > now
 
 
 ATTACKS = {
