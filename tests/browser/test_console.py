@@ -41,7 +41,7 @@ def test_a_signed_in_user_watches_an_answer_stream_and_approves_a_tool_call(
     assert "transfer" in approval.inner_text() and "bob" in approval.inner_text()
     approval.get_by_role("button", name="Approve").click()
     page.locator(".msg.assistant", has_text="Tool said: sent 5.00 to bob").wait_for()
-    assert approval.get_by_text("approved").is_visible()
+    expect(approval.get_by_text("approved")).to_be_visible()
 
     # A tool that needs no approval runs inside the turn: its call and result show inline.
     page.get_by_role("button", name="Send").wait_for()
@@ -143,11 +143,11 @@ def test_the_console_works_by_keyboard_at_phone_width(page: Any, console: Consol
     menu.focus()
     page.keyboard.press("Enter")
     nav = page.get_by_role("navigation", name="Screens")
-    assert nav.is_visible()
+    expect(nav).to_be_visible()
     nav.get_by_role("link", name="Memories").focus()
     page.keyboard.press("Enter")
     page.get_by_role("heading", name="Memories", exact=True).wait_for()
-    assert not nav.is_visible()  # the menu closes once a screen is chosen
+    expect(nav).not_to_be_visible()  # the menu closes once a screen is chosen
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 375, f"the page scrolls sideways at phone width ({width}px)"
 
@@ -183,7 +183,7 @@ def test_a_new_user_creates_an_account_from_the_sign_in_page(page: Any, console:
     page.get_by_label("Password").fill("a-long-password-1")
     page.get_by_role("button", name="Create account").click()
     page.get_by_role("button", name="Sign out").wait_for()
-    assert page.get_by_text("grace").first.is_visible()  # signed in as the new user
+    expect(page.get_by_text("grace").first).to_be_visible()  # signed in as the new user
     page.get_by_role("link", name="Tools").click()
     switch = page.get_by_role("switch", name="calculator enabled")
     expect(switch).to_be_disabled()  # only a superuser switches tools
