@@ -734,7 +734,7 @@ async def open_resources(
         if inspect.isawaitable(opened):
             await opened
     for provider in container.traverse(types=[providers.Resource]):
-        if provider.initialized:
+        if provider.initialized or provider.overridden:
             provider.disable_async_mode()
     database = container.database() if container.database.initialized else None
     watch_pools(getattr(database, "engine", None), container.redis_client())
@@ -750,5 +750,6 @@ async def open_resources(
 
 async def close_resources(container: Container) -> None:
     for provider in container.traverse(types=[providers.Resource]):
-        provider.enable_async_mode()  # its shutdown is a coroutine again
+        if provider.initialized:  # an overridden one (a test's Object) stays plain
+            provider.enable_async_mode()  # its shutdown is a coroutine again
     await container.shutdown_resources()  # type: ignore[misc]
