@@ -75,7 +75,9 @@ from application.limits import ApiLimits, LimitPolicy, Rate
 from application.pipelines.declared import PipelineFactory
 from application.pipelines.executor import InProcessExecutor
 from application.pipelines.registry import PipelineRegistry
+from application.pipelines.scheduler import schedule
 from application.pipelines.service import Pipelines
+from application.pipelines.steps import DirectStepRunnerFactory
 from application.prompts import PromptManager
 from application.summarizer import AgentSummarizer
 from application.tools.builtins import BUILTIN_TOOLS, make_http_get
@@ -84,7 +86,7 @@ from application.tools.service import Approvals, Tools
 from domain.errors import ConfigurationError
 from domain.memory.long_term import RankingWeights
 from domain.memory.long_term_ports import Embedder, MemoryIndex
-from domain.pipelines.ports import PipelineMetrics, PipelineRunStore
+from domain.pipelines.ports import PipelineRunStore
 from domain.ports import Cache, Clock, RateLimiter
 from domain.tools.ports import ToolMetrics, ToolStateStore
 
@@ -334,14 +336,15 @@ async def _open_dbos_executor(
     registry: PipelineRegistry,
     store: PipelineRunStore,
     clock: Clock,
-    metrics: PipelineMetrics,
-    cache: Cache,
+    steps: DirectStepRunnerFactory,
 ) -> AsyncIterator[Any]:
     from adapters.dbos.executor import DbosPipelineExecutor  # DBOS is heavy: only if chosen
 
     d = settings.pipelines.dbos
     executor = DbosPipelineExecutor(
         registry,
+        scheduler=schedule,  # the one scheduler; each stage's DBOS step runs `steps`
+        steps=steps,
         system_database_url=_dbos_system_url(settings),
         app_name=d.app_name,
         queue_name=d.queue_name,
@@ -351,9 +354,6 @@ async def _open_dbos_executor(
         polling_interval=d.polling_interval,
         store=store,
         clock=clock,
-        metrics=metrics,
-        cache=cache,
-        cache_ttl=settings.pipelines.cache_ttl or None,
     )
     await executor.start()
     try:
@@ -646,6 +646,14 @@ class Container(containers.DeclarativeContainer):
     pipeline_registry = providers.Singleton(
         _pipeline_registry, settings, agent_catalog, tool_registry, prompt_manager
     )
+    # How each stage runs (cache, metrics, backoff): directly, or inside a DBOS step.
+    pipeline_steps = providers.Singleton(
+        DirectStepRunnerFactory,
+        clock=clock,
+        metrics=pipeline_metrics,
+        cache=cache,
+        cache_ttl=providers.Callable(lambda s: s.pipelines.cache_ttl or None, settings),
+    )
     # DBOS is a process-wide singleton: opened by open_resources only when chosen.
     dbos_executor = providers.Resource(
         _open_dbos_executor,
@@ -653,8 +661,7 @@ class Container(containers.DeclarativeContainer):
         pipeline_registry,
         pipeline_run_store,
         clock,
-        pipeline_metrics,
-        cache,
+        pipeline_steps,
     )
     pipeline_executor = providers.Selector(
         providers.Callable(lambda s: s.pipelines.executor, settings),

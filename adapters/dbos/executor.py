@@ -8,6 +8,10 @@ app name and queue: DBOS's dequeue is transactional, so each run goes to exactly
 them, at most `worker_concurrency` at a time per worker (and `global_concurrency` in all).
 There is no queue of our own.
 
+The executor schedules nothing itself: the composition root injects the application's
+scheduler and the step runner each stage's step runs (see `workflow`), so the in-process
+and the durable runs share one algorithm and this adapter imports no use-case code.
+
 Recovery is DBOS's, by executor id: a worker restarted with the same `executor_id`
 resumes its unfinished runs on `start`; the runs of a worker that will not come back are
 handed to the live ones with `recover([its executor_id])` (an operator action, or DBOS
@@ -37,13 +41,17 @@ from sqlalchemy.engine import make_url
 from adapters.clock import SystemClock
 from adapters.dbos.steps import EVENTS_STREAM, WorkerRuntime, install
 from adapters.dbos.workflow import pipeline_workflow
-from application.pipelines.registry import PipelineRegistry
-from application.pipelines.stage_runner import Sleep
 from domain.errors import ConfigurationError, Conflict
 from domain.pipelines.pipeline import Pipeline
-from domain.pipelines.ports import PipelineMetrics, PipelineRunStore, StageEventSink
+from domain.pipelines.ports import (
+    PipelineCatalog,
+    PipelineRunStore,
+    RunScheduler,
+    StageEventSink,
+    StepRunnerFactory,
+)
 from domain.pipelines.runs import PipelineRun, StageEvent
-from domain.ports import Cache, Clock
+from domain.ports import Clock
 
 __all__ = ["DbosPipelineExecutor"]
 
@@ -63,13 +71,18 @@ def system_url(url: str) -> str:
 class DbosPipelineExecutor:
     """A durable `PipelineExecutor`. One per process (DBOS is a process-wide singleton):
     `await start()` before use (inside the event loop that should run the stages),
-    `await close()` at shutdown. `store` (when given) receives each run's record from
-    the worker that runs it, at start and at the end, whoever submitted it."""
+    `await close()` at shutdown. `catalog` holds the pipelines by name (every worker
+    registers the same ones); `scheduler` and `steps` are the application's scheduler and
+    the step runner each stage's step uses (cache, metrics and backoff are its settings).
+    `store` (when given) receives each run's record from the worker that runs it, at
+    start and at the end, whoever submitted it."""
 
     def __init__(
         self,
-        registry: PipelineRegistry,
+        catalog: PipelineCatalog,
         *,
+        scheduler: RunScheduler,
+        steps: StepRunnerFactory,
         system_database_url: str,
         app_name: str = "mai",
         queue_name: str = "mai-pipelines",
@@ -81,22 +94,16 @@ class DbosPipelineExecutor:
         polling_interval: float = 1.0,
         store: PipelineRunStore | None = None,
         clock: Clock | None = None,
-        metrics: PipelineMetrics | None = None,
-        cache: Cache | None = None,
-        cache_ttl: float | None = None,
-        sleep: Sleep = asyncio.sleep,
         log_level: str = "WARNING",
     ) -> None:
-        self.registry = registry
+        self.catalog = catalog
         self.queue_name = queue_name
         self.executor_id = executor_id or socket.gethostname()
         self._clock = clock or SystemClock()
         self._listen = listen
         self._polling = polling_interval
         self._concurrency = (worker_concurrency, global_concurrency)
-        self._runtime = WorkerRuntime(
-            registry, self._clock, store, metrics, cache, cache_ttl, sleep
-        )
+        self._runtime = WorkerRuntime(catalog, self._clock, scheduler, steps, store)
         self._config: DBOSConfig = {
             "name": app_name,
             "system_database_url": system_url(system_database_url),
@@ -211,7 +218,7 @@ class DbosPipelineExecutor:
         """Queue a run and return its id at once (`wait` for its result). The pipeline
         must be the one registered under its name: that is what workers will run."""
         queue = self._started()
-        if self.registry.get(pipeline.name) is not pipeline:
+        if self.catalog.get(pipeline.name) is not pipeline:
             raise Conflict(
                 f"Pipeline {pipeline.name!r} is not the one registered under that name.",
                 details={"pipeline": pipeline.name},

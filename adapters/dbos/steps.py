@@ -2,14 +2,17 @@
 
 Each function here runs as one DBOS step (`step`): its return value is checkpointed, so
 on replay it is not run again and its side effects (the run record saved, the stage's
-events streamed, its metrics reported) happen once per completed step. `WorkerRuntime` is
-the process's live objects: DBOS finds workflows by name, so they read these from here.
+events streamed, its metrics reported) happen once per completed step. `DurableStepRunner`
+is the `StepRunner` the scheduler gets in a workflow: each stage, each batch of skips,
+one step, carried out inside by the direct step runner the composition root injected.
+`WorkerRuntime` is the process's live objects: DBOS finds workflows by name, so they read
+these from here.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -17,15 +20,27 @@ from typing import Any, TypeVar
 import structlog
 from dbos import DBOS, StepOptions
 
-from application.pipelines.registry import PipelineRegistry
-from application.pipelines.stage_runner import RunScope, Sleep, StageRunner
 from domain.errors import ConfigurationError
-from domain.pipelines.pipeline import ErrorStrategy, Pipeline
-from domain.pipelines.ports import PipelineMetrics, PipelineRunStore
+from domain.pipelines.pipeline import Pipeline
+from domain.pipelines.ports import (
+    PipelineCatalog,
+    PipelineRunStore,
+    RunScheduler,
+    StepRunnerFactory,
+)
 from domain.pipelines.runs import PipelineRun, StageEvent, StageResult
-from domain.ports import Cache, Clock
+from domain.pipelines.scheduling import StageSkip
+from domain.ports import Clock
 
-__all__ = ["EVENTS_STREAM", "STORE_STEP", "WorkerRuntime", "current_runtime", "install", "step"]
+__all__ = [
+    "EVENTS_STREAM",
+    "STORE_STEP",
+    "DurableStepRunner",
+    "WorkerRuntime",
+    "current_runtime",
+    "install",
+    "step",
+]
 
 log = structlog.get_logger("mai.pipelines.dbos")
 T = TypeVar("T")
@@ -37,15 +52,15 @@ STORE_STEP = StepOptions(retries_allowed=True, max_attempts=5, interval_seconds=
 @dataclass(slots=True)
 class WorkerRuntime:
     """What this process's workflows run with. DBOS finds a workflow by name, so the
-    workflow function is module-level and reads the live objects from here."""
+    workflow function is module-level and reads the live objects from here: the
+    pipelines by name, the scheduler and the step runner inside each step (both
+    injected by the composition root), the run store."""
 
-    registry: PipelineRegistry
+    catalog: PipelineCatalog
     clock: Clock
+    scheduler: RunScheduler
+    steps: StepRunnerFactory
     store: PipelineRunStore | None = None
-    metrics: PipelineMetrics | None = None
-    cache: Cache | None = None
-    cache_ttl: float | None = None
-    sleep: Sleep = asyncio.sleep
 
 
 _runtime: WorkerRuntime | None = None
@@ -87,6 +102,43 @@ async def save_finished(
     return run
 
 
+class DurableStepRunner:
+    """The `StepRunner` of a workflow: one DBOS step per stage (`stage:<name>`), one per
+    batch of skips (`stages:skip`). Steps are replayed by position, so the scheduler runs
+    in waves (`ordered_replay`). Each step works on a scratch record of the run holding
+    only what it needs (the stage's dependencies), so a stage cancelled by `fail_fast`
+    (its step then checkpoints nothing) still leaves its result behind."""
+
+    ordered_replay = True
+
+    def __init__(
+        self, rt: WorkerRuntime, pipeline: Pipeline[Any, Any], run: PipelineRun, stream: bool
+    ) -> None:
+        self._rt, self._pipeline, self._run, self._stream = rt, pipeline, run, stream
+
+    def _scratch(self, *stages: str) -> PipelineRun:
+        run = self._run
+        scratch = PipelineRun(run.pipeline, run.user_id, run.input, id=run.id)
+        for name in stages:
+            scratch.record(run.stages[name])
+        return scratch
+
+    async def run_stage(self, stage: str) -> StageResult:
+        scratch = self._scratch(*self._pipeline.stage(stage).depends_on)
+        args = (self._rt, self._pipeline, scratch, stage, self._stream)
+        try:
+            return await step({}, f"stage:{stage}", run_stage, *args)
+        except asyncio.CancelledError:
+            cancelled = scratch.stages.get(stage)
+            if cancelled is not None:
+                self._run.record(cancelled)
+            raise
+
+    async def skip(self, skips: Sequence[StageSkip]) -> list[StageResult]:
+        args = (self._rt, self._pipeline, self._scratch(), list(skips), self._stream)
+        return await step({}, "stages:skip", record_skips, *args)
+
+
 class _EventWriter:
     """The events of one step, appended in order to the run's stream. Created inside the
     step, so its writer task carries the step's DBOS context. Best effort: a failed
@@ -111,52 +163,33 @@ class _EventWriter:
         await self._task
 
 
-def _scope(
-    rt: WorkerRuntime, pipeline: Pipeline[Any, Any], run: PipelineRun, **kw: Any
-) -> RunScope:
-    return RunScope(pipeline, run, rt.clock, metrics=rt.metrics, **kw)
-
-
 async def run_stage(
     rt: WorkerRuntime,
     pipeline: Pipeline[Any, Any],
     scratch: PipelineRun,
-    outputs: dict[str, Any],
     name: str,
     stream_events: bool,
 ) -> StageResult:
-    """One stage as one step: `scratch` is the stage's own record, so a stage cancelled
-    by `fail_fast` (the step then records nothing) still leaves its result behind."""
+    """One stage as one step, run by the injected (direct) step runner on `scratch`."""
     writer = _EventWriter() if stream_events else None
-    scope = _scope(rt, pipeline, scratch, on_event=writer, outputs=outputs)
-    runner = StageRunner(
-        retrying=pipeline.error_strategy is ErrorStrategy.RETRY,
-        cache=rt.cache,
-        cache_ttl=rt.cache_ttl,
-        sleep=rt.sleep,
-    )
     try:
-        await runner.run(scope, pipeline.stage(name))
+        return await rt.steps(pipeline, scratch, writer).run_stage(name)
     finally:
         if writer is not None:
             await writer.close()
-    return scratch.stages[name]
 
 
 async def record_skips(
     rt: WorkerRuntime,
     pipeline: Pipeline[Any, Any],
     scratch: PipelineRun,
-    skips: list[tuple[str, str, str, dict[str, Any]]],
+    skips: list[StageSkip],
     stream_events: bool,
 ) -> list[StageResult]:
     """Skipped stages as one step, so their events and metrics are reported once."""
     writer = _EventWriter() if stream_events else None
-    scope = _scope(rt, pipeline, scratch, on_event=writer)
     try:
-        for stage, code, message, details in skips:
-            scope.skip(stage, code, message, **details)
+        return await rt.steps(pipeline, scratch, writer).skip(skips)
     finally:
         if writer is not None:
             await writer.close()
-    return [scratch.stages[stage] for stage, *_ in skips]

@@ -1,1 +1,2 @@
-"""Pipeline use-cases and the in-process executor (`InProcessExecutor`)."""
+"""Pipeline use-cases, the one scheduler (`scheduler.schedule`), its direct step runner
+(`steps`) and the in-process executor (`InProcessExecutor`)."""

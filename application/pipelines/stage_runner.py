@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -25,6 +25,7 @@ from domain.pipelines.caching import stage_cache_key
 from domain.pipelines.pipeline import Pipeline
 from domain.pipelines.ports import PipelineMetrics, StageEventSink
 from domain.pipelines.runs import PipelineRun, StageEvent, StageResult, StageStatus
+from domain.pipelines.scheduling import StageSkip
 from domain.pipelines.stages import PipelineStage, RetryPolicy, StageContext
 from domain.ports import Cache, Clock
 
@@ -47,22 +48,23 @@ def error_body(exc: BaseException, stage: str) -> dict[str, Any]:
 
 @dataclass(slots=True)
 class RunScope:
-    """What the stages of one run share: the record they write their results into."""
+    """What the stages of one run share: the record they write their results into (and
+    read their dependencies' outputs from), the event sink, the metrics hook."""
 
     pipeline: Pipeline[Any, Any]
     run: PipelineRun
     clock: Clock
     on_event: StageEventSink | None = None
     metrics: PipelineMetrics | None = None
-    outputs: dict[str, Any] = field(default_factory=dict)
 
     def input_for(self, stage: PipelineStage[Any, Any]) -> Any:
         """The pipeline input (root), the one dependency's output, or a dict of outputs."""
         if not stage.depends_on:
             return self.run.input
+        outputs = {name: self.run.stages[name].output for name in stage.depends_on}
         if len(stage.depends_on) == 1:
-            return self.outputs[stage.depends_on[0]]
-        return {name: self.outputs[name] for name in stage.depends_on}
+            return outputs[stage.depends_on[0]]
+        return outputs
 
     def emit(
         self, stage: str, status: StageStatus, attempt: int = 0, error: dict[str, Any] | None = None
@@ -81,8 +83,6 @@ class RunScope:
         """Record a final result, tell the listener and the metrics hook."""
         result.finished_at = result.finished_at or self.clock.now()
         self.run.record(result)
-        if result.status.has_output:
-            self.outputs[result.stage] = result.output
         self.emit(result.stage, result.status, result.attempts, result.error)
         if self.metrics is not None:
             try:
@@ -94,9 +94,10 @@ class RunScope:
                     "pipeline_metrics_failed", stage=result.stage, error_type=type(exc).__name__
                 )
 
-    def skip(self, stage: str, code: str, message: str, **details: Any) -> None:
-        error = {"code": code, "message": message, "details": details, "retryable": False}
-        self.finish(StageResult(stage, StageStatus.SKIPPED, error=error))
+    def skip(self, skip: StageSkip) -> StageResult:
+        result = skip.result()
+        self.finish(result)
+        return result
 
 
 class StageRunner:

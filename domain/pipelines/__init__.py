@@ -2,8 +2,10 @@
 
 A `Pipeline` holds `PipelineStage`s (or `FunctionStage`s around plain callables) and is
 validated on construction (`PipelineInvalid` names the stages at fault); `graph` holds the
-ordering rules, `runs` the record of a run and its progress events, `ports` the executor,
-run store and hooks. Executing lives in `application.pipelines`.
+ordering rules, `scheduling` the rules of a run (what is blocked, what may start, what
+stops it), `runs` the record of a run and its progress events, `ports` the executor, run
+store, step runner and hooks. The scheduler that applies them lives in
+`application.pipelines`.
 """
 
 from __future__ import annotations

@@ -22,10 +22,13 @@ import time
 from pathlib import Path
 from uuid import uuid4
 
+from adapters.clock import SystemClock
 from adapters.dbos.executor import DbosPipelineExecutor
 from adapters.sql.database import Database
 from adapters.sql.pipeline_runs import SqlPipelineRunStore
 from application.pipelines.registry import PipelineRegistry
+from application.pipelines.scheduler import schedule
+from application.pipelines.steps import DirectStepRunnerFactory
 from domain.pipelines import FunctionStage, Pipeline, StageContext
 
 APP_NAME = "mai-test"
@@ -99,6 +102,8 @@ async def main(system_db: str, app_db: str, executor_id: str, recover: str | Non
     database = Database.from_url(app_db, pool_size=2) if app_db else None
     executor = DbosPipelineExecutor(
         registry(),
+        scheduler=schedule,
+        steps=DirectStepRunnerFactory(SystemClock()),
         system_database_url=system_db,
         app_name=APP_NAME,
         queue_name=QUEUE,

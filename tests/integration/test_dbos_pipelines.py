@@ -44,6 +44,8 @@ from adapters.sql.pipeline_runs import SqlPipelineRunStore
 from adapters.sql.users import SqlUserRepository
 from application.pipelines.executor import InProcessExecutor
 from application.pipelines.registry import PipelineRegistry
+from application.pipelines.scheduler import schedule
+from application.pipelines.steps import DirectStepRunnerFactory
 from domain.identity.models import User
 from domain.pipelines import (
     ErrorStrategy,
@@ -288,6 +290,8 @@ async def in_process_dbos(
     path = tmp_path_factory.mktemp("dbos") / "system.sqlite"
     executor = DbosPipelineExecutor(
         PipelineRegistry(PIPELINES.values()),
+        scheduler=schedule,
+        steps=DirectStepRunnerFactory(SystemClock()),
         system_database_url=f"sqlite:///{path}",
         app_name="mai-test-in-process",
         executor_id="in-process",

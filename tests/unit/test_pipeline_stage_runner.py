@@ -1,19 +1,14 @@
-"""The in-process executor: modes (with proof of overlap and bounds), DAG early start,
-error strategies, retries and backoff, timeouts, the results cache, events and metrics."""
+"""Running one stage (through the one scheduler, in process): retries and backoff,
+timeouts, the intermediate results cache, events and metrics."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
-from uuid import uuid4
 
 import pytest
 from pydantic import BaseModel
 
 from adapters.memory.cache import InProcessCache
-from application.pipelines.executor import InProcessExecutor
 from domain.errors import CacheUnavailable
 from domain.pipelines import (
     FunctionStage,
@@ -24,160 +19,7 @@ from domain.pipelines import (
     StageEvent,
     StageStatus,
 )
-
-USER = uuid4()
-
-
-class Clock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-
-class Probe:
-    """Stages that sleep, count calls, and record when they ran and how many overlapped."""
-
-    def __init__(self) -> None:
-        self.active = 0
-        self.max_active = 0
-        self.calls: dict[str, int] = {}
-        self.spans: dict[str, tuple[float, float]] = {}
-
-    def stage(
-        self,
-        name: str,
-        *deps: str,
-        delay: float = 0.01,
-        fail: bool = False,
-        fn: Callable[[Any], Any] | None = None,
-        **kw: Any,
-    ) -> FunctionStage:
-        async def body(x: Any) -> Any:
-            loop = asyncio.get_running_loop()
-            start = loop.time()
-            self.calls[name] = self.calls.get(name, 0) + 1
-            self.active += 1
-            self.max_active = max(self.max_active, self.active)
-            try:
-                await asyncio.sleep(delay)
-                if fail:
-                    raise RuntimeError(f"{name} broke")
-                return fn(x) if fn else f"{name}({x})"
-            finally:
-                self.active -= 1
-                self.spans[name] = (start, loop.time())
-
-        return FunctionStage(name, body, depends_on=deps, **kw)
-
-
-def executor(**kw: Any) -> InProcessExecutor:
-    return InProcessExecutor(clock=Clock(), **kw)
-
-
-def fan(probe: Probe, n: int = 3, **kw: Any) -> Pipeline[Any, Any]:
-    """n independent stages joined by one."""
-    names = [f"w{i}" for i in range(n)]
-    stages = [probe.stage(name, delay=0.05) for name in names]
-    return Pipeline(name="fan", stages=[*stages, probe.stage("join", *names)], output="join", **kw)
-
-
-async def test_sequential_runs_one_stage_at_a_time_in_order() -> None:
-    probe = Probe()
-    run = await executor().run(fan(probe, mode="sequential"), "x", user_id=USER)
-    assert run.status is RunStatus.SUCCEEDED and probe.max_active == 1
-    starts = sorted(probe.spans, key=lambda n: probe.spans[n][0])
-    assert starts == ["w0", "w1", "w2", "join"]
-
-
-async def test_a_join_receives_a_dict_and_the_run_returns_the_output_stage() -> None:
-    run = await executor().run(fan(Probe(), mode="sequential"), "x", user_id=USER)
-    assert run.output == "join({'w0': 'w0(x)', 'w1': 'w1(x)', 'w2': 'w2(x)'})"
-    assert [r.status for r in run.stages.values()] == [StageStatus.SUCCEEDED] * 4
-    assert all(r.attempts == 1 and r.duration > 0 for r in run.stages.values())
-
-
-async def test_parallel_stages_overlap() -> None:
-    probe = Probe()
-    run = await executor().run(fan(probe, mode="parallel", max_concurrency=8), "x", user_id=USER)
-    assert run.status is RunStatus.SUCCEEDED and probe.max_active == 3
-    latest_start = max(probe.spans[n][0] for n in ("w0", "w1", "w2"))
-    earliest_end = min(probe.spans[n][1] for n in ("w0", "w1", "w2"))
-    assert latest_start < earliest_end
-
-
-@pytest.mark.parametrize("mode", ["parallel", "dag"])
-async def test_concurrency_is_bounded(mode: str) -> None:
-    probe = Probe()
-    pipeline = fan(probe, n=6, mode=mode, max_concurrency=2)
-    run = await executor().run(pipeline, "x", user_id=USER)
-    assert run.status is RunStatus.SUCCEEDED and probe.max_active == 2
-
-
-def early_start(probe: Probe, mode: str) -> Pipeline[Any, Any]:
-    stages = [
-        probe.stage("fast", delay=0.0),
-        probe.stage("slow", delay=0.2),
-        probe.stage("after_fast", "fast", delay=0.0),
-        probe.stage("join", "after_fast", "slow", delay=0.0),
-    ]
-    return Pipeline(name="early", stages=stages, output="join", mode=mode)
-
-
-async def test_dag_starts_a_stage_as_soon_as_its_dependencies_are_done() -> None:
-    probe = Probe()
-    run = await executor().run(early_start(probe, "dag"), "x", user_id=USER)
-    assert run.status is RunStatus.SUCCEEDED
-    assert probe.spans["after_fast"][1] < probe.spans["slow"][1]  # done while slow runs
-
-
-async def test_parallel_waits_for_the_whole_layer() -> None:
-    probe = Probe()
-    await executor().run(early_start(probe, "parallel"), "x", user_id=USER)
-    assert probe.spans["after_fast"][0] >= probe.spans["slow"][1]
-
-
-def branches(probe: Probe, strategy: str, **kw: Any) -> Pipeline[Any, Any]:
-    """bad fails quickly; slow runs meanwhile; ok → ok_next is an independent branch."""
-    stages = [
-        probe.stage("bad", delay=0.01, fail=True, **kw),
-        probe.stage("slow", delay=0.3),
-        probe.stage("ok", delay=0.0),
-        probe.stage("after_bad", "bad"),
-        probe.stage("ok_next", "ok"),
-        probe.stage("join", "after_bad", "slow", "ok_next"),
-    ]
-    return Pipeline(
-        name="branches", stages=stages, output="join", error_strategy=strategy, max_concurrency=8
-    )
-
-
-async def test_fail_fast_cancels_running_stages_and_skips_the_rest() -> None:
-    probe = Probe()
-    run = await executor().run(branches(probe, "fail_fast"), "x", user_id=USER)
-    status = {name: r.status for name, r in run.stages.items()}
-    assert run.status is RunStatus.FAILED
-    assert status["bad"] is StageStatus.FAILED and status["slow"] is StageStatus.CANCELLED
-    assert status["after_bad"] is StageStatus.SKIPPED and status["join"] is StageStatus.SKIPPED
-    assert status["ok"] is StageStatus.SUCCEEDED  # finished before the failure
-    assert probe.spans["slow"][1] - probe.spans["slow"][0] < 0.25  # really interrupted
-    assert run.error is not None and run.error["details"]["failed_stages"] == ["bad"]
-    bad = run.stages["bad"].error
-    assert bad is not None and bad["code"] == "STAGE_FAILED" and bad["message"] == "bad broke"
-    assert bad["details"] == {"type": "RuntimeError", "stage": "bad"}
-
-
-async def test_continue_skips_only_dependents_and_keeps_finished_outputs() -> None:
-    probe = Probe()
-    run = await executor().run(branches(probe, "continue"), "x", user_id=USER)
-    status = {name: r.status for name, r in run.stages.items()}
-    assert run.status is RunStatus.FAILED and run.output is None
-    assert status["bad"] is StageStatus.FAILED
-    assert status["after_bad"] is StageStatus.SKIPPED and status["join"] is StageStatus.SKIPPED
-    assert status["slow"] is StageStatus.SUCCEEDED and status["ok_next"] is StageStatus.SUCCEEDED
-    assert run.stages["ok_next"].output == "ok_next(ok(x))"
-    skipped = run.stages["after_bad"].error
-    assert skipped is not None and skipped["code"] == "DEPENDENCY_FAILED"
-    assert skipped["details"] == {"dependency": "bad"}
-    assert run.stages["join"].error["details"] == {"dependency": "after_bad"}  # type: ignore[index]
+from tests.pipeline_fakes import USER, Probe, executor
 
 
 class Flaky:
@@ -376,30 +218,3 @@ async def test_a_broken_listener_does_not_break_the_run() -> None:
     pipeline = Pipeline(name="one", stages=[Probe().stage("a")], output="a")
     run = await executor().run(pipeline, 0, user_id=USER, on_event=explode)
     assert run.status is RunStatus.SUCCEEDED
-
-
-async def test_cancelling_the_run_cancels_its_stages() -> None:
-    probe = Probe()
-    events: list[StageEvent] = []
-    pipeline = Pipeline(
-        name="long", stages=[probe.stage("a", delay=5), probe.stage("b", "a")], output="b"
-    )
-    task = asyncio.create_task(executor().run(pipeline, 0, user_id=USER, on_event=events.append))
-    await asyncio.sleep(0.05)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    assert [(e.stage, e.status.value) for e in events][-2:] == [
-        ("a", "cancelled"), ("b", "skipped")
-    ]  # fmt: skip
-    assert probe.active == 0
-
-
-async def test_sync_functions_and_the_run_record() -> None:
-    double = FunctionStage("double", lambda x: x * 2)
-    inc = FunctionStage("inc", lambda x: x + 1, depends_on=("double",))
-    pipeline = Pipeline(name="sync", stages=[double, inc], output="inc", input_type=int)
-    run_id = uuid4()
-    run = await executor().run(pipeline, "20", user_id=USER, run_id=run_id)
-    assert (run.id, run.user_id, run.input, run.output) == (run_id, USER, 20, 41)
-    assert run.started_at and run.finished_at and run.duration is not None
