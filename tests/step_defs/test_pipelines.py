@@ -19,6 +19,7 @@ from application.pipelines.executor import InProcessExecutor
 from application.pipelines.runs import GetPipelineRun, RunPipeline
 from domain.errors import NotFound, PipelineInvalid
 from domain.pipelines import FunctionStage, Pipeline, PipelineRun, RetryPolicy
+from entrypoints.rest.errors import http_status
 
 scenarios("pipelines/pipelines.feature")
 
@@ -233,7 +234,7 @@ def called(pipeline_world: PipelineWorld, stage: str, n: str) -> None:
 @then(parsers.parse('it is refused with error code "{code}" naming the stages {names}'))
 def refused(pipeline_world: PipelineWorld, code: str, names: str) -> None:
     error = pipeline_world.refused
-    assert error is not None and error.code == code and error.status == 422
+    assert error is not None and error.code == code and http_status(error) == 422
     assert error.details["stages"] == [n.strip() for n in names.split(",")]
     assert all(n.strip() in error.message for n in names.split(","))
 

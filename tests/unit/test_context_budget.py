@@ -14,6 +14,7 @@ from domain.agents.budget import ContextBudget
 from domain.agents.models import AgentDefinition, HistoryPolicy, ModelParams
 from domain.errors import PayloadTooLarge
 from domain.memory.tokens import ApproximateTokenCounter
+from entrypoints.rest.errors import http_status
 from tests.conftest import make_container, make_settings
 from tests.unit.test_lmstudio_unit import Server, make, models_answer
 
@@ -25,7 +26,7 @@ def test_a_message_that_cannot_fit_is_a_413_naming_the_limits() -> None:
     budget.check_message(600, fixed_tokens=100)
     with pytest.raises(PayloadTooLarge) as info:
         budget.check_message(601, fixed_tokens=100)
-    assert info.value.status == 413 and info.value.code == "PAYLOAD_TOO_LARGE"
+    assert http_status(info.value) == 413 and info.value.code == "PAYLOAD_TOO_LARGE"
     assert info.value.details == {
         "field": "message",
         "tokens": 601,

@@ -35,6 +35,7 @@ from domain.errors import (
     NotFound,
     UsageLimitExceeded,
 )
+from entrypoints.rest.errors import http_status
 
 BASE_URL = "http://llm.test/v1"
 Handler = Callable[[httpx2.Request], httpx2.Response]
@@ -179,7 +180,7 @@ async def test_unreachable_server_names_the_variable_and_is_not_cached() -> None
         await models.resolve_model_name()
     error = caught.value
     assert "LM_STUDIO__BASE_URL" in error.message and BASE_URL in error.message
-    assert error.retryable and error.status == 503
+    assert error.retryable and http_status(error) == 503
     assert error.details["base_url"] == BASE_URL
     assert len(server.requests) == 3, "1 attempt + max_retries=2"
     # the server comes up later: the next call finds it
