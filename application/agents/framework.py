@@ -43,7 +43,7 @@ from application.agents.ports import ModelSource, TokenCountingSource
 from application.agents.prompted import instructions_for
 from application.context import ConversationContext
 from application.memory import LongTermMemory
-from application.prompts import PromptManager
+from application.prompts.manager import PromptManager
 from domain.agents.models import AgentDefinition, TurnUsage
 from domain.conversations.ports import ConversationStore
 from domain.errors import ConfigurationError

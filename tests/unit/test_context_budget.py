@@ -11,9 +11,10 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 from adapters.memory.models import StaticModelSource
 from container import open_resources
 from domain.agents.budget import ContextBudget
-from domain.agents.models import AgentDefinition, HistoryPolicy, ModelParams
+from domain.agents.models import AgentDefinition, HistoryPolicy
 from domain.errors import PayloadTooLarge
 from domain.memory.tokens import ApproximateTokenCounter
+from domain.model_params import ModelParams
 from entrypoints.rest.errors import http_status
 from tests.conftest import make_container, make_settings
 from tests.unit.test_lmstudio_unit import Server, make, models_answer
