@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from dependency_injector import providers
@@ -22,18 +22,11 @@ from application.memory import LongTermMemory, NewMemory, ReconcileIndex, Retrie
 from domain.agents.models import AgentDefinition, MemoryPolicy
 from domain.memory.long_term import RankingWeights
 from tests.fakes import FlakyIndex
+from tests.fakes.clock import FakeClock
 from tests.step_defs.chat_steps import send, user_id
 from tests.step_defs.conftest import World
 
 scenarios("memory/long_term.feature")
-
-
-class MovableClock:
-    def __init__(self) -> None:
-        self.at = datetime.now(UTC)
-
-    def now(self) -> datetime:
-        return self.at
 
 
 def state(world: World) -> dict[str, Any]:
@@ -41,7 +34,7 @@ def state(world: World) -> dict[str, Any]:
         world.ltm = {
             "seen": [],
             "index": FlakyIndex(),
-            "clock": MovableClock(),
+            "clock": FakeClock(),
             "weights": RankingWeights(),
         }  # type: ignore[attr-defined]
     return world.ltm  # type: ignore[attr-defined, no-any-return]
@@ -129,7 +122,7 @@ def first_found(world: World, content: str) -> None:
     )
 )
 def cleanup(world: World, days: int, age: int, floor: float) -> None:
-    state(world)["clock"].at += timedelta(days=days)
+    state(world)["clock"].advance(timedelta(days=days))
     world.run(memory(world).cleanup_old_memories(None, timedelta(days=age), floor))
 
 

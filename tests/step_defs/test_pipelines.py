@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
+from adapters.clock import SystemClock
 from adapters.memory.cache import InProcessCache
 from adapters.memory.pipeline_runs import InMemoryPipelineRunStore
 from application.pipelines.executor import InProcessExecutor
@@ -32,11 +32,6 @@ def backend() -> str:
     return "memory"
 
 
-class Clock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-
 class PipelineWorld:
     """The executor, cache and run store of a scenario, and what its stages did."""
 
@@ -44,7 +39,7 @@ class PipelineWorld:
         self.runner = asyncio.Runner()
         self.cache = InProcessCache()
         self.store = InMemoryPipelineRunStore()
-        self.executor = InProcessExecutor(cache=self.cache, clock=Clock())
+        self.executor = InProcessExecutor(cache=self.cache, clock=SystemClock())
         self.pipelines: dict[str, Pipeline[Any, Any]] = {}
         self.users: dict[str, UUID] = {}
         self.runs: dict[str, list[PipelineRun]] = {}
@@ -151,7 +146,7 @@ def define_pipeline(
 @when(parsers.parse('"{user}" runs "{name}" with "{value}"'))
 def runs(pipeline_world: PipelineWorld, user: str, name: str, value: str) -> None:
     w = pipeline_world
-    use_case = RunPipeline(w.executor, w.store, Clock())
+    use_case = RunPipeline(w.executor, w.store, SystemClock())
     run = w.runner.run(use_case.execute(w.pipelines[name], value, user_id=w.user(user)))
     w.runs.setdefault(user, []).append(run)
     w.last = run

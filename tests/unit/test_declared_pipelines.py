@@ -4,7 +4,6 @@ input mappings, and load errors that name the file and the field."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -14,6 +13,7 @@ from pydantic_ai import RunContext
 from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, ToolCallPart
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
+from adapters.clock import SystemClock
 from adapters.config.agents import YamlAgentSource
 from adapters.config.pipelines import YamlPipelineSource
 from adapters.memory.cache import InProcessCache
@@ -46,11 +46,6 @@ from tests.fakes import echo_model, last_user_text, tool_result
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "config" / "pipelines"
 USER = uuid4()
-
-
-class Clock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 async def no_sleep(_seconds: float) -> None:
@@ -106,7 +101,7 @@ def spec(**fields: Any) -> PipelineSpec:
 
 
 async def run(pipeline: Pipeline[Any, Any], value: Any, **kw: Any) -> PipelineRun:
-    executor = InProcessExecutor(clock=Clock(), sleep=no_sleep, **kw)
+    executor = InProcessExecutor(clock=SystemClock(), sleep=no_sleep, **kw)
     return await executor.run(pipeline, value, user_id=USER)
 
 

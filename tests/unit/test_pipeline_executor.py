@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
 
 import pytest
 from pydantic import BaseModel
 
+from adapters.clock import SystemClock
 from adapters.memory.cache import InProcessCache
 from application.pipelines.executor import InProcessExecutor
 from domain.errors import CacheUnavailable
@@ -26,11 +26,6 @@ from domain.pipelines import (
 )
 
 USER = uuid4()
-
-
-class Clock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 class Probe:
@@ -70,7 +65,7 @@ class Probe:
 
 
 def executor(**kw: Any) -> InProcessExecutor:
-    return InProcessExecutor(clock=Clock(), **kw)
+    return InProcessExecutor(clock=SystemClock(), **kw)
 
 
 def fan(probe: Probe, n: int = 3, **kw: Any) -> Pipeline[Any, Any]:

@@ -12,7 +12,8 @@ from adapters.prompts import YamlPromptSource
 from application.prompts import PromptManager
 from domain.errors import ConfigurationError, PromptInvalidVariables, PromptNotFound
 from entrypoints.rest.errors import http_status
-from tests.prompt_fakes import PROMPT_FIXTURES, DictCache, FakeClock
+from tests.fakes.clock import FakeClock
+from tests.prompt_fakes import PROMPT_FIXTURES, DictCache
 
 HELLO = "version: 1.0.0\nvariables: {who: {type: string}}\ntemplate: 'Hello {{ who }}'\n"
 
