@@ -269,7 +269,7 @@ async def sign_up(http: httpx.AsyncClient, users: int) -> list[str]:
 def client(base_url: str) -> httpx.AsyncClient:
     """One keep-alive connection: what one user's client holds. (A shared httpx pool of
     C connections costs O(C) per request in httpcore's pool bookkeeping — at C = 50 the
-    driver, not the server, was the bottleneck: `GET /health` fell from ~860/s to ~180/s.)
+    driver, not the server, was the bottleneck: `GET /health` fell from ~675/s to ~180/s.)
     Plain HTTP on loopback: `verify=False` spares each client the ~60 ms of loading the CA
     bundle into an SSL context it would never use."""
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
