@@ -17,7 +17,7 @@ from domain.memory.tokens import ApproximateTokenCounter
 from domain.model_params import ModelParams
 from entrypoints.rest.errors import http_status
 from tests.conftest import make_container, make_settings
-from tests.unit.test_lmstudio_unit import Server, make, models_answer
+from tests.unit.scripted_llm import Server, make, models_answer
 
 COUNTER = ApproximateTokenCounter()
 
