@@ -40,8 +40,8 @@ from adapters.sql.migrate import upgrade
 from adapters.sql.pgvector_index import PgVectorIndex
 from adapters.sql.tables import users
 from application.memory import LongTermMemory, NewMemory
-from bench.bench_memory_index import PG_URL
 from bench.harness import Row, Timing
+from bench.memory_index_harness import PG_URL
 from domain.memory.long_term import RankingWeights
 from domain.memory.long_term_ports import MemoryIndex
 
