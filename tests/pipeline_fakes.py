@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -15,6 +14,7 @@ from pydantic_ai import RunContext
 from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, ToolCallPart
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
+from adapters.clock import SystemClock
 from adapters.config.agents import YamlAgentSource
 from adapters.memory.models import StaticModelSource
 from adapters.memory.tools import InMemoryToolStateStore
@@ -34,11 +34,6 @@ from tests.fakes import last_user_text, tool_result
 
 ROOT = Path(__file__).resolve().parents[1]
 USER = uuid4()
-
-
-class Clock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 async def no_sleep(_seconds: float) -> None:
@@ -85,7 +80,7 @@ class Probe:
 
 
 def executor(**kw: Any) -> InProcessExecutor:
-    return InProcessExecutor(clock=Clock(), **kw)
+    return InProcessExecutor(clock=SystemClock(), **kw)
 
 
 class ScriptedSteps:

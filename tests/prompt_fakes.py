@@ -1,4 +1,5 @@
-"""Test doubles for prompts: a dict-backed `Cache` with inspectable state, and a clock."""
+"""Test doubles for prompts: a dict-backed `Cache` with inspectable state (the clock is
+`tests.fakes.clock.FakeClock`)."""
 
 from __future__ import annotations
 
@@ -42,16 +43,3 @@ class DictCache:
         for k in gone:
             del self.entries[k]
         return len(gone)
-
-
-class FakeClock:
-    """A monotonic clock that moves only when told to."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds

@@ -11,7 +11,7 @@ from application.agents.framework import BaseAgentFramework
 from application.agents.ports import ModelSource, ToolProvider
 from application.agents.prompted import check_prompt
 from application.context import ConversationContext
-from application.prompts import PromptManager
+from application.prompts.manager import PromptManager
 from domain.agents.models import AgentDefinition
 from domain.agents.ports import AgentDefinitionSource
 from domain.conversations.ports import ConversationStore

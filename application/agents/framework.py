@@ -1,7 +1,7 @@
 """`BaseAgentFramework`: one agent definition on a `pydantic_ai.Agent`, built once.
 
-The Pydantic AI agent is constructed in `__init__` and reused by every run (its
-construction costs ~0.4 ms; a run on a reused agent adds almost nothing). The model is
+The Pydantic AI agent is constructed in `__init__` and reused by every run (its construction
+costs ~0.2 ms, BENCHMARKS.md; a run on a reused agent adds almost nothing). The model is
 passed per run, so one agent serves whichever model the LLM server offers.
 """
 
@@ -43,7 +43,7 @@ from application.agents.ports import ModelSource, TokenCountingSource
 from application.agents.prompted import instructions_for
 from application.context import ConversationContext
 from application.memory import LongTermMemory
-from application.prompts import PromptManager
+from application.prompts.manager import PromptManager
 from domain.agents.models import AgentDefinition, TurnUsage
 from domain.conversations.ports import ConversationStore
 from domain.errors import ConfigurationError

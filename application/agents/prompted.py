@@ -22,7 +22,7 @@ from typing import Any
 import structlog
 from pydantic_ai import RunContext
 
-from application.prompts import PromptManager
+from application.prompts.manager import PromptManager
 from domain.agents.models import AgentDefinition
 from domain.errors import ConfigurationError, MAIError, PromptNotFound
 from domain.prompts.models import PromptTemplate, matches

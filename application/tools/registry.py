@@ -132,6 +132,9 @@ class ToolRegistry:
             )
         return next(v for v in versions if v.meta.version == meta.version)
 
+    def toolset_of(self, name: str, version: str) -> AbstractToolset[AgentDeps]:
+        return self.entry(name, version).toolset
+
     def get(self, name: str, version: str | None = None) -> ToolMetadata:
         """The latest version by default, or the pinned one; with its current switch."""
         return self._effective(self.entry(name, version).meta)

@@ -8,13 +8,16 @@ toolset decides what the model sees and wraps each call:
   call (`ApprovalRequired`, unless this call was approved), runs the call with the guards'
   `ToolRuntime` (user, cache, rate limiter, metrics), logs and counts it, and turns every
   failure into a result the model can react to (`ToolFailed`) instead of a crashed turn.
+
+It reads the registry through `ToolSource`, the few things it needs, so this module does not
+import the registry (which builds these toolsets): the dependency runs one way.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import structlog
 from pydantic import ValidationError
@@ -28,17 +31,48 @@ from application.agents.framework import AgentDeps
 from application.tools.guards import ToolRuntime, tool_runtime
 from domain.errors import MAIError, ValidationFailed
 from domain.errors import ToolFailed as ToolFailedError
+from domain.ports import Cache, RateLimiter
 from domain.tools.errors import ToolDisabled, ToolRateLimited, ToolTimeout
 from domain.tools.models import ToolMetadata
-
-if TYPE_CHECKING:
-    from application.tools.registry import ToolRegistry
+from domain.tools.ports import ToolMetrics
 
 log = structlog.get_logger("mai.tools")
 _PASS_THROUGH = (ApprovalRequired, CallDeferred, ModelRetry, ToolFailed)
 # A `RunContext` must name a model; a direct call never makes a model request, so it gets
 # Pydantic AI's own placeholder model, built once.
 _NO_MODEL = TestModel()
+
+
+class ToolSource(Protocol):
+    """What a toolset needs from the registry: which tools an agent is offered now, the
+    toolset that runs each, and the services a call's guards use (`ToolRegistry` is one)."""
+
+    @property
+    def cache(self) -> Cache | None: ...
+
+    @property
+    def limiter(self) -> RateLimiter | None: ...
+
+    @property
+    def metrics(self) -> ToolMetrics | None: ...
+
+    async def switches(self, *, fresh: bool = False) -> dict[str, bool]:
+        """The on/off switches by tool name (possibly a copy a few seconds old)."""
+        ...
+
+    def offered(
+        self, allowed: tuple[str, ...], switches: dict[str, bool]
+    ) -> dict[str, ToolMetadata]:
+        """The tools an allow-list offers under these switches, by name."""
+        ...
+
+    def get(self, name: str, version: str | None = None) -> ToolMetadata:
+        """A tool's metadata (latest version unless pinned); `ToolNotFound` if unknown."""
+        ...
+
+    def toolset_of(self, name: str, version: str) -> AbstractToolset[AgentDeps]:
+        """The toolset that runs that version of the tool."""
+        ...
 
 
 def _outcome(exc: BaseException) -> str:
@@ -61,7 +95,7 @@ def for_model(exc: Exception, tool: str) -> Exception:
 
 
 async def execute(
-    registry: ToolRegistry,
+    registry: ToolSource,
     meta: ToolMetadata,
     call: Any,
     ctx: RunContext[AgentDeps],
@@ -116,7 +150,7 @@ class _Call:
 
 
 class RegistryToolset(AbstractToolset[AgentDeps]):
-    def __init__(self, registry: ToolRegistry, allowed: tuple[str, ...], *, owner: str) -> None:
+    def __init__(self, registry: ToolSource, allowed: tuple[str, ...], *, owner: str) -> None:
         self.registry = registry
         self.allowed = allowed
         self.owner = owner
@@ -137,8 +171,7 @@ class RegistryToolset(AbstractToolset[AgentDeps]):
     async def get_tools(self, ctx: RunContext[AgentDeps]) -> dict[str, ToolsetTool[AgentDeps]]:
         tools: dict[str, ToolsetTool[AgentDeps]] = {}
         for name, meta in (await self._offered()).items():
-            entry = self.registry.entry(name, meta.version)
-            provided = await entry.toolset.get_tools(ctx)
+            provided = await self.registry.toolset_of(name, meta.version).get_tools(ctx)
             if name in provided:
                 tools[name] = provided[name]
         return tools
@@ -157,17 +190,17 @@ class RegistryToolset(AbstractToolset[AgentDeps]):
             raise ToolFailed(f"TOOL_DISABLED: tool {name!r} is not available.")
         if meta.requires_approval and not ctx.tool_call_approved:
             raise ApprovalRequired
-        entry = self.registry.entry(name, meta.version)
+        toolset = self.registry.toolset_of(name, meta.version)
         try:
             return await execute(
-                self.registry, meta, _Call(entry.toolset, name, tool_args, ctx, tool), ctx
+                self.registry, meta, _Call(toolset, name, tool_args, ctx, tool), ctx
             )
         except Exception as exc:
             raise for_model(exc, name) from exc
 
 
 async def invoke(
-    registry: ToolRegistry,
+    registry: ToolSource,
     name: str,
     args: dict[str, Any],
     deps: AgentDeps,
@@ -179,11 +212,11 @@ async def invoke(
     meta = registry.get(name, version)
     if not meta.enabled:
         raise ToolDisabled(f"Tool {name!r} is disabled.", details={"tool": name})
-    entry = registry.entry(name, meta.version)
+    toolset = registry.toolset_of(name, meta.version)
     ctx: RunContext[AgentDeps] = RunContext(
         deps=deps, model=_NO_MODEL, usage=RunUsage(), tool_name=name, tool_call_approved=True
     )
-    tool = (await entry.toolset.get_tools(ctx)).get(name)
+    tool = (await toolset.get_tools(ctx)).get(name)
     if tool is None:
         raise ToolDisabled(f"Tool {name!r} is not available.", details={"tool": name})
     try:
@@ -194,7 +227,7 @@ async def invoke(
             details={"tool": name, "errors": exc.errors(include_url=False, include_context=False)},
         ) from None
     try:
-        return await execute(registry, meta, _Call(entry.toolset, name, validated, ctx, tool), ctx)
+        return await execute(registry, meta, _Call(toolset, name, validated, ctx, tool), ctx)
     except MAIError:
         raise
     except ModelRetry as exc:  # the tool refused these arguments: the caller's to fix

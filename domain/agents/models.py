@@ -10,20 +10,11 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from domain.model_params import ModelParams
 from domain.prompts.refs import PromptRef
 
 AGENT_NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{1,63}$")
 DEFAULT_MAX_MESSAGE_CHARS = 32_000
-
-
-class ModelParams(BaseModel):
-    """Model settings an agent asks for; unset fields use the model's defaults."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    temperature: float | None = Field(default=None, ge=0, le=2)
-    max_tokens: int | None = Field(default=None, ge=1, le=131_072)
-    top_p: float | None = Field(default=None, gt=0, le=1)
-    timeout_seconds: float | None = Field(default=None, gt=0)
 
 
 class TurnLimits(BaseModel):

@@ -3,8 +3,9 @@
 A key is `mai_` followed by 43 URL-safe characters (256 random bits). Only its SHA-256 is
 stored: with that much entropy a fast hash is safe (nobody can guess their way back), and it
 makes the lookup one indexed equality on every request. A slow password hash (bcrypt) would
-cost ~100 ms per API call for no gain. The first characters (`prefix`) are kept in clear so
-a user can tell their keys apart in a list.
+cost a login's price on every API call (hundreds of ms at cost 12, BENCHMARKS.md) for no
+gain. The first characters (`prefix`) are kept in clear so a user can tell their keys apart
+in a list.
 
 A key is checked against the database on every request, so revoking it (or its expiry) takes
 effect at once on every server process; its last use is recorded at most once a minute, so

@@ -13,8 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from domain.agents.models import ModelParams
 from domain.errors import PromptInvalidVariables
+from domain.model_params import ModelParams
 from domain.prompts.refs import PROMPT_NAME_RE
 from domain.prompts.semver import SemVer
 

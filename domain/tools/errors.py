@@ -21,7 +21,6 @@ class DuplicateTool(Conflict):
 
 class ToolTimeout(MAIError):
     code = "TOOL_TIMEOUT"
-    status = 504
     default_retryable = True
 
 
@@ -34,7 +33,6 @@ class RetryableToolError(MAIError):
     `MAIError` marked retryable); other exceptions fail at once."""
 
     code = "TOOL_FAILED"
-    status = 502
     default_retryable = True
 
 

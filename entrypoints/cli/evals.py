@@ -84,11 +84,9 @@ async def _judge(container: Container, spec: str | None) -> None:
         return
     from pydantic_evals.evaluators.llm_as_a_judge import set_default_judge_model
 
-    from adapters.evals.models import eval_model
+    from container import judge_model
 
-    set_default_judge_model(
-        await container.model_source().model() if spec == "local" else eval_model(spec)
-    )
+    set_default_judge_model(await judge_model(container, spec))
 
 
 def _run_variant(
@@ -99,8 +97,7 @@ def _run_variant(
     min_score: float | None,
     judge: str | None,
 ) -> EvalRun:
-    from adapters.evals.tracing import recording_spans
-    from container import pin_chat_model
+    from container import pin_chat_model, recording_spans
     from entrypoints.cli.main import container_session
 
     with (

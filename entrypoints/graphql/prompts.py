@@ -10,7 +10,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from application.prompts import PromptSummary
+from application.prompts.manager import PromptSummary
 from domain.errors import PromptInvalidVariables
 from entrypoints.graphql.context import Context
 

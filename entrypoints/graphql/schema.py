@@ -21,6 +21,7 @@ from entrypoints.graphql.chat import ChatMutation, Subscription
 from entrypoints.graphql.context import Context
 from entrypoints.graphql.errors import ContractErrors
 from entrypoints.graphql.evals import EvalQuery
+from entrypoints.graphql.graphiql import LocalGraphiQLRouter
 from entrypoints.graphql.memory import MemoryMutation, MemoryQuery
 from entrypoints.graphql.metrics import OperationMetrics
 from entrypoints.graphql.pipelines import (
@@ -39,7 +40,6 @@ from entrypoints.graphql.types import (
     UserType,
     parse_id,
 )
-from entrypoints.web.graphiql import LocalGraphiQLRouter
 from entrypoints.web.pages import console_dist
 
 MAX_DEPTH = 10

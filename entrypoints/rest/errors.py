@@ -13,7 +13,25 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from adapters.observability.metrics import ERRORS
-from domain.errors import AuthenticationFailed, MAIError, RateLimited
+from domain.errors import (
+    AuthenticationFailed,
+    BadRequest,
+    Conflict,
+    MAIError,
+    ModelOutputInvalid,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+    PipelineError,
+    PromptError,
+    RateLimited,
+    ServiceUnavailable,
+    StageFailed,
+    StageTimeout,
+    UsageLimitExceeded,
+    ValidationFailed,
+)
+from domain.tools.errors import RetryableToolError, ToolTimeout
 
 log = structlog.get_logger(__name__)
 
@@ -30,6 +48,35 @@ HTTP_CODES = {
     429: "RATE_LIMITED",
     503: "SERVICE_UNAVAILABLE",
 }
+
+#: The HTTP status of each error class. An error takes the status of its nearest class
+#: listed here (a `PromptNotFound` is a `NotFound`: 404), whatever `code` it carries; what
+#: is not listed is a 500. Bad input is never a 500 (CONTRACT.md).
+HTTP_STATUS: dict[type[MAIError], int] = {
+    MAIError: 500,  # ToolFailed, ConfigurationError: the server's fault
+    BadRequest: 400,
+    AuthenticationFailed: 401,
+    PermissionDenied: 403,
+    NotFound: 404,
+    Conflict: 409,
+    PayloadTooLarge: 413,
+    ValidationFailed: 422,
+    UsageLimitExceeded: 422,
+    PromptError: 422,
+    PipelineError: 422,
+    StageFailed: 500,  # a PipelineError, but a stage's crash is not the caller's input
+    RateLimited: 429,
+    ModelOutputInvalid: 502,
+    RetryableToolError: 502,
+    ServiceUnavailable: 503,
+    StageTimeout: 504,
+    ToolTimeout: 504,
+}
+
+
+def http_status(exc: MAIError) -> int:
+    """The status REST answers `exc` with: its nearest class's in `HTTP_STATUS`."""
+    return next(HTTP_STATUS[cls] for cls in type(exc).__mro__ if cls in HTTP_STATUS)
 
 
 class ErrorDetail(BaseModel):
@@ -81,12 +128,12 @@ def mai_error_response(exc: MAIError) -> JSONResponse:
         headers["WWW-Authenticate"] = "Bearer"
     if isinstance(exc, RateLimited) and exc.retry_after is not None:
         headers["Retry-After"] = str(max(1, round(exc.retry_after)))
-    return ContractJSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
+    return ContractJSONResponse(exc.to_dict(), status_code=http_status(exc), headers=headers)
 
 
 async def _mai_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, MAIError)
-    if exc.status >= 500:
+    if http_status(exc) >= 500:
         log.warning("request_failed", code=exc.code, error=exc.message)
     return mai_error_response(exc)
 

@@ -5,7 +5,7 @@ on every app instance sharing the database."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,25 +20,18 @@ from domain.identity.api_keys import hash_api_key
 from entrypoints.rest.app import create_app
 from tests.api.conftest import running, with_model
 from tests.conftest import Api, make_container, make_settings
-
-
-class MovableClock:
-    def __init__(self) -> None:
-        self.at = datetime.now(UTC)
-
-    def now(self) -> datetime:
-        return self.at
+from tests.fakes.clock import FakeClock
 
 
 @pytest.fixture
-def clock(container: Container) -> MovableClock:
-    clock = MovableClock()
+def clock(container: Container) -> FakeClock:
+    clock = FakeClock()
     container.clock.override(providers.Object(clock))
     return clock
 
 
 @pytest.fixture
-async def http(container: Container, clock: MovableClock) -> AsyncIterator[httpx.AsyncClient]:
+async def http(container: Container, clock: FakeClock) -> AsyncIterator[httpx.AsyncClient]:
     async with running(container) as (_app, client):
         yield client
 
@@ -113,7 +106,7 @@ async def test_bad_requests_are_422(http: httpx.AsyncClient, body: dict[str, Any
 
 
 async def test_revoked_and_expired_keys_stop_at_once(
-    http: httpx.AsyncClient, clock: MovableClock
+    http: httpx.AsyncClient, clock: FakeClock
 ) -> None:
     api = Api(http)
     session = await api.signup("ada")
@@ -132,7 +125,7 @@ async def test_revoked_and_expired_keys_stop_at_once(
     again = await http.delete(f"/api/v1/api-keys/{revoked['id']}", headers=session)
     assert again.status_code == 404
 
-    clock.at += timedelta(days=1, seconds=1)
+    clock.advance(timedelta(days=1, seconds=1))
     r = await http.get(me, headers=bearer(expiring["key"]))
     assert r.status_code == 401 and r.json()["error"]["details"]["reason"] == "expired"
     listed = (await http.get("/api/v1/api-keys", headers=session)).json()["items"]

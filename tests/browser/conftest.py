@@ -1,5 +1,5 @@
 """Browser tests: Python's playwright driving Debian's chromium (scripts/setup_browser.sh,
-never `playwright install`) against a real `mai serve` whose LLM is tests/browser/fake_llm.py.
+never `playwright install`) against a real `mai serve` whose LLM is tests/fakes/openai_server.py.
 
 `make test` builds the console (`make web`), installs chromium and sets MAI_REQUIRE_BROWSER=1,
 so there a missing piece fails; a bare `pytest` without them skips these tests and says why.
@@ -102,7 +102,8 @@ class Console:
 def _start_fake_llm(log: Path) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.browser.fake_llm", str(port)],
+        # Words 0.3 s apart: slow enough for a page to show an answer still growing.
+        [sys.executable, "-m", "tests.fakes.openai_server", str(port), "--word-delay", "0.3"],
         cwd=REPO,
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,

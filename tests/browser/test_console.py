@@ -11,7 +11,7 @@ import httpx
 from playwright.sync_api import expect
 
 from tests.browser.conftest import Console, sign_in
-from tests.browser.fake_llm import GREETING
+from tests.fakes.openai_server import GREETING
 
 
 def test_a_signed_in_user_watches_an_answer_stream_and_approves_a_tool_call(

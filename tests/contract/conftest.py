@@ -208,16 +208,6 @@ FAST = RedisOptions(
 )
 
 
-class FakeClock:
-    """A monotonic clock tests move by hand (`clock.now += 5`)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture(scope="session")
 async def redis_client() -> AsyncIterator[RedisClient]:
     async with RedisClient.from_url(REDIS_URL, RedisOptions(retries=1)) as client:

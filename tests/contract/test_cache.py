@@ -19,8 +19,9 @@ from adapters.redis.cache import RedisCache
 from adapters.redis.client import RedisClient
 from domain.errors import CacheUnavailable
 from domain.ports import Cache
+from tests.fakes.clock import FakeClock
 
-from .conftest import DOWN_URL, FAST, FakeClock
+from .conftest import DOWN_URL, FAST
 
 
 @dataclass
@@ -43,7 +44,7 @@ def harness(request: pytest.FixtureRequest) -> Harness:
     clock = FakeClock()
 
     async def advance(seconds: float) -> None:
-        clock.now += seconds
+        clock.advance(seconds)
 
     return Harness(InProcessCache(clock=clock), advance)
 
@@ -189,7 +190,7 @@ async def test_in_process_cache_drops_expired_entries_when_writing() -> None:
     cache = InProcessCache(max_entries=2, clock=clock)
     await cache.set("old", "v", ttl=1)
     await cache.set("kept", "v")
-    clock.now += 5
+    clock.advance(5)
 
     await cache.set("new", "v")
 

@@ -23,6 +23,7 @@ from domain.health import AdapterHealth
 from domain.memory.long_term import RankingWeights
 from domain.memory.long_term_ports import IndexedVector, MemoryIndex, VectorHit
 from tests.fakes import HashEmbedder
+from tests.fakes.clock import FakeClock
 
 from .test_memory_index import DIM, Loaded, index_backend, loaded, pg_database  # noqa: F401
 
@@ -79,18 +80,13 @@ class PutThrough:
         return await self._loaded.index.check()
 
 
-class Clock:
-    def now(self) -> datetime:
-        return datetime(2023, 8, 1, tzinfo=UTC)
-
-
 async def rankings(index: MemoryIndex) -> tuple[list[list[int]], float]:
     """Each question's top K (as turn positions) and the mean recall@K."""
     memory = LongTermMemory(
         InMemoryMemoryRepository(),
         index,
         HashEmbedder(DIM),
-        Clock(),
+        FakeClock(datetime(2023, 8, 1, tzinfo=UTC)),
         RankingWeights(similarity=1, importance=0, recency=0),
     )
     user = uuid4()

@@ -19,8 +19,9 @@ from adapters.redis.client import RedisClient
 from adapters.redis.rate_limiter import RedisRateLimiter
 from domain.errors import CacheUnavailable
 from domain.ports import RateLimiter
+from tests.fakes.clock import FakeClock
 
-from .conftest import DOWN_URL, FAST, FakeClock
+from .conftest import DOWN_URL, FAST
 
 
 @dataclass
@@ -43,7 +44,7 @@ def harness(request: pytest.FixtureRequest) -> Harness:
     clock = FakeClock()
 
     async def advance(seconds: float) -> None:
-        clock.now += seconds
+        clock.advance(seconds)
 
     return Harness(InProcessRateLimiter(clock=clock), advance)
 
@@ -140,7 +141,7 @@ async def test_in_process_limiter_sweeps_expired_windows() -> None:
     limiter = InProcessRateLimiter(clock=clock)
     for i in range(2000):
         await limiter.hit(f"old:{i}", limit=1, period=1)
-    clock.now += 5
+    clock.advance(5)
 
     for i in range(1100):
         await limiter.hit(f"new:{i}", limit=1, period=1)

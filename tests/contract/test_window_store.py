@@ -21,8 +21,7 @@ from adapters.redis.client import RedisClient
 from adapters.redis.window_store import RedisWindowStore
 from domain.conversations.models import Message, MessageStatus, Role
 from domain.memory.short_term_ports import CachedWindow, ConversationWindowStore
-
-from .conftest import FakeClock
+from tests.fakes.clock import FakeClock
 
 WINDOW_KEYS = "MAI:session:window:*"
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -55,7 +54,7 @@ def harness(request: pytest.FixtureRequest) -> Harness:
     clock = FakeClock()
 
     async def advance(seconds: float) -> None:
-        clock.now += seconds
+        clock.advance(seconds)
 
     return Harness(InProcessWindowStore(clock=clock), advance)
 
@@ -324,7 +323,7 @@ async def test_in_process_store_drops_expired_windows_when_saving() -> None:
     store = InProcessWindowStore(clock=clock)
     old = uuid4()
     await store.save(old, CachedWindow([message(old, 0)]), ttl_seconds=1)
-    clock.now += 5
+    clock.advance(5)
 
     await store.save(uuid4(), CachedWindow([]), ttl_seconds=60)
 

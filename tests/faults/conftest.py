@@ -221,8 +221,14 @@ def redis_server(private_redis: RedisServer) -> RedisServer:
 
 @pytest.fixture
 def fake_llm(tmp_path: Path) -> Iterator[FakeService]:
+    # Answers spread over ~0.3 s, streamed or whole: a kill lands while turns are in flight.
+    pace = ("--word-delay", "0.04", "--whole-delay", "0.3")
     llm = FakeService(
-        "tests.faults.fake_llm", free_port(), ready_path="/v1/models", log=tmp_path / "llm.log"
+        "tests.fakes.openai_server",
+        free_port(),
+        *pace,
+        ready_path="/v1/models",
+        log=tmp_path / "llm.log",
     )
     llm.start()
     yield llm

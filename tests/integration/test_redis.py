@@ -26,6 +26,7 @@ from adapters.redis.window_store import RedisWindowStore
 from domain.conversations.models import Message, Role
 from domain.memory.errors import CacheUnavailable
 from domain.memory.window import CachedWindow
+from entrypoints.rest.errors import http_status
 from tests.conftest import REDIS_URL
 
 pytestmark = pytest.mark.integration
@@ -302,7 +303,7 @@ async def test_nothing_listening_is_cache_unavailable_promptly() -> None:
         error, elapsed = await timed(store.load(uuid4()))
 
         assert isinstance(error, CacheUnavailable)
-        assert (error.code, error.status, error.retryable) == ("CACHE_UNAVAILABLE", 503, True)
+        assert (error.code, http_status(error), error.retryable) == ("CACHE_UNAVAILABLE", 503, True)
         assert error.details == {"operation": "window.load", "reason": "ConnectionError"}
         assert elapsed < 1.0  # refused at once: the retries, not the deadline, ended it
         await timed(store.append(uuid4(), [message(1)], max_messages=5, ttl_seconds=5))

@@ -12,8 +12,9 @@ from application.agents import budgeting
 from application.agents.budgeting import COUNTER, calibration_key, fitted_history, observe_usage
 from application.agents.framework import BaseAgentFramework, usage_of
 from domain.agents.calibration import TokenCalibration
-from domain.agents.models import AgentDefinition, ModelParams
+from domain.agents.models import AgentDefinition
 from domain.errors import PayloadTooLarge
+from domain.model_params import ModelParams
 from tests.integration.conftest import MODEL_ALIAS
 
 pytestmark = pytest.mark.integration

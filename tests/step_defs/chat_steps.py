@@ -1,10 +1,12 @@
-"""Chat steps shared by every feature (star-imported by conftest so they register)."""
+"""Chat steps shared by every feature (star-imported by conftest so they register, with
+the `chat` fixture that holds what a scenario's chat did)."""
 
 from __future__ import annotations
 
 from typing import Any
 from uuid import UUID
 
+import pytest
 from dependency_injector import providers
 from pytest_bdd import given, parsers, then, when
 
@@ -27,10 +29,9 @@ class Chat:
         self.error: MAIError | None = None
 
 
-def chat_of(world: World) -> Chat:
-    if not hasattr(world, "chat"):
-        world.chat = Chat()  # type: ignore[attr-defined]
-    return world.chat  # type: ignore[attr-defined, no-any-return]
+@pytest.fixture
+def chat() -> Chat:
+    return Chat()
 
 
 def use_model(world: World, model: Any) -> None:
@@ -48,9 +49,13 @@ def user_id(world: World, name: str) -> UUID:
 
 
 def send(
-    world: World, name: str, message: str, conversation_id: UUID | None, agent: str = "assistant"
+    world: World,
+    chat: Chat,
+    name: str,
+    message: str,
+    conversation_id: UUID | None,
+    agent: str = "assistant",
 ) -> None:
-    chat = chat_of(world)
     chat.user = name
     try:
         chat.turn = world.run(
@@ -68,8 +73,7 @@ def send(
             chat.conversation_id = page.items[0].id
 
 
-def stored(world: World) -> list[Message]:
-    chat = chat_of(world)
+def stored(world: World, chat: Chat) -> list[Message]:
     assert chat.conversation_id is not None
     page = world.run(
         world.container.list_messages().execute(user_id(world, chat.user), chat.conversation_id)
@@ -89,18 +93,17 @@ def model_down(world: World) -> None:
 
 
 @when(parsers.parse('"{name}" says "{message}" to the "{agent}" agent'))
-def says_to(world: World, name: str, message: str, agent: str) -> None:
-    send(world, name, message, None, agent)
+def says_to(world: World, chat: Chat, name: str, message: str, agent: str) -> None:
+    send(world, chat, name, message, None, agent)
 
 
 @when(parsers.parse('"{name}" says "{message}" in the same conversation'))
-def says_again(world: World, name: str, message: str) -> None:
-    send(world, name, message, chat_of(world).conversation_id)
+def says_again(world: World, chat: Chat, name: str, message: str) -> None:
+    send(world, chat, name, message, chat.conversation_id)
 
 
 @when(parsers.parse('"{name}" streams "{message}" to the "{agent}" agent'))
-def streams(world: World, name: str, message: str, agent: str) -> None:
-    chat = chat_of(world)
+def streams(world: World, chat: Chat, name: str, message: str, agent: str) -> None:
     chat.user = name
     uid = user_id(world, name)
 
@@ -113,52 +116,52 @@ def streams(world: World, name: str, message: str, agent: str) -> None:
 
 
 @then(parsers.parse('the reply is "{text}"'))
-def reply_is(world: World, text: str) -> None:
-    turn = chat_of(world).turn
+def reply_is(chat: Chat, text: str) -> None:
+    turn = chat.turn
     assert turn is not None and turn.output == text
 
 
 @then(parsers.parse('the reply starts with "{text}"'))
-def reply_starts(world: World, text: str) -> None:
-    turn = chat_of(world).turn
+def reply_starts(chat: Chat, text: str) -> None:
+    turn = chat.turn
     assert turn is not None and turn.output.startswith(text)
 
 
 @then(parsers.parse("the conversation holds {count:d} messages, alternating user and assistant"))
-def holds(world: World, count: int) -> None:
-    roles = [m.role.value for m in stored(world)]
+def holds(world: World, chat: Chat, count: int) -> None:
+    roles = [m.role.value for m in stored(world, chat)]
     assert roles == ["user", "assistant"] * (count // 2)
 
 
 @then("she receives several text deltas followed by done")
-def deltas_then_done(world: World) -> None:
-    kinds = [e.type for e in chat_of(world).events]
+def deltas_then_done(chat: Chat) -> None:
+    kinds = [e.type for e in chat.events]
     assert kinds.count(ChatEventType.DELTA) >= 2
     assert kinds[-1] is ChatEventType.DONE
 
 
 @then("the stored reply equals the streamed text")
-def stored_equals_stream(world: World) -> None:
-    events = chat_of(world).events
+def stored_equals_stream(world: World, chat: Chat) -> None:
+    events = chat.events
     text = "".join(e.text for e in events if e.type is ChatEventType.DELTA)
-    reply = stored(world)[-1]
+    reply = stored(world, chat)[-1]
     assert reply.id == events[-1].message_id and reply.content == text
 
 
 @then(parsers.parse('the agent called the tool "{tool}"'))
-def called_tool(world: World, tool: str) -> None:
-    turn = chat_of(world).turn
+def called_tool(world: World, chat: Chat, tool: str) -> None:
+    turn = chat.turn
     assert turn is not None and [c["name"] for c in turn.tool_calls] == [tool]
-    assert stored(world)[-1].tool_calls[0]["name"] == tool
+    assert stored(world, chat)[-1].tool_calls[0]["name"] == tool
 
 
 @then(parsers.parse('the turn fails with "{code}", marked retryable'))
-def turn_fails(world: World, code: str) -> None:
-    error = chat_of(world).error
+def turn_fails(chat: Chat, code: str) -> None:
+    error = chat.error
     assert error is not None and error.code == code and error.retryable
 
 
 @then("her message is kept, marked failed")
-def kept_failed(world: World) -> None:
-    messages = stored(world)
+def kept_failed(world: World, chat: Chat) -> None:
+    messages = stored(world, chat)
     assert [(m.role.value, m.status) for m in messages] == [("user", MessageStatus.FAILED)]

@@ -6,19 +6,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
+from adapters.clock import SystemClock
 from adapters.memory.cache import InProcessCache
 from adapters.memory.pipeline_runs import InMemoryPipelineRunStore
 from application.pipelines.executor import InProcessExecutor
 from application.pipelines.runs import GetPipelineRun, RunPipeline
 from domain.errors import NotFound, PipelineInvalid
 from domain.pipelines import FunctionStage, Pipeline, PipelineRun, RetryPolicy
+from entrypoints.rest.errors import http_status
 
 scenarios("pipelines/pipelines.feature")
 
@@ -31,11 +32,6 @@ def backend() -> str:
     return "memory"
 
 
-class Clock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-
 class PipelineWorld:
     """The executor, cache and run store of a scenario, and what its stages did."""
 
@@ -43,7 +39,7 @@ class PipelineWorld:
         self.runner = asyncio.Runner()
         self.cache = InProcessCache()
         self.store = InMemoryPipelineRunStore()
-        self.executor = InProcessExecutor(cache=self.cache, clock=Clock())
+        self.executor = InProcessExecutor(cache=self.cache, clock=SystemClock())
         self.pipelines: dict[str, Pipeline[Any, Any]] = {}
         self.users: dict[str, UUID] = {}
         self.runs: dict[str, list[PipelineRun]] = {}
@@ -150,7 +146,7 @@ def define_pipeline(
 @when(parsers.parse('"{user}" runs "{name}" with "{value}"'))
 def runs(pipeline_world: PipelineWorld, user: str, name: str, value: str) -> None:
     w = pipeline_world
-    use_case = RunPipeline(w.executor, w.store, Clock())
+    use_case = RunPipeline(w.executor, w.store, SystemClock())
     run = w.runner.run(use_case.execute(w.pipelines[name], value, user_id=w.user(user)))
     w.runs.setdefault(user, []).append(run)
     w.last = run
@@ -233,7 +229,7 @@ def called(pipeline_world: PipelineWorld, stage: str, n: str) -> None:
 @then(parsers.parse('it is refused with error code "{code}" naming the stages {names}'))
 def refused(pipeline_world: PipelineWorld, code: str, names: str) -> None:
     error = pipeline_world.refused
-    assert error is not None and error.code == code and error.status == 422
+    assert error is not None and error.code == code and http_status(error) == 422
     assert error.details["stages"] == [n.strip() for n in names.split(",")]
     assert all(n.strip() in error.message for n in names.split(","))
 

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+import pytest
 from dependency_injector import providers
 from pydantic_ai.messages import (
     ModelMessage,
@@ -20,21 +22,28 @@ from domain.agents.models import AgentDefinition, HistoryPolicy
 from domain.conversations.models import Message
 from domain.memory.errors import CacheUnavailable
 from tests.fakes import echo, echo_stream, user_texts
-from tests.step_defs.chat_steps import chat_of, send
+from tests.step_defs.chat_steps import Chat, send
 from tests.step_defs.conftest import World
 
 scenarios("memory/short_term.feature")
 
 
-def seen(world: World) -> list[list[ModelMessage]]:
-    if not hasattr(world, "seen"):
-        world.seen = []  # type: ignore[attr-defined]
-    return world.seen  # type: ignore[attr-defined, no-any-return]
+@dataclass
+class Brief:
+    """The scenario's agent and every message history its model was sent."""
+
+    agent: str = "assistant"
+    seen: list[list[ModelMessage]] = field(default_factory=list)
+
+
+@pytest.fixture
+def brief() -> Brief:
+    return Brief()
 
 
 @given(parsers.parse('an agent "{name}" that sees at most {n:d} messages'))
-def brief_agent(world: World, name: str, n: int) -> None:
-    record = seen(world)
+def brief_agent(world: World, brief: Brief, name: str, n: int) -> None:
+    record = brief.seen
 
     def model_fn(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
         record.append(list(messages))
@@ -47,7 +56,7 @@ def brief_agent(world: World, name: str, n: int) -> None:
     world.container.agent_catalog().register(
         AgentDefinition(name=name, tools=("current_time",), history=HistoryPolicy(max_messages=n))
     )
-    world.agent = name  # type: ignore[attr-defined]
+    brief.agent = name
 
 
 class StubSummarizer:
@@ -56,24 +65,23 @@ class StubSummarizer:
 
 
 @given("summaries are written by a test summarizer")
-def stub_summarizer(world: World) -> None:
+def stub_summarizer(world: World, brief: Brief) -> None:
     world.container.summarizer.override(providers.Object(StubSummarizer()))
     world.container.conversation_context.reset()
     world.container.agent_catalog.reset()
-    brief_agent(world, world.agent, 4)  # type: ignore[attr-defined]
+    brief_agent(world, brief, brief.agent, 4)
 
 
 @when(parsers.parse('"{name}" has a conversation of {turns:d} turns with "{agent}"'))
-def many_turns(world: World, name: str, turns: int, agent: str) -> None:
-    chat = chat_of(world)
+def many_turns(world: World, chat: Chat, name: str, turns: int, agent: str) -> None:
     for i in range(turns):
-        send(world, name, f"message {i}", chat.conversation_id, agent)
+        send(world, chat, name, f"message {i}", chat.conversation_id, agent)
         world.run(world.container.conversation_context().drain())
 
 
 @when(parsers.parse('"{name}" says "{message}" in the same conversation'))
-def says_again(world: World, name: str, message: str) -> None:
-    send(world, name, message, chat_of(world).conversation_id, getattr(world, "agent", "assistant"))
+def says_again(world: World, chat: Chat, brief: Brief, name: str, message: str) -> None:
+    send(world, chat, name, message, chat.conversation_id, brief.agent)
 
 
 class DownWindows:
@@ -97,16 +105,16 @@ def cache_down(world: World) -> None:
 
 
 @then(parsers.parse("the model saw at most {n:d} earlier messages on the last turn"))
-def saw_at_most(world: World, n: int) -> None:
-    last = seen(world)[-1]
+def saw_at_most(brief: Brief, n: int) -> None:
+    last = brief.seen[-1]
     assert len(last) - 1 <= n  # every earlier request/response, not counting the new prompt
 
 
 @then("the model saw a summary of the earlier conversation")
-def saw_summary(world: World) -> None:
+def saw_summary(brief: Brief) -> None:
     notes = [
         p.content
-        for m in seen(world)[-1]
+        for m in brief.seen[-1]
         if isinstance(m, ModelRequest)
         for p in m.parts
         if isinstance(p, SystemPromptPart)
@@ -115,8 +123,8 @@ def saw_summary(world: World) -> None:
 
 
 @then("the model saw the tool call together with its result")
-def saw_tool_pair(world: World) -> None:
-    last = seen(world)[-1]
+def saw_tool_pair(brief: Brief) -> None:
+    last = brief.seen[-1]
     calls = {
         p.tool_call_id
         for m in last

@@ -4,6 +4,7 @@ tools (tests/fixtures/demo_tools) over the REST API, on fakes and on PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,19 @@ def world(backend: str, tmp_path: Path) -> Iterator[World]:
     w.stop()
 
 
+@dataclass
+class Banker:
+    """What the banker answered: the last turn (REST body) and each direct invocation."""
+
+    turn: dict[str, Any] = field(default_factory=dict)
+    answers: list[Any] = field(default_factory=list)
+
+
+@pytest.fixture
+def banker() -> Banker:
+    return Banker()
+
+
 @given("a running MAI service with the demo tools")
 def running(world: World) -> None:
     world.start()
@@ -61,33 +75,31 @@ def superuser_disables(world: World, name: str) -> None:
 
 
 @when(parsers.parse('"{user}" asks the banker "{message}"'))
-def ask(world: World, user: str, message: str) -> None:
+def ask(world: World, banker: Banker, user: str, message: str) -> None:
     r = world.request("POST", "/api/v1/agents/banker/run", user, json={"message": message})
     assert r.status_code == 200, r.text
-    world.last_turn = r.json()  # type: ignore[attr-defined]
+    banker.turn = r.json()
 
 
 @when(parsers.parse('"{user}" invokes "{tool}" with n = {n:d}'))
-def invoke(world: World, user: str, tool: str, n: int) -> None:
+def invoke(world: World, banker: Banker, user: str, tool: str, n: int) -> None:
     r = world.request("POST", f"/api/v1/tools/{tool}/invoke", user, json={"args": {"n": n}})
-    answers: list[Any] = getattr(world, "answers", [])
-    answers.append(r.json().get("result"))
-    world.answers = answers  # type: ignore[attr-defined]
+    banker.answers.append(r.json().get("result"))
 
 
 @then(parsers.parse("both answers are {value:d}"))
-def both(world: World, value: int) -> None:
-    assert world.answers == [value, value]  # type: ignore[attr-defined]
+def both(banker: Banker, value: int) -> None:
+    assert banker.answers == [value, value]
 
 
 @then(parsers.parse('the banker replies "{text}"'))
-def replies(world: World, text: str) -> None:
-    assert world.last_turn["output"] == text  # type: ignore[attr-defined]
+def replies(banker: Banker, text: str) -> None:
+    assert banker.turn["output"] == text
 
 
 @then(parsers.parse('the banker\'s reply mentions "{text}"'))
-def mentions(world: World, text: str) -> None:
-    assert text in world.last_turn["output"]  # type: ignore[attr-defined]
+def mentions(banker: Banker, text: str) -> None:
+    assert text in banker.turn["output"]
 
 
 @then(parsers.parse('the tool "{name}" ran {count:d} time'))
@@ -97,24 +109,24 @@ def ran(name: str, count: int) -> None:
 
 
 @then(parsers.parse('the turn waits for approval of "{tool}"'))
-def waits(world: World, tool: str) -> None:
-    pending = world.last_turn["pending_approval"]  # type: ignore[attr-defined]
+def waits(banker: Banker, tool: str) -> None:
+    pending = banker.turn["pending_approval"]
     assert pending["status"] == "pending" and pending["calls"][0]["name"] == tool
-    assert world.last_turn["output"] is None  # type: ignore[attr-defined]
+    assert banker.turn["output"] is None
 
 
-def _decide(world: World, user: str, body: dict[str, Any]) -> None:
-    approval = world.last_turn["pending_approval"]["id"]  # type: ignore[attr-defined]
+def _decide(world: World, banker: Banker, user: str, body: dict[str, Any]) -> None:
+    approval = banker.turn["pending_approval"]["id"]
     r = world.request("POST", f"/api/v1/approvals/{approval}", user, json=body)
     assert r.status_code == 200, r.text
-    world.last_turn = r.json()  # type: ignore[attr-defined]
+    banker.turn = r.json()
 
 
 @when(parsers.parse('"{user}" approves the pending call'))
-def approve(world: World, user: str) -> None:
-    _decide(world, user, {"approve": True})
+def approve(world: World, banker: Banker, user: str) -> None:
+    _decide(world, banker, user, {"approve": True})
 
 
 @when(parsers.parse('"{user}" rejects the pending call because "{reason}"'))
-def reject(world: World, user: str, reason: str) -> None:
-    _decide(world, user, {"approve": False, "reason": reason})
+def reject(world: World, banker: Banker, user: str, reason: str) -> None:
+    _decide(world, banker, user, {"approve": False, "reason": reason})

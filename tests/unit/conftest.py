@@ -1,14 +1,16 @@
-"""Fixtures shared by the CLI tests."""
+"""Fixtures shared by the unit tests: the CLI's in-memory profile, and closing the scripted
+LLM server's clients."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 
 from adapters.settings import get_settings
 from tests.conftest import TEST_AGENTS, TEST_SECRET
+from tests.unit.scripted_llm import close_clients
 
 
 @pytest.fixture
@@ -30,3 +32,10 @@ def cli_memory_profile(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterat
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+async def _close_scripted_llm_clients() -> AsyncIterator[None]:
+    """The HTTP clients `tests.unit.scripted_llm.make` opened during a test, closed after it."""
+    yield
+    await close_clients()

@@ -33,6 +33,7 @@ from domain.errors import (
     UsageLimitExceeded,
     ValidationFailed,
 )
+from entrypoints.rest.errors import http_status
 from tests.conftest import make_container, make_settings
 from tests.fakes import down_model, echo_model, user_texts
 
@@ -96,7 +97,7 @@ async def test_model_down_keeps_the_user_message_marked_failed() -> None:
     c, uid = await chat_container(down_model())
     with pytest.raises(ModelUnavailable) as info:
         await c.send_message().execute(uid, "assistant", "hello")
-    assert info.value.retryable and info.value.status == 503
+    assert info.value.retryable and http_status(info.value) == 503
     convs = await c.list_conversations().execute(uid)
     [only] = (await c.list_messages().execute(uid, convs.items[0].id)).items
     assert only.content == "hello" and only.status is MessageStatus.FAILED

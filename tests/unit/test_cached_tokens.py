@@ -6,7 +6,7 @@ import httpx2
 
 from application.agents.framework import BaseAgentFramework, usage_of
 from domain.agents.models import AgentDefinition
-from tests.unit.test_lmstudio_unit import Server, completion, make
+from tests.unit.scripted_llm import Server, completion, make
 
 
 def cached_completion(cached: int) -> httpx2.Response:

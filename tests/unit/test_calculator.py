@@ -25,6 +25,7 @@ from application.tools.toolset import invoke
 from domain.agents.models import AgentDefinition
 from domain.errors import ValidationFailed
 from domain.tools.arithmetic import MAX_CHARS, MAX_NODES, InvalidExpression, evaluate
+from entrypoints.rest.errors import http_status
 
 QUICK_SECONDS = 0.5  # generous for a shared 2-core machine; a real DoS takes minutes
 
@@ -205,4 +206,4 @@ async def test_invoke_reports_a_refused_expression_as_invalid_input() -> None:
     with pytest.raises(ValidationFailed) as caught:
         await invoke(registry, "calculator", {"expression": "1/0"}, AgentDeps())
     assert "division by zero" in caught.value.message
-    assert caught.value.status == 422
+    assert http_status(caught.value) == 422

@@ -11,11 +11,13 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 from adapters.memory.models import StaticModelSource
 from container import open_resources
 from domain.agents.budget import ContextBudget
-from domain.agents.models import AgentDefinition, HistoryPolicy, ModelParams
+from domain.agents.models import AgentDefinition, HistoryPolicy
 from domain.errors import PayloadTooLarge
 from domain.memory.tokens import ApproximateTokenCounter
+from domain.model_params import ModelParams
+from entrypoints.rest.errors import http_status
 from tests.conftest import make_container, make_settings
-from tests.unit.test_lmstudio_unit import Server, make, models_answer
+from tests.unit.scripted_llm import Server, make, models_answer
 
 COUNTER = ApproximateTokenCounter()
 
@@ -25,7 +27,7 @@ def test_a_message_that_cannot_fit_is_a_413_naming_the_limits() -> None:
     budget.check_message(600, fixed_tokens=100)
     with pytest.raises(PayloadTooLarge) as info:
         budget.check_message(601, fixed_tokens=100)
-    assert info.value.status == 413 and info.value.code == "PAYLOAD_TOO_LARGE"
+    assert http_status(info.value) == 413 and info.value.code == "PAYLOAD_TOO_LARGE"
     assert info.value.details == {
         "field": "message",
         "tokens": 601,

@@ -16,6 +16,7 @@ from domain.identity.models import (
     validate_username,
 )
 from domain.pagination import Cursor, clamp_page_size
+from entrypoints.rest.errors import http_status
 
 
 def test_error_body_has_the_contract_shape() -> None:
@@ -28,12 +29,12 @@ def test_error_body_has_the_contract_shape() -> None:
             "retryable": False,
         }
     }
-    assert err.status == 404
+    assert http_status(err) == 404
 
 
 def test_retryable_defaults_follow_the_kind_of_error() -> None:
     assert ModelUnavailable("down").retryable is True
-    assert ModelUnavailable("down").status == 503
+    assert http_status(ModelUnavailable("down")) == 503
     assert RateLimited("slow down", retry_after=2.5).details == {"retry_after": 2.5}
     assert MAIError("x", retryable=True, code="CUSTOM").code == "CUSTOM"
 

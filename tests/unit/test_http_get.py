@@ -32,6 +32,7 @@ from domain.agents.models import AgentDefinition
 from domain.errors import PermissionDenied, ServiceUnavailable, ValidationFailed
 from domain.tools.errors import ToolRateLimited
 from domain.tools.web import host_allowed
+from entrypoints.rest.errors import http_status
 
 ALLOWED = ("example.com", "api.test:8443", ".docs.org")
 
@@ -311,7 +312,7 @@ async def test_a_non_allowed_url_is_refused_without_a_request(
     registry = tool_registry(site, fetchers)
     with pytest.raises(ValidationFailed, match="URL not allowed") as caught:
         await invoke(registry, "http_get", {"url": "http://169.254.169.254/"}, AgentDeps())
-    assert caught.value.status == 422
+    assert http_status(caught.value) == 422
     assert "example.com" in caught.value.message  # the caller is told what is allowed
     assert site.requests == []
 

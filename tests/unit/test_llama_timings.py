@@ -11,7 +11,7 @@ from pydantic_ai.usage import RequestUsage
 from adapters.lmstudio.timings import with_timings
 from application.agents.framework import BaseAgentFramework, RunFinished, usage_of
 from domain.agents.models import AgentDefinition
-from tests.unit.test_lmstudio_unit import Server, completion, make
+from tests.unit.scripted_llm import Server, completion, make
 
 
 def timed_completion(cache_n: int, prompt_n: int, usage: dict[str, Any]) -> httpx2.Response:

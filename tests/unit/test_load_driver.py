@@ -7,7 +7,9 @@ import math
 
 import pytest
 
-from bench.load import Errors, Stats, load, markdown, percentile, rows
+from bench.load import load
+from bench.load_report import markdown, rows
+from bench.load_stats import Errors, Stats, percentile
 
 
 def test_percentile_interpolates_between_closest_ranks() -> None:

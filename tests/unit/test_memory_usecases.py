@@ -14,19 +14,17 @@ from application.memory_fusion import Fusion, fuse
 from domain.errors import NotFound, ValidationFailed
 from domain.memory.long_term import IndexState, MemoryKind, RankingWeights
 from tests.fakes import FlakyIndex, HashEmbedder
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.at = datetime(2026, 11, 28, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        return self.at
+from tests.fakes.clock import FakeClock
 
 
 @pytest.fixture
-def parts() -> tuple[InMemoryMemoryRepository, FlakyIndex, HashEmbedder, Clock]:
-    return InMemoryMemoryRepository(), FlakyIndex(), HashEmbedder(), Clock()
+def parts() -> tuple[InMemoryMemoryRepository, FlakyIndex, HashEmbedder, FakeClock]:
+    return (
+        InMemoryMemoryRepository(),
+        FlakyIndex(),
+        HashEmbedder(),
+        FakeClock(datetime(2026, 11, 28, tzinfo=UTC)),
+    )
 
 
 def ltm(parts: Any, **kw: Any) -> LongTermMemory:
@@ -111,7 +109,7 @@ async def test_forget_and_cleanup(parts: Any) -> None:
         ADA, NewMemory("important: Ada's passport expires 2030", importance=0.9)
     )
     old = await memory.store(ADA, NewMemory("small talk about weather", importance=0.1))
-    clock.at += timedelta(days=200)
+    clock.advance(timedelta(days=200))
     recent = await memory.store(ADA, NewMemory("more small talk", importance=0.1))
     assert await memory.cleanup_old_memories(ADA, timedelta(days=90), 0.5) == 1
     assert set(index.points) == {keep.id, recent.id} and old.id not in repo.rows
@@ -236,7 +234,7 @@ async def test_an_edit_is_searchable_at_once_and_never_by_its_old_text(parts: An
     repo, _index, _, clock = parts
     memory = ltm(parts)
     stored = await memory.store(ADA, NewMemory("my cat is called Felix"))
-    clock.at += timedelta(minutes=1)
+    clock.advance(timedelta(minutes=1))
     edited = await memory.update(ADA, stored.id, MemoryEdit(content="my dog is called Rex"))
     assert edited.updated_at == clock.at and edited.index_state is IndexState.INDEXED
     found = await memory.retrieve(ADA, "dog Rex", k=1)

@@ -27,6 +27,7 @@ from domain.pipelines import (
 from domain.pipelines.caching import cache_prefix, canonical_json, stage_cache_key
 from domain.pipelines.compat import accepts, accepts_mapping, type_name
 from domain.pipelines.graph import find_cycle, topological_layers
+from entrypoints.rest.errors import http_status
 
 
 def ident(x: Any) -> Any:
@@ -40,7 +41,7 @@ def stage(name: str, *deps: str, **kw: Any) -> FunctionStage:
 def invalid(**kw: Any) -> PipelineInvalid:
     with pytest.raises(PipelineInvalid) as caught:
         Pipeline(name=kw.pop("name", "p"), **kw)
-    assert caught.value.code == "PIPELINE_INVALID" and caught.value.status == 422
+    assert caught.value.code == "PIPELINE_INVALID" and http_status(caught.value) == 422
     return caught.value
 
 

@@ -10,6 +10,7 @@ from uuid import uuid4
 
 import pytest
 
+from adapters.clock import SystemClock
 from adapters.memory.pipeline_runs import InMemoryPipelineRunStore
 from application.pipelines.executor import InProcessExecutor
 from application.pipelines.runs import GetPipelineRun, ListPipelineRuns, RunPipeline
@@ -18,11 +19,6 @@ from domain.pipelines import FunctionStage, Pipeline, PipelineRun, RunStatus
 
 ADA, EVE = uuid4(), uuid4()
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
-
-
-class Clock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 def run_of(user: Any, minutes: int = 0) -> PipelineRun:
@@ -69,7 +65,7 @@ def pipeline(fn: Any) -> Pipeline[int, int]:
 
 
 def use_case(store: InMemoryPipelineRunStore) -> RunPipeline:
-    return RunPipeline(InProcessExecutor(clock=Clock()), store, Clock())
+    return RunPipeline(InProcessExecutor(clock=SystemClock()), store, SystemClock())
 
 
 async def test_run_pipeline_saves_the_finished_run() -> None:

@@ -12,6 +12,7 @@ from domain.errors import PromptInvalidVariables
 from domain.prompts.models import PromptTemplate
 from domain.prompts.refs import PromptRef
 from domain.prompts.semver import SemVer, latest
+from entrypoints.rest.errors import http_status
 
 
 def prompt(**variables: Any) -> PromptTemplate:
@@ -69,7 +70,7 @@ def test_bind_reports_every_problem_at_once() -> None:
     with pytest.raises(PromptInvalidVariables) as caught:
         p.bind({"n": "3", "flag": 1, "tags": {"a": 1}, "extra": 1})
     err = caught.value
-    assert err.code == "PROMPT_INVALID_VARIABLES" and err.status == 422
+    assert err.code == "PROMPT_INVALID_VARIABLES" and http_status(err) == 422
     problems = {(x["variable"], x["problem"]) for x in err.details["problems"]}
     assert problems == {
         ("extra", "unknown"),

@@ -11,7 +11,9 @@ import pytest
 from adapters.prompts import YamlPromptSource
 from application.prompts import PromptManager
 from domain.errors import ConfigurationError, PromptInvalidVariables, PromptNotFound
-from tests.prompt_fakes import PROMPT_FIXTURES, DictCache, FakeClock
+from entrypoints.rest.errors import http_status
+from tests.fakes.clock import FakeClock
+from tests.prompt_fakes import PROMPT_FIXTURES, DictCache
 
 HELLO = "version: 1.0.0\nvariables: {who: {type: string}}\ntemplate: 'Hello {{ who }}'\n"
 
@@ -56,7 +58,7 @@ def test_unknown_prompt_or_version(name: str, version: str | None) -> None:
     manager = PromptManager(YamlPromptSource(PROMPT_FIXTURES))
     with pytest.raises(PromptNotFound) as caught:
         manager.get(name, version)
-    assert caught.value.code == "PROMPT_NOT_FOUND" and caught.value.status == 404
+    assert caught.value.code == "PROMPT_NOT_FOUND" and http_status(caught.value) == 404
 
 
 async def test_a_render_is_cached_by_name_version_and_variables(cache: DictCache) -> None:

@@ -11,6 +11,7 @@ import pytest
 from adapters.prompts import YamlPromptSource
 from application.prompts import PromptManager
 from domain.errors import PromptRenderFailed
+from entrypoints.rest.errors import http_status
 from tests.prompt_fakes import PROMPT_FIXTURES
 
 ESCAPES = sorted(p.stem for p in (PROMPT_FIXTURES / "escapes").glob("*.yaml"))
@@ -30,7 +31,7 @@ async def test_an_escape_fails_cleanly(manager: PromptManager, name: str) -> Non
     with pytest.raises(PromptRenderFailed) as caught:
         await manager.render(name, {})
     err = caught.value
-    assert err.code == "PROMPT_RENDER_FAILED" and err.status == 422
+    assert err.code == "PROMPT_RENDER_FAILED" and http_status(err) == 422
     assert err.details["prompt"] == name and err.details["reason"]
     assert "object at 0x" not in err.message  # nothing leaked from inside the process
 

@@ -15,7 +15,7 @@ from pydantic_ai import Agent
 from adapters.config.agents import YamlAgentSource
 from adapters.lmstudio.providers import is_provider_model
 from domain.errors import ConfigurationError
-from tests.unit.test_lmstudio_unit import Server, completion, make
+from tests.unit.scripted_llm import Server, completion, make
 
 
 def agent_file(tmp_path: Path, model: str) -> YamlAgentSource:

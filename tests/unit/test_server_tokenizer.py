@@ -17,7 +17,7 @@ from application.agents.framework import BaseAgentFramework
 from domain.agents.calibration import TokenCalibration
 from domain.agents.models import AgentDefinition, HistoryPolicy, TurnUsage
 from domain.errors import PayloadTooLarge
-from tests.unit.test_lmstudio_unit import Server, make
+from tests.unit.scripted_llm import Server, make
 
 NOT_FOUND = httpx2.Response(404, json={"detail": "Not Found"})
 

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from pydantic_ai import Agent
 
 from adapters.settings import LMStudioSettings
-from tests.unit.test_lmstudio_unit import Server, completion, make, tool_call
+from tests.unit.scripted_llm import Server, completion, make, tool_call
 
 
 class City(BaseModel):

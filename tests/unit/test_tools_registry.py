@@ -32,6 +32,7 @@ from domain.tools.errors import (
     ToolTimeout,
 )
 from tests.fakes import tool_result
+from tests.fakes.clock import FakeClock
 
 
 def make_registry(**kw: Any) -> ToolRegistry:
@@ -96,16 +97,16 @@ def test_registration_is_thread_safe() -> None:
 
 
 async def test_switches_persist_and_reach_other_processes_within_the_ttl() -> None:
-    store, now = InMemoryToolStateStore(), [0.0]
-    one = ToolRegistry(store, state_ttl=2.0, clock=lambda: now[0])
-    two = ToolRegistry(store, state_ttl=2.0, clock=lambda: now[0])
+    store, clock = InMemoryToolStateStore(), FakeClock()
+    one = ToolRegistry(store, state_ttl=2.0, clock=clock)
+    two = ToolRegistry(store, state_ttl=2.0, clock=clock)
     for r in (one, two):
         r.register(weather_new)
     assert (await two.switches()) == {}
     assert (await one.disable("weather")).enabled is False
     assert one.get("weather").enabled is False  # at once on the process that switched it
     assert (await two.switches()) == {}  # the other one's copy is still fresh
-    now[0] = 2.5
+    clock.advance(2.5)
     assert (await two.switches()) == {"weather": False}
     assert two.get("weather").enabled is False
     restarted = ToolRegistry(store)

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from application.prompts import PromptSummary
+from application.prompts.manager import PromptSummary
 from domain.prompts.models import PromptVariable
 from entrypoints.rest.deps import ContainerDep, CurrentUser
 from entrypoints.rest.errors import ERROR_RESPONSES

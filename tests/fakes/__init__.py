@@ -1,4 +1,5 @@
-"""Fake chat models (Pydantic AI `FunctionModel`s) with predictable behaviour."""
+"""Fakes shared by the suites: chat models (Pydantic AI `FunctionModel`s) with predictable
+behaviour, a hash embedder and a flaky memory index. The one test clock is in `clock.py`."""
 
 from __future__ import annotations
 

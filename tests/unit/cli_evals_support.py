@@ -1,0 +1,100 @@
+"""What the `mai eval` CLI tests share: offline models for `--model function:…` and
+`--judge-model`, a `World` of in-memory stores kept between invocations (through the
+`build_container` seam), and helpers to invoke the CLI and check its one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from dependency_injector import providers
+from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, ToolCallPart
+from pydantic_ai.models.function import AgentInfo
+from typer.testing import CliRunner, Result
+
+from adapters.memory.eval_runs import InMemoryEvalRunStore
+from adapters.memory.identity import InMemoryUserRepository
+from adapters.memory.memories import InMemoryMemoryRepository
+from adapters.memory.vector_index import InMemoryVectorIndex
+from container import Container
+from entrypoints.cli import main as cli
+from tests.fakes import HashEmbedder, tool_result, user_texts
+
+ROOT = Path(__file__).parents[2]
+#: Where the `--model function:…` models below live, for the CLI to import them.
+MODELS = __name__
+
+
+def wrong_answers(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+    """A model that never says what the smoke dataset wants."""
+    return ModelResponse(parts=[TextPart("I would rather not.")])
+
+
+def tokyo_clock(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+    """Calls current_time for Asia/Tokyo once, then reports the result."""
+    result = tool_result(messages)
+    if result is None:
+        return ModelResponse(parts=[ToolCallPart("current_time", {"timezone": "Asia/Tokyo"})])
+    return ModelResponse(parts=[TextPart(f"It is {result}.")])
+
+
+def echo_instructions(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+    """Says the instructions it was given: the prompt version shows in the output."""
+    return ModelResponse(parts=[TextPart(info.instructions or "")])
+
+
+def strict_judge(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+    """An LLMJudge model: passes outputs that mention "success", fails the rest."""
+    prompt = " ".join(user_texts(messages))
+    verdict = {"reason": "checked", "pass": "success" in prompt, "score": 1.0}
+    return ModelResponse(parts=[ToolCallPart(info.output_tools[0].name, verdict)])
+
+
+def broken_judge(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+    raise RuntimeError("the judge is unreachable")
+
+
+class World:
+    def __init__(self) -> None:
+        self.users = InMemoryUserRepository()
+        self.memories = InMemoryMemoryRepository()
+        self.index = InMemoryVectorIndex(64)
+        self.embedder = HashEmbedder()
+        self.runs = InMemoryEvalRunStore()
+
+    def container(self) -> Container:
+        container = Container()
+        container.users.override(providers.Object(self.users))
+        container.memory_repository.override(providers.Object(self.memories))
+        container.memory_index.override(providers.Object(self.index))
+        container.embedder.override(providers.Object(self.embedder))
+        container.eval_run_store.override(providers.Object(self.runs))
+        return container
+
+
+def shipped_world(monkeypatch: pytest.MonkeyPatch) -> World:
+    """A `World` every CLI invocation of the test runs on, with the shipped agents and
+    prompts (the `world` fixture of each test module)."""
+    monkeypatch.setenv("AGENTS__DIR", str(ROOT / "config" / "agents"))
+    monkeypatch.setenv("PROMPTS__DIR", str(ROOT / "config" / "prompts"))
+    world = World()
+    monkeypatch.setattr(cli, "build_container", world.container)
+    return world
+
+
+def mai(*args: str) -> Result:
+    return CliRunner().invoke(cli.app, list(args))
+
+
+def write(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def one_line_error(result: Result, code: int, *fragments: str) -> None:
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    assert result.output.count("error [") == 1
+    for fragment in fragments:
+        assert fragment in result.output, result.output
