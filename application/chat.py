@@ -163,7 +163,7 @@ class ChatTurn:
         Placed by the history layout: `prefix_cache` puts it in this turn's user message,
         after the history (a note that changes each turn must not precede what is cached);
         `sliding` puts it as a system note before the history (the earlier layout)."""
-        if policy.recall_k == 0 or deps.memory is None or deps.user_id is None:
+        if policy.recall_k == 0 or deps.memory is None:
             return ""
         try:
             # twice k: this conversation's own episodes are left out below
@@ -188,7 +188,7 @@ class ChatTurn:
         """After the response: remember the turn as an episode and/or extract its facts."""
         memory, user = turn.deps.memory, turn.deps.user_id
         policy = turn.framework.definition.memory
-        if memory is None or user is None or not (policy.episodes or policy.extract_facts):
+        if memory is None or not (policy.episodes or policy.extract_facts):
             return
         episode = NewMemory(
             f"User: {turn.user_message.content}\nAssistant: {reply.content}"[:MAX_MEMORY_CHARS],
@@ -214,7 +214,6 @@ class ChatTurn:
 
     async def _start(self, turn: Turn) -> None:
         """Commit the user's message (and a new conversation) before the model is called."""
-        assert turn.deps.user_id is not None
         if turn.new_conversation:
             await self._store.create(turn.conversation)
         await self._store.add_message(turn.deps.user_id, turn.user_message)
@@ -226,10 +225,7 @@ class ChatTurn:
             return await self._pause(turn, result, result.output)
         if turn.resumed:
             await self._store.set_message_status(
-                turn.deps.user_id,  # type: ignore[arg-type]
-                turn.user_message.id,
-                MessageStatus.OK,
-                None,
+                turn.deps.user_id, turn.user_message.id, MessageStatus.OK, None
             )
         usage = usage_of(result)
         await observe_usage(turn.framework, turn.history, turn.model_prompt, usage)
@@ -243,7 +239,7 @@ class ChatTurn:
             usage=usage.to_dict(),
             metadata={"agent": turn.framework.name},
         )
-        await self._store.add_message(turn.deps.user_id, reply)  # type: ignore[arg-type]
+        await self._store.add_message(turn.deps.user_id, reply)
         policy = turn.framework.definition.history
         await self._context.record(turn.conversation.id, [turn.user_message, reply], policy)
         self._write_episode(turn, reply)
@@ -262,7 +258,6 @@ class ChatTurn:
         """The model called approval-gated tools: keep the run's state and the calls for a
         person to decide on; the user's message waits (`pending_approval`), no reply yet."""
         user_id = turn.deps.user_id
-        assert user_id is not None
         if self._approvals is None:
             raise MAIError("Tool approval is not configured on this server.")
         approval = Approval(
@@ -297,7 +292,6 @@ class ChatTurn:
     async def _fail(self, turn: Turn, error: dict[str, Any], code: str) -> None:
         """Mark the user's message failed. Shielded: a cancelled consumer (client gone)
         must not cut this write short, or the message would look answered-but-empty."""
-        assert turn.deps.user_id is not None
         write = asyncio.ensure_future(
             self._store.set_message_status(
                 turn.deps.user_id, turn.user_message.id, MessageStatus.FAILED, error
