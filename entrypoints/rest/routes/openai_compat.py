@@ -27,7 +27,7 @@ from fastapi import APIRouter
 from sse_starlette import EventSourceResponse
 
 from application.agents.client_history import to_model_messages
-from application.chat import output_text
+from application.chat_recorder import output_text
 from domain.agents.models import ChatEvent, ChatEventType
 from entrypoints.rest.deps import ChatUser, ContainerDep, CurrentUser
 from entrypoints.rest.errors import ERROR_RESPONSES
