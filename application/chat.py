@@ -20,7 +20,8 @@ from application.chat_events import Announcer
 from application.chat_recorder import TurnRecorder
 from application.chat_stream import done_event, error_event, stream_turn
 from application.chat_turn import Turn, TurnPreparer
-from domain.agents.models import ChatEvent, TurnResult
+from domain.agents.events import ChatEvent
+from domain.agents.models import TurnResult
 from domain.errors import MAIError
 from domain.ports import EventBus
 

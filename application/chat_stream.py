@@ -24,7 +24,15 @@ from application.agents.framework import (
 )
 from application.chat_recorder import TurnRecorder, as_error
 from application.chat_turn import Turn
-from domain.agents.models import ChatEvent, ChatEventType, TurnResult
+from domain.agents.events import (
+    ChatEvent,
+    DeltaEvent,
+    DoneEvent,
+    ErrorEvent,
+    ToolCallEvent,
+    ToolResultEvent,
+)
+from domain.agents.models import TurnResult
 from domain.errors import MAIError
 
 #: One step of a streamed turn: the framework's item, and the chat event told of it (if any).
@@ -63,35 +71,29 @@ async def stream_turn(
 def chat_event(item: StreamItem, cid: UUID) -> ChatEvent | None:
     """The chat event told of a framework item (None: nothing to tell)."""
     if isinstance(item, TextDelta):
-        return ChatEvent(ChatEventType.DELTA, cid, text=item.text)
+        return DeltaEvent(cid, item.text)
     if isinstance(item, ToolCalled):
-        data = {"id": item.id, "name": item.name, "args": item.args}
-        return ChatEvent(ChatEventType.TOOL_CALL, cid, data=data)
+        return ToolCallEvent(cid, item.id, item.name, item.args)
     if isinstance(item, ToolReturned):
-        data = {"id": item.id, "name": item.name, "result": jsonable(item.result)}
-        return ChatEvent(ChatEventType.TOOL_RESULT, cid, data=data)
+        return ToolResultEvent(cid, item.id, item.name, jsonable(item.result))
     return None
 
 
-def done_event(done: TurnResult) -> ChatEvent:
+def done_event(done: TurnResult) -> DoneEvent:
     """The DONE event of a turn that completed (or paused for an approval)."""
-    data: dict[str, Any] = {"usage": done.usage.to_dict(), "output": jsonable(done.output)}
-    if done.pending_approval is not None:
-        data["pending_approval"] = done.pending_approval
-    return ChatEvent(
-        ChatEventType.DONE, done.conversation_id, message_id=done.message_id, data=data
+    return DoneEvent(
+        done.conversation_id,
+        done.message_id,
+        done.usage,
+        jsonable(done.output),
+        done.pending_approval,
     )
 
 
-def error_event(error: MAIError, turn: Turn) -> ChatEvent:
+def error_event(error: MAIError, turn: Turn) -> ErrorEvent:
     """The ERROR event of a failed turn, naming its user's message once that is stored."""
-    return ChatEvent(
-        ChatEventType.ERROR,
-        turn.conversation.id,
-        text=error.message,
-        message_id=turn.user_message.id if turn.stored else None,
-        data=error.to_dict()["error"],
-    )
+    message_id = turn.user_message.id if turn.stored else None
+    return ErrorEvent.of(error, turn.conversation.id, message_id)
 
 
 def jsonable(value: Any) -> Any:
