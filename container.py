@@ -64,6 +64,8 @@ from application.agents.ports import ModelSource
 from application.approvals import ResolveApproval
 from application.chat_events import FollowConversation
 from application.chat_native import StreamNative
+from application.chat_recorder import TurnRecorder
+from application.chat_turn import TurnPreparer
 from application.context import ConversationContext
 from application.evals.agent import RunAgentEval
 from application.evals.memory import RunMemoryEval
@@ -614,23 +616,31 @@ class Container(containers.DeclarativeContainer):
         memory=providers.Singleton(InProcessEventBus),
         redis=providers.Singleton(RedisEventBus, providers.Singleton(RedisClient, redis_client)),
     )
-    # The chat use-cases take the same parts.
-    _turn_parts = (
+    # The chat use-cases compose the same two parts: what refuses a turn, what records it.
+    max_message_chars = settings.provided.agents.max_message_chars
+    turn_preparer = providers.Factory(
+        TurnPreparer,
         agent_catalog,
         conversation_store,
-        clock,
-        chat_metrics,
-        settings.provided.agents.max_message_chars,
+        max_message_chars,
         conversation_context,
         memory_when_open,
+    )
+    turn_recorder = providers.Factory(
+        TurnRecorder,
+        conversation_store,
+        conversation_context,
+        chat_metrics,
         fact_extractor,
         approval_store,
-        event_bus,
     )
-    send_message = providers.Factory(chat.SendMessage, *_turn_parts)
-    stream_message = providers.Factory(chat.StreamMessage, *_turn_parts)
-    stream_native = providers.Factory(StreamNative, *_turn_parts)  # UI protocol endpoints
-    resolve_approval = providers.Factory(ResolveApproval, *_turn_parts)
+    send_message = providers.Factory(chat.SendMessage, turn_preparer, turn_recorder, event_bus)
+    stream_message = providers.Factory(chat.StreamMessage, turn_preparer, turn_recorder, event_bus)
+    # UI protocol endpoints
+    stream_native = providers.Factory(StreamNative, turn_preparer, turn_recorder, event_bus)
+    resolve_approval = providers.Factory(
+        ResolveApproval, approval_store, turn_preparer, turn_recorder
+    )
     follow_conversation = providers.Factory(FollowConversation, conversation_store, event_bus)
 
     # --- tools -----------------------------------------------------------------------
@@ -691,15 +701,15 @@ class Container(containers.DeclarativeContainer):
     eval_recorder = providers.Singleton(RecallRecorder, memory_when_open)
     eval_send_message = providers.Factory(
         chat.SendMessage,
-        agent_catalog,
-        conversation_store,
-        clock,
-        chat_metrics,
-        settings.provided.agents.max_message_chars,
-        conversation_context,
-        eval_recorder.provided.current,
-        fact_extractor,
-        approval_store,
+        providers.Factory(
+            TurnPreparer,
+            agent_catalog,
+            conversation_store,
+            max_message_chars,
+            conversation_context,
+            eval_recorder.provided.current,
+        ),
+        turn_recorder,
         event_bus,
     )
     run_agent_eval = providers.Factory(

@@ -2,10 +2,11 @@
 
 The Vercel AI data-stream and AG-UI endpoints hand these events to Pydantic AI's
 `VercelAIAdapter` / `AGUIAdapter`, which speak the protocols. The turn itself is every
-other turn: prepared and refused with no writes by `ChatTurn._prepare`, the user's message
-stored before the model is called, the reply stored when the run completes (or the turn
-paused for approval), the user's message marked failed on an error or when the client goes
-away, and the turn's events published for followers on any server process.
+other turn (`application.chat_stream.stream_turn`): prepared and refused with no writes,
+the user's message stored before the model is called, the reply stored when the run
+completes (or the turn paused for approval), the user's message marked failed on an error
+or when the client goes away, and the turn's chat events published for followers on any
+server process.
 
 Failure behaviour: an error before the stream (unknown agent, bad input, unknown
 conversation) raises from `execute`, so the endpoint answers with the contract's error
@@ -15,44 +16,33 @@ the event iterator, which the protocol adapter turns into its error event.
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing
 from typing import Any
 from uuid import UUID
 
 from pydantic_ai.messages import AgentStreamEvent, ModelMessage
 from pydantic_ai.run import AgentRunResultEvent
 
-from application.agents.framework import (
-    NativeEvent,
-    RunFinished,
-    StreamItem,
-    TextDelta,
-    ToolCalled,
-    ToolReturned,
-)
-from application.chat import CANCELLED, ChatTurn, Turn, _done_event, _internal, _jsonable
+from application.agents.framework import NativeEvent, RunFinished
 from application.chat_events import Announcer
-from domain.agents.models import ChatEvent, ChatEventType
+from application.chat_recorder import TurnRecorder
+from application.chat_stream import error_event, stream_turn
+from application.chat_turn import Turn, TurnPreparer
 from domain.errors import MAIError
+from domain.ports import EventBus
 
 NativeStream = AsyncIterator[AgentStreamEvent | AgentRunResultEvent[Any]]
 
 
-def _chat_event(item: StreamItem, cid: UUID) -> ChatEvent | None:
-    """The framework's own event for followers (the same as `StreamMessage` publishes)."""
-    if isinstance(item, TextDelta):
-        return ChatEvent(ChatEventType.DELTA, cid, text=item.text)
-    if isinstance(item, ToolCalled):
-        data = {"id": item.id, "name": item.name, "args": item.args}
-        return ChatEvent(ChatEventType.TOOL_CALL, cid, data=data)
-    if isinstance(item, ToolReturned):
-        data = {"id": item.id, "name": item.name, "result": _jsonable(item.result)}
-        return ChatEvent(ChatEventType.TOOL_RESULT, cid, data=data)
-    return None
+class StreamNative:
+    def __init__(
+        self, preparer: TurnPreparer, recorder: TurnRecorder, bus: EventBus | None = None
+    ) -> None:
+        self._preparer = preparer
+        self._recorder = recorder
+        self._bus = bus
 
-
-class StreamNative(ChatTurn):
     async def execute(
         self,
         user_id: UUID,
@@ -65,47 +55,24 @@ class StreamNative(ChatTurn):
     ) -> tuple[UUID, NativeStream]:
         """The turn's conversation id and its events. Validates now; the stream stores the
         user's message when first read (a stream never read leaves no trace)."""
-        turn = await self._prepare(user_id, agent, message, conversation_id, username, history)
+        turn = await self._preparer.prepare(
+            user_id, agent, message, conversation_id, username, history
+        )
         return turn.conversation.id, self._events(turn)
 
     async def _events(self, turn: Turn) -> NativeStream:
-        cid = turn.conversation.id
-        announcer = Announcer(self._bus, cid)
-        started = finished = False
-        first_token = True
+        announcer = Announcer(self._bus, turn.conversation.id)
         try:
-            await self._start(turn)
-            started = True
-            stream = turn.framework.run_stream(
-                turn.user_message.content, history=turn.history, deps=turn.deps, native=True
-            )
-            async for item in stream:
-                if isinstance(item, NativeEvent):
-                    yield item.event
-                elif isinstance(item, RunFinished):
-                    done = await self._complete(turn, item.result)
-                    finished = True
-                    announcer.send(_done_event(done))
-                    yield AgentRunResultEvent(result=item.result)
-                else:
-                    if isinstance(item, TextDelta) and first_token:
-                        first_token = False
-                        elapsed = time.perf_counter() - turn.started
-                        self._metrics.first_token(turn.framework.name, elapsed)
-                    event = _chat_event(item, cid)
-                    if event is not None:
+            async with aclosing(stream_turn(self._recorder, turn, native=True)) as steps:
+                async for item, event in steps:
+                    if event is not None:  # the same events `StreamMessage` publishes
                         announcer.send(event)
-        except Exception as exc:
-            error = exc if isinstance(exc, MAIError) else _internal(exc)
-            if started and not finished:
-                finished = True
-                await self._fail(turn, error.to_dict()["error"], error.code)
-            data = error.to_dict()["error"]
-            announcer.send(ChatEvent(ChatEventType.ERROR, cid, text=error.message, data=data))
-            if error is exc:
-                raise
-            raise error from exc
+                    if isinstance(item, NativeEvent):
+                        yield item.event
+                    elif isinstance(item, RunFinished):
+                        yield AgentRunResultEvent(result=item.result)
+        except MAIError as error:
+            announcer.send(error_event(error, turn))
+            raise
         finally:
-            if started and not finished:  # the client went away: nothing half-written is kept
-                await self._fail(turn, CANCELLED, "CANCELLED")
             announcer.close()

@@ -25,7 +25,7 @@ from dependency_injector import providers
 from adapters.lmstudio.client import NullContentTransport
 from adapters.lmstudio.models import LMStudioModels
 from adapters.settings import LMStudioSettings
-from application import chat as chat_module
+from application import chat_recorder
 from application.memory import NewMemory
 from application.summarizer import INSTRUCTIONS as SUMMARIZER_INSTRUCTIONS
 from bench.harness import Row, Timing
@@ -117,7 +117,7 @@ async def conversation(agent: str, *, old: bool) -> ShareLog:
         done = await send.execute(user.id, agent, text, conversation_id, username="ada")
         conversation_id = done.conversation_id
         # the user reads and types: background work (episodes, folds) finishes first
-        await asyncio.gather(*list(chat_module._BACKGROUND), return_exceptions=True)
+        await asyncio.gather(*list(chat_recorder._BACKGROUND), return_exceptions=True)
         await context.drain()
     await http.aclose()
     return server.log

@@ -11,7 +11,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypedDict, TypeVar
 from uuid import UUID
 
 import structlog
@@ -54,9 +54,11 @@ log = structlog.get_logger("mai.agents")
 
 @dataclass
 class AgentDeps:
-    """What a tool can reach through `RunContext.deps`: who is asking, and in which chat."""
+    """What a tool can reach through `RunContext.deps`: who is asking, and in which chat.
+    A run on someone's behalf always has a user; a run on nobody's (a summary, a fact
+    extraction) passes no deps at all."""
 
-    user_id: UUID | None = None
+    user_id: UUID
     conversation_id: UUID | None = None
     memory: LongTermMemory | None = None  # the user's long-term memory, when available
     extras: dict[str, Any] = field(default_factory=dict)
@@ -213,17 +215,6 @@ class BaseAgentFramework(Generic[ResultT]):
         recent = await self._conversations.recent_messages(user_id, conversation_id, limit)
         return to_model_messages(last_messages(recent, limit))
 
-    def _run_kwargs(
-        self, model: Model, history: Sequence[ModelMessage], deps: AgentDeps | None
-    ) -> dict[str, Any]:
-        return {
-            "model": model,
-            "message_history": list(history),
-            "deps": deps or AgentDeps(),
-            "model_settings": self.model_settings,
-            "usage_limits": self.usage_limits,
-        }
-
     async def run_async(
         self,
         prompt: str | None,
@@ -241,7 +232,7 @@ class BaseAgentFramework(Generic[ResultT]):
                 prompt,
                 model=model,
                 message_history=list(history),
-                deps=deps or AgentDeps(),
+                **_given(deps),
                 model_settings=self.model_settings,
                 usage_limits=self.usage_limits,
                 deferred_tool_results=deferred_results,
@@ -279,7 +270,7 @@ class BaseAgentFramework(Generic[ResultT]):
                 prompt,
                 model=model,
                 message_history=list(history),
-                deps=deps or AgentDeps(),
+                **_given(deps),
                 model_settings=self.model_settings,
                 usage_limits=self.usage_limits,
                 deferred_tool_results=deferred_results,
@@ -312,6 +303,15 @@ class BaseAgentFramework(Generic[ResultT]):
             tools_called=[c["name"] for c in tool_calls_of(result.new_messages())],
             **usage.to_dict(),
         )
+
+
+class _Deps(TypedDict, total=False):
+    deps: AgentDeps
+
+
+def _given(deps: AgentDeps | None) -> _Deps:
+    """`deps` as a run's keyword; none (Pydantic AI's default) for a run on nobody's behalf."""
+    return {} if deps is None else {"deps": deps}
 
 
 def _translated(exc: Exception) -> BaseException:

@@ -26,7 +26,8 @@ from pydantic_evals.lifecycle import CaseLifecycle
 from pydantic_evals.reporting import EvaluationReport, ReportCase, ReportCaseFailure
 
 from application.agents.catalog import AgentCatalog
-from application.chat import SendMessage, drain_background
+from application.chat import SendMessage
+from application.chat_recorder import drain_background
 from application.evals.datasets import AgentDataset, messages_of
 from application.evals.evaluators import RECALLED, TOOL_CALLS
 from application.evals.recall import RecallRecorder

@@ -52,10 +52,10 @@ def calculator(expression: str) -> float | int:
 @tool(category="memory", user_scoped=True)
 async def recall_memory(ctx: RunContext[AgentDeps], query: str, k: int = 5) -> list[str]:
     """Search what you remember about this user (facts, preferences, past conversations)."""
-    memory, user = ctx.deps.memory, ctx.deps.user_id
-    if memory is None or user is None:
+    memory = ctx.deps.memory
+    if memory is None:
         raise ModelRetry("Long-term memory is not available right now; answer without it.")
-    found = await memory.retrieve(user, query, k=max(1, min(k, 10)))
+    found = await memory.retrieve(ctx.deps.user_id, query, k=max(1, min(k, 10)))
     return [item.memory.content for item in found.items]
 
 
@@ -63,15 +63,15 @@ async def recall_memory(ctx: RunContext[AgentDeps], query: str, k: int = 5) -> l
 async def remember(ctx: RunContext[AgentDeps], content: str, kind: str = "fact") -> str:
     """Remember something about this user for later conversations.
     `kind` is "fact", "preference" or "episodic"."""
-    memory, user = ctx.deps.memory, ctx.deps.user_id
-    if memory is None or user is None:
+    memory = ctx.deps.memory
+    if memory is None:
         raise ModelRetry("Long-term memory is not available right now.")
     try:
         memory_kind = MemoryKind(kind)
     except ValueError:
         raise ModelRetry('kind must be "fact", "preference" or "episodic".') from None
     await memory.store(
-        user,
+        ctx.deps.user_id,
         NewMemory(
             content,
             memory_kind,

@@ -1,10 +1,10 @@
-"""What an agent is (its definition) and what a chat turn produces (events, usage)."""
+"""What an agent is (its definition) and what a chat turn produces (usage, result);
+the events of a streamed turn are in `domain.agents.events`."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any, Literal
 from uuid import UUID
 
@@ -87,14 +87,6 @@ class AgentDefinition(BaseModel):
         return v
 
 
-class ChatEventType(StrEnum):
-    DELTA = "delta"
-    TOOL_CALL = "tool_call"
-    TOOL_RESULT = "tool_result"
-    DONE = "done"
-    ERROR = "error"
-
-
 @dataclass(frozen=True, slots=True)
 class TurnUsage:
     requests: int = 0
@@ -118,17 +110,6 @@ class TurnUsage:
             "tool_calls": self.tool_calls,
             "cached_tokens": self.cached_tokens,
         }
-
-
-@dataclass(frozen=True, slots=True)
-class ChatEvent:
-    """One thing that happened during a streamed turn, transport-neutral."""
-
-    type: ChatEventType
-    conversation_id: UUID
-    text: str = ""
-    message_id: UUID | None = None
-    data: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

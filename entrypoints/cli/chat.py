@@ -15,8 +15,14 @@ from uuid import UUID
 from rich.console import Console
 from rich.markup import escape
 
-from domain.agents.models import ChatEvent, ChatEventType
-from domain.errors import MAIError, NotFound, PermissionDenied, ValidationFailed
+from domain.agents.events import (
+    ChatEvent,
+    DeltaEvent,
+    ErrorEvent,
+    ToolCallEvent,
+    ToolResultEvent,
+)
+from domain.errors import NotFound, PermissionDenied, ValidationFailed
 from domain.identity.models import User, validate_username
 from entrypoints.streaming import relay
 
@@ -58,17 +64,6 @@ async def chat_user(container: Container, username: str) -> User:
     return user
 
 
-def error_of(event: ChatEvent) -> MAIError:
-    """The framework error an ERROR event carries, to report like any other."""
-    body = event.data
-    return MAIError(
-        str(body.get("message") or event.text or "The turn failed."),
-        code=str(body.get("code") or "INTERNAL_ERROR"),
-        details=dict(body.get("details") or {}),
-        retryable=bool(body.get("retryable", False)),
-    )
-
-
 class ChatSession:
     """One conversation with one agent, turn after turn."""
 
@@ -104,8 +99,8 @@ class ChatSession:
                 async for event in stream:
                     self.conversation_id = event.conversation_id
                     self._render(event)
-                    if event.type is ChatEventType.ERROR:
-                        raise error_of(event)
+                    if isinstance(event, ErrorEvent):
+                        raise event.as_error()
         finally:
             self._end_line()
 
@@ -119,16 +114,15 @@ class ChatSession:
             )
 
     def _render(self, event: ChatEvent) -> None:
-        if event.type is ChatEventType.DELTA:
+        if isinstance(event, DeltaEvent):
             self._out.print(event.text, end="", markup=False, highlight=False, soft_wrap=True)
             self._mid_line = True
-        elif event.type is ChatEventType.TOOL_CALL:
+        elif isinstance(event, ToolCallEvent):
             self._end_line()
-            args = json.dumps(event.data.get("args") or {}, default=str)
-            self._dim(f"⚙ {event.data.get('name')}({args})")
-        elif event.type is ChatEventType.TOOL_RESULT:
+            self._dim(f"⚙ {event.name}({json.dumps(event.args, default=str)})")
+        elif isinstance(event, ToolResultEvent):
             self._end_line()
-            self._dim(f"  → {_preview(event.data.get('result'))}")
+            self._dim(f"  → {_preview(event.result)}")
 
     def _dim(self, text: str) -> None:
         self._err.print(f"[dim]{escape(text)}[/]", highlight=False, soft_wrap=True)

@@ -4,20 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Any
 from uuid import UUID
 
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from domain.agents.models import (
-    AgentDefinition,
-    ChatEvent,
-    ChatEventType,
-    TurnResult,
-    TurnUsage,
-)
+from domain.agents.models import AgentDefinition, TurnResult, TurnUsage
 from domain.conversations.models import Conversation, Message
 from domain.errors import ValidationFailed
 from domain.health import AdapterHealth
@@ -176,39 +169,6 @@ class TurnResultType:
             output=jsonable(r.output),
             usage=UsageType.of(r.usage),
             pending_approval=jsonable(r.pending_approval),
-        )
-
-
-@strawberry.enum(name="ChatEventType")
-class ChatEventKind(Enum):
-    DELTA = "delta"
-    TOOL_CALL = "tool_call"
-    TOOL_RESULT = "tool_result"
-    DONE = "done"
-    ERROR = "error"
-
-
-@strawberry.type(name="ChatEvent")
-class ChatEventObject:
-    """One event of a streamed turn: DELTAs (`text`), TOOL_CALL (`data` {id, name, args}),
-    TOOL_RESULT (`data` {id, name, result}), then DONE (`messageId`, `data` {usage, output})
-    or ERROR (`text` the message, `data` {error: {code, message, details, retryable}})."""
-
-    type: ChatEventKind
-    text: str | None
-    conversation_id: strawberry.ID
-    message_id: strawberry.ID | None
-    data: JSON | None
-
-    @classmethod
-    def of(cls, e: ChatEvent) -> ChatEventObject:
-        data: Any = {"error": e.data} if e.type is ChatEventType.ERROR else jsonable(e.data)
-        return cls(
-            type=ChatEventKind(e.type.value),
-            text=e.text or None,
-            conversation_id=strawberry.ID(str(e.conversation_id)),
-            message_id=None if e.message_id is None else strawberry.ID(str(e.message_id)),
-            data=data or None,
         )
 
 

@@ -103,13 +103,11 @@ class CompletionUsage(BaseModel):
     total_tokens: int
 
     @classmethod
-    def of(cls, usage: TurnUsage | dict[str, Any]) -> CompletionUsage:
-        """From a turn's usage, or its `to_dict()` form (as a DONE event carries it)."""
-        counts = usage.to_dict() if isinstance(usage, TurnUsage) else usage
+    def of(cls, usage: TurnUsage) -> CompletionUsage:
         return cls(
-            prompt_tokens=int(counts.get("input_tokens", 0)),
-            completion_tokens=int(counts.get("output_tokens", 0)),
-            total_tokens=int(counts.get("total_tokens", 0)),
+            prompt_tokens=usage.input_tokens,
+            completion_tokens=usage.output_tokens,
+            total_tokens=usage.total_tokens,
         )
 
 

@@ -14,7 +14,7 @@ import pytest
 from pydantic_ai.messages import ModelResponse
 
 from adapters.sql import migrate
-from domain.agents.models import ChatEvent, ChatEventType
+from domain.agents.events import DeltaEvent
 from entrypoints.streaming import relay
 from tests.api.conftest import FakeLLM, running, sse_json, user_texts, with_model
 from tests.conftest import Api, make_container, make_settings
@@ -273,7 +273,7 @@ async def test_relay_lets_a_cancelled_turn_finish_its_clean_up() -> None:
 
         async def turn() -> Any:
             try:
-                yield ChatEvent(ChatEventType.DELTA, UUID(int=1), text="a")
+                yield DeltaEvent(UUID(int=1), "a")
                 await asyncio.sleep(3600)  # the model thinking
             finally:
                 await asyncio.sleep(0.01)  # a store write suspends

@@ -35,6 +35,7 @@ from domain.errors import ConfigurationError
 from tests.conftest import make_container, make_settings
 
 pytestmark = pytest.mark.integration
+CALLER = AgentDeps(user_id=uuid4())  # someone on whose behalf a tool runs
 
 TINY_SERVER = Path(__file__).resolve().parents[1] / "fixtures" / "mcp" / "tiny_server.py"
 
@@ -200,7 +201,7 @@ async def test_a_rejected_mcp_call_never_reaches_the_server(registry: ToolRegist
 
 
 async def test_invoke_calls_an_mcp_tool_directly(registry: ToolRegistry) -> None:
-    assert await invoke(registry, "shout", {"text": "direct"}, AgentDeps()) == "DIRECT"
+    assert await invoke(registry, "shout", {"text": "direct"}, CALLER) == "DIRECT"
 
 
 # --- the container -----------------------------------------------------------------------
@@ -222,7 +223,7 @@ async def test_the_container_opens_the_servers_and_lists_their_tools(tmp_path: P
             "shout",
         ]
         registry = container.tool_registry()
-        assert await invoke(registry, "shout", {"text": "wired"}, AgentDeps()) == "WIRED"
+        assert await invoke(registry, "shout", {"text": "wired"}, CALLER) == "WIRED"
     finally:
         await close_resources(container)
 

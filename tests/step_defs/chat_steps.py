@@ -11,7 +11,8 @@ from dependency_injector import providers
 from pytest_bdd import given, parsers, then, when
 
 from adapters.memory.models import StaticModelSource
-from domain.agents.models import ChatEvent, ChatEventType, TurnResult
+from domain.agents.events import ChatEvent, ChatEventType
+from domain.agents.models import TurnResult
 from domain.conversations.models import Message, MessageStatus
 from domain.errors import MAIError
 from tests.fakes import down_model, echo_model

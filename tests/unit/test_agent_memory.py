@@ -19,7 +19,7 @@ from pydantic_ai.messages import (
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from adapters.memory.models import StaticModelSource
-from application import chat
+from application import chat_recorder
 from application.memory import NewMemory
 from container import Container, open_resources
 from domain.agents.models import AgentDefinition, HistoryPolicy, MemoryPolicy
@@ -62,7 +62,7 @@ async def setup(model_fn: Any) -> tuple[Container, UUID, UUID]:
 
 
 async def settle() -> None:
-    await asyncio.gather(*chat._BACKGROUND)
+    await asyncio.gather(*chat_recorder._BACKGROUND)
 
 
 async def test_relevant_memories_are_recalled_into_the_turn_for_their_owner_only() -> None:

@@ -23,7 +23,8 @@ from application.agents.framework import BaseAgentFramework, RunFinished, TextDe
 from application.tools.builtins import BUILTIN_TOOLS, current_time
 from application.tools.registry import ToolRegistry
 from container import Container, open_resources
-from domain.agents.models import AgentDefinition, ChatEventType
+from domain.agents.events import ChatEventType, ErrorEvent
+from domain.agents.models import AgentDefinition
 from domain.conversations.models import MessageStatus
 from domain.errors import (
     ConfigurationError,
@@ -107,10 +108,12 @@ async def test_model_down_keeps_the_user_message_marked_failed() -> None:
 async def test_stream_model_down_ends_with_an_error_event() -> None:
     c, uid = await chat_container(down_model())
     events = [e async for e in await c.stream_message().execute(uid, "assistant", "hello")]
-    assert [e.type for e in events] == [ChatEventType.ERROR]
-    assert events[0].data["code"] == "MODEL_UNAVAILABLE" and events[0].data["retryable"] is True
-    page = await c.list_messages().execute(uid, events[0].conversation_id)
-    assert [m.status for m in page.items] == [MessageStatus.FAILED]
+    [error] = events
+    assert isinstance(error, ErrorEvent)
+    assert error.code == "MODEL_UNAVAILABLE" and error.retryable is True
+    assert error.message_id is not None  # the user's message, stored and marked failed
+    page = await c.list_messages().execute(uid, error.conversation_id)
+    assert [(m.id, m.status) for m in page.items] == [(error.message_id, MessageStatus.FAILED)]
 
 
 async def test_a_client_gone_mid_stream_stores_no_half_reply() -> None:

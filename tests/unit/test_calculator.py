@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from uuid import uuid4
 
 import pytest
 from pydantic_ai import Agent, ModelRetry
@@ -26,6 +27,8 @@ from domain.agents.models import AgentDefinition
 from domain.errors import ValidationFailed
 from domain.tools.arithmetic import MAX_CHARS, MAX_NODES, InvalidExpression, evaluate
 from entrypoints.rest.errors import http_status
+
+CALLER = AgentDeps(user_id=uuid4())  # someone on whose behalf a tool runs
 
 QUICK_SECONDS = 0.5  # generous for a shared 2-core machine; a real DoS takes minutes
 
@@ -193,7 +196,7 @@ async def test_the_model_is_asked_to_retry_and_can_recover() -> None:
 
     toolset = registry.toolset_for(AgentDefinition(name="calc", tools=("calculator",)))
     agent = Agent(FunctionModel(respond), deps_type=AgentDeps, toolsets=[toolset])
-    result = await agent.run("how big is 9**9**9?", deps=AgentDeps())
+    result = await agent.run("how big is 9**9**9?", deps=AgentDeps(user_id=uuid4()))
     assert result.output == f"result: {9**9}"
     (retry,) = _returns(result.all_messages(), "retried")
     assert retry == "Cannot evaluate '9**9**9': result is too large."
@@ -202,8 +205,8 @@ async def test_the_model_is_asked_to_retry_and_can_recover() -> None:
 async def test_invoke_reports_a_refused_expression_as_invalid_input() -> None:
     registry = ToolRegistry(InMemoryToolStateStore())
     registry.register(calculator)
-    assert await invoke(registry, "calculator", {"expression": "2**10"}, AgentDeps()) == 1024
+    assert await invoke(registry, "calculator", {"expression": "2**10"}, CALLER) == 1024
     with pytest.raises(ValidationFailed) as caught:
-        await invoke(registry, "calculator", {"expression": "1/0"}, AgentDeps())
+        await invoke(registry, "calculator", {"expression": "1/0"}, CALLER)
     assert "division by zero" in caught.value.message
     assert http_status(caught.value) == 422

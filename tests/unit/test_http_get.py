@@ -34,6 +34,8 @@ from domain.tools.errors import ToolRateLimited
 from domain.tools.web import host_allowed
 from entrypoints.rest.errors import http_status
 
+CALLER = AgentDeps(user_id=uuid4())  # someone on whose behalf a tool runs
+
 ALLOWED = ("example.com", "api.test:8443", ".docs.org")
 
 # --- the allow-list (domain) -----------------------------------------------------------
@@ -311,7 +313,7 @@ async def test_a_non_allowed_url_is_refused_without_a_request(
     site = Site(lambda r: text("secret"))
     registry = tool_registry(site, fetchers)
     with pytest.raises(ValidationFailed, match="URL not allowed") as caught:
-        await invoke(registry, "http_get", {"url": "http://169.254.169.254/"}, AgentDeps())
+        await invoke(registry, "http_get", {"url": "http://169.254.169.254/"}, CALLER)
     assert http_status(caught.value) == 422
     assert "example.com" in caught.value.message  # the caller is told what is allowed
     assert site.requests == []
@@ -322,7 +324,7 @@ async def test_a_failed_fetch_is_not_cached(fetchers: list[HttpxWebFetcher]) -> 
     registry = tool_registry(site, fetchers)
     for _ in range(2):
         with pytest.raises(PermissionDenied):
-            await invoke(registry, "http_get", {"url": "https://example.com/r"}, AgentDeps())
+            await invoke(registry, "http_get", {"url": "https://example.com/r"}, CALLER)
     assert len(site.requests) == 2
     assert len(registry.cache) == 0  # type: ignore[arg-type]
 

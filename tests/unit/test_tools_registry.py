@@ -34,6 +34,8 @@ from domain.tools.errors import (
 from tests.fakes import tool_result
 from tests.fakes.clock import FakeClock
 
+CALLER = AgentDeps(user_id=uuid4())  # someone on whose behalf a tool runs
+
 
 def make_registry(**kw: Any) -> ToolRegistry:
     kw.setdefault("metrics", RecordingToolMetrics())
@@ -178,7 +180,7 @@ async def test_a_tool_switched_off_mid_turn_is_refused() -> None:
 
     toolset._offered = flip  # type: ignore[attr-defined]
     agent = Agent(FunctionModel(respond), deps_type=AgentDeps, toolsets=[toolset])
-    result = await agent.run("go", deps=AgentDeps())
+    result = await agent.run("go", deps=AgentDeps(user_id=uuid4()))
     returned = [
         p
         for m in result.all_messages()
@@ -326,9 +328,9 @@ async def test_rate_limited_call_tells_the_model() -> None:
 async def test_invoke_validates_arguments_and_respects_switches() -> None:
     registry = make_registry()
     registry.register(calculator)
-    assert await invoke(registry, "calculator", {"expression": "2**10"}, AgentDeps()) == 1024
+    assert await invoke(registry, "calculator", {"expression": "2**10"}, CALLER) == 1024
     with pytest.raises(ValidationFailed):
-        await invoke(registry, "calculator", {"expr": 1}, AgentDeps())
+        await invoke(registry, "calculator", {"expr": 1}, CALLER)
     await registry.disable("calculator")
     with pytest.raises(ToolDisabled):
-        await invoke(registry, "calculator", {"expression": "1"}, AgentDeps())
+        await invoke(registry, "calculator", {"expression": "1"}, CALLER)

@@ -14,7 +14,14 @@ from typing import Any
 from fastapi import APIRouter
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from domain.agents.models import ChatEvent, ChatEventType
+from domain.agents.events import (
+    ChatEvent,
+    DeltaEvent,
+    DoneEvent,
+    ErrorEvent,
+    ToolCallEvent,
+    ToolResultEvent,
+)
 from entrypoints.rest.deps import ChatUser, ContainerDep, CurrentUser
 from entrypoints.rest.errors import ERROR_RESPONSES
 from entrypoints.rest.schemas import AgentList, AgentOut, ChatIn, RunOut
@@ -76,17 +83,21 @@ async def _sse(events: AsyncIterator[ChatEvent]) -> AsyncIterator[ServerSentEven
 
 def sse_data(event: ChatEvent) -> dict[str, Any]:
     """The `data:` of each event type, as CONTRACT.md fixes it."""
-    if event.type is ChatEventType.DELTA:
-        return {"text": event.text}
-    if event.type is ChatEventType.DONE:
-        done = {
-            "conversation_id": str(event.conversation_id),
-            "message_id": str(event.message_id),
-            "usage": event.data.get("usage", {}),
-        }
-        if "pending_approval" in event.data:  # the turn waits for a tool call's approval
-            done["pending_approval"] = event.data["pending_approval"]
-        return done
-    if event.type is ChatEventType.ERROR:
-        return {"error": event.data}
-    return dict(event.data)  # tool_call {id, name, args}; tool_result {id, name, result}
+    match event:
+        case DeltaEvent():
+            return {"text": event.text}
+        case ToolCallEvent():
+            return {"id": event.id, "name": event.name, "args": event.args}
+        case ToolResultEvent():
+            return {"id": event.id, "name": event.name, "result": event.result}
+        case DoneEvent():
+            done = {
+                "conversation_id": str(event.conversation_id),
+                "message_id": str(event.message_id),
+                "usage": event.usage.to_dict(),
+            }
+            if event.pending_approval is not None:  # the turn waits for a tool's approval
+                done["pending_approval"] = event.pending_approval
+            return done
+        case ErrorEvent():
+            return {"error": event.body}

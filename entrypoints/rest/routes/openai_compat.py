@@ -27,8 +27,8 @@ from fastapi import APIRouter
 from sse_starlette import EventSourceResponse
 
 from application.agents.client_history import to_model_messages
-from application.chat import output_text
-from domain.agents.models import ChatEvent, ChatEventType
+from application.chat_recorder import output_text
+from domain.agents.events import ChatEvent, DeltaEvent, DoneEvent, ErrorEvent
 from entrypoints.rest.deps import ChatUser, ContainerDep, CurrentUser
 from entrypoints.rest.errors import ERROR_RESPONSES
 from entrypoints.rest.openai_schemas import (
@@ -112,14 +112,14 @@ async def _chunks(
                 started = True
                 role = {"role": "assistant", "content": ""}
                 yield data(chunk(completion_id, created, model, cid, role))
-            if event.type is ChatEventType.DELTA:
+            if isinstance(event, DeltaEvent):
                 yield data(chunk(completion_id, created, model, cid, {"content": event.text}))
-            elif event.type is ChatEventType.DONE:
+            elif isinstance(event, DoneEvent):
                 yield data(chunk(completion_id, created, model, cid, {}, finish_reason="stop"))
                 if include_usage:
-                    usage = CompletionUsage.of(event.data.get("usage") or {})
+                    usage = CompletionUsage.of(event.usage)
                     yield data(chunk(completion_id, created, model, cid, None, usage=usage))
                 yield {"data": "[DONE]"}
-            elif event.type is ChatEventType.ERROR:
-                yield data({"error": event.data})
+            elif isinstance(event, ErrorEvent):
+                yield data({"error": event.body})
             # tool_call / tool_result: run server-side, nothing for an OpenAI client to do
