@@ -40,6 +40,7 @@ COPY application/ application/
 COPY adapters/ adapters/
 COPY entrypoints/ entrypoints/
 COPY migrations/ migrations/
+COPY containers/ containers/
 COPY container.py ./
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev
@@ -83,6 +84,7 @@ COPY application/ application/
 COPY adapters/ adapters/
 COPY entrypoints/ entrypoints/
 COPY migrations/ migrations/
+COPY containers/ containers/
 COPY container.py alembic.ini pyproject.toml ./
 COPY config/ config/
 COPY --from=web /web/dist web/dist

@@ -1,0 +1,103 @@
+"""What every capability shares: the database and Redis clients, and the services built on
+them that are not any one capability's (cache, rate limiter, event bus, their health).
+
+The settings choose: `DATABASE__URL=memory://` puts the stores on the in-memory fakes,
+`REDIS__URL=memory://` the cache, limiter and bus in process (`store_kind`, `cache_kind`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+from dependency_injector import containers, providers
+
+from adapters.memory.cache import InProcessCache
+from adapters.memory.event_bus import InProcessEventBus
+from adapters.memory.health import InProcessHealth
+from adapters.memory.rate_limiter import InProcessRateLimiter
+from adapters.settings import Settings
+from adapters.sql.database import Database, DatabaseHealth
+from containers.lazy import lazy
+
+if TYPE_CHECKING:
+    import redis.asyncio as redis
+
+RedisCache = lazy("adapters.redis.cache", "RedisCache")
+RedisClient = lazy("adapters.redis.client", "RedisClient")
+RedisHealth = lazy("adapters.redis.client", "RedisHealth")
+RedisEventBus = lazy("adapters.redis.event_bus", "RedisEventBus")
+RedisRateLimiter = lazy("adapters.redis.rate_limiter", "RedisRateLimiter")
+
+
+async def _open_database(settings: Settings) -> AsyncIterator[Database | None]:
+    if settings.database.backend == "memory":
+        yield None
+        return
+    db = Database.from_url(
+        settings.database.url, pool_size=settings.database.pool_size, echo=settings.database.echo
+    )
+    try:
+        yield db
+    finally:
+        await db.close()
+
+
+async def _open_redis(settings: Settings) -> AsyncIterator[redis.Redis | None]:
+    if settings.redis.url == "memory://":
+        yield None
+        return
+    from adapters.redis.client import open_redis
+
+    client = open_redis(settings.redis.url)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+def _store_kind(settings: Settings) -> str:
+    """Where the stores live: `sql` (PostgreSQL or SQLite) or `memory` (the fakes)."""
+    return "memory" if settings.database.backend == "memory" else "sql"
+
+
+def _cache_kind(settings: Settings) -> str:
+    """Where the cache, limiter and bus live: `redis` or `memory` (in process)."""
+    return "memory" if settings.redis.url == "memory://" else "redis"
+
+
+class InfrastructureContainer(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+
+    database = providers.Resource(_open_database, settings)
+    redis_client = providers.Resource(_open_redis, settings)
+    store_kind = providers.Callable(_store_kind, settings)
+    cache_kind = providers.Callable(_cache_kind, settings)
+
+    cache = providers.Selector(
+        cache_kind,
+        memory=providers.Singleton(InProcessCache),
+        redis=providers.Singleton(RedisCache, providers.Singleton(RedisClient, redis_client)),
+    )
+    rate_limiter = providers.Selector(
+        cache_kind,
+        memory=providers.Singleton(InProcessRateLimiter),
+        redis=providers.Singleton(RedisRateLimiter, providers.Singleton(RedisClient, redis_client)),
+    )
+    # Chat events (and pipeline progress) fan out to followers on every server process.
+    event_bus = providers.Selector(
+        cache_kind,
+        memory=providers.Singleton(InProcessEventBus),
+        redis=providers.Singleton(RedisEventBus, providers.Singleton(RedisClient, redis_client)),
+    )
+
+    database_health = providers.Selector(
+        store_kind,
+        sql=providers.Singleton(DatabaseHealth, database),
+        memory=providers.Singleton(InProcessHealth, "database", "memory"),
+    )
+    cache_health = providers.Selector(
+        cache_kind,
+        redis=providers.Singleton(RedisHealth, redis_client),
+        memory=providers.Singleton(InProcessHealth, "cache", "in-process", required=False),
+    )
