@@ -7,7 +7,7 @@ The settings choose: `DATABASE__URL=memory://` puts the stores on the in-memory 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import TYPE_CHECKING
 
 from dependency_injector import containers, providers
@@ -18,6 +18,7 @@ from adapters.memory.health import InProcessHealth
 from adapters.memory.rate_limiter import InProcessRateLimiter
 from adapters.settings import Settings
 from adapters.sql.database import Database, DatabaseHealth
+from adapters.sql.resources import open_database
 from containers.lazy import lazy
 
 if TYPE_CHECKING:
@@ -30,30 +31,20 @@ RedisEventBus = lazy("adapters.redis.event_bus", "RedisEventBus")
 RedisRateLimiter = lazy("adapters.redis.rate_limiter", "RedisRateLimiter")
 
 
-async def _open_database(settings: Settings) -> AsyncIterator[Database | None]:
+def _open_database(settings: Settings) -> AbstractAsyncContextManager[Database | None]:
+    """The database DATABASE__URL names; none with `memory://` (the stores are the fakes)."""
     if settings.database.backend == "memory":
-        yield None
-        return
-    db = Database.from_url(
-        settings.database.url, pool_size=settings.database.pool_size, echo=settings.database.echo
-    )
-    try:
-        yield db
-    finally:
-        await db.close()
+        return nullcontext(None)
+    return open_database(settings.database)
 
 
-async def _open_redis(settings: Settings) -> AsyncIterator[redis.Redis | None]:
+def _open_redis(settings: Settings) -> AbstractAsyncContextManager[redis.Redis | None]:
+    """The Redis pool REDIS__URL names; none with `memory://` (all in process)."""
     if settings.redis.url == "memory://":
-        yield None
-        return
-    from adapters.redis.client import open_redis
+        return nullcontext(None)
+    from adapters.redis.resources import open_redis_pool  # redis: only if used
 
-    client = open_redis(settings.redis.url)
-    try:
-        yield client
-    finally:
-        await client.aclose()
+    return open_redis_pool(settings.redis.url)
 
 
 def _store_kind(settings: Settings) -> str:

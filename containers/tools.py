@@ -9,17 +9,16 @@ its resources, so it is complete when first built (after the runtime opened them
 from __future__ import annotations
 
 import importlib
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
 from typing import Any
 
 from dependency_injector import containers, providers
 
+from adapters.mcp.resources import open_mcp_servers
 from adapters.memory.tools import InMemoryApprovalStore, InMemoryToolStateStore
 from adapters.observability.tool_metrics import PrometheusToolMetrics
 from adapters.settings import Settings
 from adapters.sql.tools import SqlApprovalStore, SqlToolStateStore
-from adapters.web.fetcher import HttpxWebFetcher
+from adapters.web.resources import open_web_fetcher
 from application.tools.builtins import BUILTIN_TOOLS, make_http_get
 from application.tools.registry import ToolRegistry
 from application.tools.service import Approvals, Tools
@@ -27,26 +26,6 @@ from domain.errors import ConfigurationError
 from domain.ports import Cache, RateLimiter
 from domain.tools.ports import ToolMetrics, ToolStateStore
 from domain.tools.web import WebFetcher
-
-
-async def _open_mcp_servers(settings: Settings) -> AsyncIterator[list[tuple[Any, list[Any]]]]:
-    if not settings.tools.mcp_servers:  # the MCP client stack is heavy to import: only if used
-        yield []
-        return
-    from adapters.mcp.servers import open_mcp_servers
-
-    async with AsyncExitStack() as stack:
-        yield await open_mcp_servers(settings.tools.mcp_servers, stack)
-
-
-async def _open_web_fetcher(settings: Settings) -> AsyncIterator[HttpxWebFetcher]:
-    fetcher = HttpxWebFetcher(
-        settings.tools.http_allowed_hosts, max_bytes=settings.tools.http_max_bytes
-    )
-    try:
-        yield fetcher
-    finally:
-        await fetcher.aclose()
 
 
 def _tool_registry(
@@ -100,8 +79,8 @@ class ToolsContainer(containers.DeclarativeContainer):
         memory=providers.Singleton(InMemoryApprovalStore),
     )
     tool_metrics = providers.Singleton(PrometheusToolMetrics)
-    mcp_servers = providers.Resource(_open_mcp_servers, settings)
-    web_fetcher = providers.Resource(_open_web_fetcher, settings)
+    mcp_servers = providers.Resource(open_mcp_servers, settings.provided.tools.mcp_servers)
+    web_fetcher = providers.Resource(open_web_fetcher, settings.provided.tools)
     tool_registry = providers.Singleton(
         _tool_registry,
         settings,
