@@ -213,7 +213,8 @@ async def open_resources(
         ):
             provider.disable_async_mode()
     database = infrastructure.database() if wanted[0].initialized else None
-    watch_pools(getattr(database, "engine", None), infrastructure.redis_client())
+    redis = infrastructure.redis_client()
+    watch_pools(getattr(database, "engine", None), getattr(redis, "redis", None))
     if pipelines and container.settings().pipelines.executor == "dbos":
         container.prompt_manager()
         container.agent_catalog()

@@ -24,7 +24,6 @@ from application.summarizer import AgentSummarizer
 from containers.lazy import lazy
 from domain.ports import Clock
 
-RedisClient = lazy("adapters.redis.client", "RedisClient")
 RedisWindowStore = lazy("adapters.redis.window_store", "RedisWindowStore")
 
 
@@ -55,9 +54,7 @@ class ChatContainer(containers.DeclarativeContainer):
     )
     window_store = providers.Selector(
         infrastructure.cache_kind,
-        redis=providers.Singleton(
-            RedisWindowStore, providers.Singleton(RedisClient, infrastructure.redis_client)
-        ),
+        redis=providers.Singleton(RedisWindowStore, infrastructure.redis_client),
         memory=providers.Singleton(InProcessWindowStore),
     )
     summarizer = providers.Singleton(AgentSummarizer, models.model_source)

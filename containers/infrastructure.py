@@ -22,10 +22,9 @@ from adapters.sql.resources import open_database
 from containers.lazy import lazy
 
 if TYPE_CHECKING:
-    import redis.asyncio as redis
+    from adapters.redis.client import RedisClient
 
 RedisCache = lazy("adapters.redis.cache", "RedisCache")
-RedisClient = lazy("adapters.redis.client", "RedisClient")
 RedisHealth = lazy("adapters.redis.client", "RedisHealth")
 RedisEventBus = lazy("adapters.redis.event_bus", "RedisEventBus")
 RedisRateLimiter = lazy("adapters.redis.rate_limiter", "RedisRateLimiter")
@@ -38,13 +37,13 @@ def _open_database(settings: Settings) -> AbstractAsyncContextManager[Database |
     return open_database(settings.database)
 
 
-def _open_redis(settings: Settings) -> AbstractAsyncContextManager[redis.Redis | None]:
-    """The Redis pool REDIS__URL names; none with `memory://` (all in process)."""
+def _open_redis(settings: Settings) -> AbstractAsyncContextManager[RedisClient | None]:
+    """The one Redis client REDIS__URL names; none with `memory://` (all in process)."""
     if settings.redis.url == "memory://":
         return nullcontext(None)
-    from adapters.redis.resources import open_redis_pool  # redis: only if used
+    from adapters.redis.resources import open_redis_client  # redis: only if used
 
-    return open_redis_pool(settings.redis.url)
+    return open_redis_client(settings.redis.url)
 
 
 def _store_kind(settings: Settings) -> str:
@@ -68,18 +67,18 @@ class InfrastructureContainer(containers.DeclarativeContainer):
     cache = providers.Selector(
         cache_kind,
         memory=providers.Singleton(InProcessCache),
-        redis=providers.Singleton(RedisCache, providers.Singleton(RedisClient, redis_client)),
+        redis=providers.Singleton(RedisCache, redis_client),
     )
     rate_limiter = providers.Selector(
         cache_kind,
         memory=providers.Singleton(InProcessRateLimiter),
-        redis=providers.Singleton(RedisRateLimiter, providers.Singleton(RedisClient, redis_client)),
+        redis=providers.Singleton(RedisRateLimiter, redis_client),
     )
     # Chat events (and pipeline progress) fan out to followers on every server process.
     event_bus = providers.Selector(
         cache_kind,
         memory=providers.Singleton(InProcessEventBus),
-        redis=providers.Singleton(RedisEventBus, providers.Singleton(RedisClient, redis_client)),
+        redis=providers.Singleton(RedisEventBus, redis_client),
     )
 
     database_health = providers.Selector(
