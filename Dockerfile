@@ -41,7 +41,7 @@ COPY adapters/ adapters/
 COPY entrypoints/ entrypoints/
 COPY migrations/ migrations/
 COPY containers/ containers/
-COPY container.py ./
+COPY container.py runtime.py ./
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev
 
@@ -85,7 +85,7 @@ COPY adapters/ adapters/
 COPY entrypoints/ entrypoints/
 COPY migrations/ migrations/
 COPY containers/ containers/
-COPY container.py alembic.ini pyproject.toml ./
+COPY container.py runtime.py alembic.ini pyproject.toml ./
 COPY config/ config/
 COPY --from=web /web/dist web/dist
 

@@ -15,14 +15,12 @@ The names entrypoints and tests use are kept on the root (`container.long_term_m
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 from dependency_injector import containers, providers
 
 from adapters.clock import SystemClock
 from adapters.memory.models import StaticModelSource
-from adapters.observability.pools import watch_pools
 from adapters.settings import get_settings
 from application.health import CheckReadiness
 from containers.chat import ChatContainer
@@ -105,6 +103,7 @@ class Container(containers.DeclarativeContainer):
     check_readiness = providers.Factory(CheckReadiness, health_checks)
 
     # --- the names entrypoints, tests and benchmarks use ----------------------------------
+    background_tasks = infrastructure_package.container.background_tasks
     model_source = models_package.container.model_source
     llm_health = models_package.container.llm_health
 
@@ -176,56 +175,3 @@ async def migrate_database(direction: str, revision: str) -> str:
     run = migrate.upgrade if direction == "upgrade" else migrate.downgrade
     await run(settings.database.url, revision, embedding_dim=settings.memory.embedding_dim)
     return f"{settings.database.backend} database at {revision}"
-
-
-async def open_resources(
-    container: Container, *, memory: bool = True, pipelines: bool = False
-) -> None:
-    """Open the clients, then hand out the opened objects synchronously.
-
-    `memory=False` leaves the long-term memory index and embedder closed: CLI commands that
-    do not need them must not take the embedded Qdrant Edge shard, which one process (the
-    server) holds. `pipelines=True` starts the DBOS executor when PIPELINES__EXECUTOR=dbos
-    (after the tools, prompts and agents its pipelines use). An async `Resource` otherwise
-    puts everything that depends on it into async mode (each call returns a Future); once
-    initialised, its value is plain.
-    """
-    infrastructure = container.infrastructure_package
-    tools = container.tools_package
-    wanted: list[Any] = [
-        infrastructure.database,
-        infrastructure.redis_client,
-        container.models_package.llm_http,
-        tools.mcp_servers,
-        tools.web_fetcher,
-    ]
-    if memory:
-        wanted += [container.embedder, container.memory_index]
-    for provider in wanted:
-        opened = provider.init()
-        if inspect.isawaitable(opened):
-            await opened
-    for provider in container.traverse(types=[providers.Resource, providers.Dependency]):
-        if (
-            isinstance(provider, providers.Dependency)
-            or provider.initialized
-            or provider.overridden
-        ):
-            provider.disable_async_mode()
-    database = infrastructure.database() if wanted[0].initialized else None
-    redis = infrastructure.redis_client()
-    watch_pools(getattr(database, "engine", None), getattr(redis, "redis", None))
-    if pipelines and container.settings().pipelines.executor == "dbos":
-        container.prompt_manager()
-        container.agent_catalog()
-        opened = container.dbos_executor.init()
-        if inspect.isawaitable(opened):
-            await opened
-        container.dbos_executor.disable_async_mode()
-
-
-async def close_resources(container: Container) -> None:
-    for provider in container.traverse(types=[providers.Resource]):
-        if provider.initialized:  # an overridden one (a test's Object) stays plain
-            provider.enable_async_mode()  # its shutdown is a coroutine again
-    await container.shutdown_resources()  # type: ignore[misc]

@@ -44,12 +44,11 @@ from domain.conversations.models import Conversation, Message, MessageStatus, Ro
 from domain.conversations.ports import ConversationStore
 from domain.errors import MAIError, NotFound, PayloadTooLarge, ValidationFailed
 from domain.memory.long_term import MAX_MEMORY_CHARS, MemoryKind, MemorySource
-from domain.ports import Clock, EventBus
+from domain.ports import BackgroundTasks, Clock, EventBus
 from domain.tools.models import Approval, PendingCall
 from domain.tools.ports import ApprovalStore
 
 log = structlog.get_logger("mai.chat")
-_BACKGROUND: set[asyncio.Task[None]] = set()  # after-the-turn work, kept until it finishes
 CANCELLED = {"code": "CANCELLED", "message": "The turn was cancelled before it completed."}
 
 
@@ -88,7 +87,10 @@ class ChatTurn:
         facts: FactExtractor | None = None,
         approvals: ApprovalStore | None = None,
         bus: EventBus | None = None,
+        *,
+        tasks: BackgroundTasks,
     ) -> None:
+        self._tasks = tasks  # after-the-turn work and event publishing outlive the turn
         self._bus = bus
         self._approvals = approvals
         self._facts = facts
@@ -208,9 +210,7 @@ class ChatTurn:
             except Exception as exc:  # after the response: logged, never a failed turn
                 log.warning("memory_after_turn_failed", error_type=type(exc).__name__)
 
-        task = asyncio.create_task(write())
-        _BACKGROUND.add(task)
-        task.add_done_callback(_BACKGROUND.discard)
+        self._tasks.spawn(write(), name="memory_after_turn")
 
     async def _start(self, turn: Turn) -> None:
         """Commit the user's message (and a new conversation) before the model is called."""
@@ -335,7 +335,7 @@ class SendMessage(ChatTurn):
             await self._fail(turn, CANCELLED, "CANCELLED")
             raise
         done = await self._complete(turn, result)
-        announcer = Announcer(self._bus, turn.conversation.id)
+        announcer = Announcer(self._bus, turn.conversation.id, self._tasks)
         announcer.send(_done_event(done))
         announcer.close()
         return done
@@ -360,7 +360,7 @@ class StreamMessage(ChatTurn):
 
     async def _announced(self, turn: Turn) -> AsyncIterator[ChatEvent]:
         """The turn's events, also published for followers on any server process."""
-        announcer = Announcer(self._bus, turn.conversation.id)
+        announcer = Announcer(self._bus, turn.conversation.id, self._tasks)
         try:
             # aclosing: a consumer that stops early closes the turn now (marked failed),
             # not whenever the inner generator is collected.
@@ -436,13 +436,6 @@ class StreamMessage(ChatTurn):
 def sliding(framework: BaseAgentFramework[Any]) -> bool:
     """The earlier layout: recalled memories before the history (`HistoryPolicy.layout`)."""
     return framework.definition.history.layout == "sliding"
-
-
-async def drain_background() -> None:
-    """Wait for the after-the-turn work started so far (episodes, facts): an eval removes
-    its user only once nothing is still writing for them."""
-    while _BACKGROUND:
-        await asyncio.gather(*list(_BACKGROUND), return_exceptions=True)
 
 
 def _done_event(done: TurnResult) -> ChatEvent:

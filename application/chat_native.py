@@ -70,7 +70,7 @@ class StreamNative(ChatTurn):
 
     async def _events(self, turn: Turn) -> NativeStream:
         cid = turn.conversation.id
-        announcer = Announcer(self._bus, cid)
+        announcer = Announcer(self._bus, cid, self._tasks)
         started = finished = False
         first_token = True
         try:

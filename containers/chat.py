@@ -59,7 +59,11 @@ class ChatContainer(containers.DeclarativeContainer):
     )
     summarizer = providers.Singleton(AgentSummarizer, models.model_source)
     conversation_context = providers.Singleton(
-        ConversationContext, conversation_store, window_store, summarizer=summarizer
+        ConversationContext,
+        conversation_store,
+        window_store,
+        tasks=infrastructure.background_tasks,
+        summarizer=summarizer,
     )
     list_conversations = providers.Factory(conversations.ListConversations, conversation_store)
     get_conversation = providers.Factory(conversations.GetConversation, conversation_store)
@@ -93,6 +97,7 @@ class ChatContainer(containers.DeclarativeContainer):
         facts=memory.fact_extractor,
         approvals=tools.approval_store,
         bus=infrastructure.event_bus,
+        tasks=infrastructure.background_tasks,
     )
     send_message = providers.Factory(chat.SendMessage, **turn_parts)
     stream_message = providers.Factory(chat.StreamMessage, **turn_parts)

@@ -46,5 +46,6 @@ class EvalsContainer(containers.DeclarativeContainer):
         identity.users,
         eval_recorder,
         memory.memory_when_open,
+        infrastructure.background_tasks,
     )
     run_memory_eval = providers.Factory(RunMemoryEval, memory.long_term_memory, identity.users)

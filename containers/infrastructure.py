@@ -1,5 +1,6 @@
-"""What every capability shares: the database and Redis clients, and the services built on
-them that are not any one capability's (cache, rate limiter, event bus, their health).
+"""What every capability shares: the database and Redis clients, the services built on
+them that are not any one capability's (cache, rate limiter, event bus, their health), and
+the owner of background work (started and closed by `AppRuntime`).
 
 The settings choose: `DATABASE__URL=memory://` puts the stores on the in-memory fakes,
 `REDIS__URL=memory://` the cache, limiter and bus in process (`store_kind`, `cache_kind`).
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from dependency_injector import containers, providers
 
+from adapters.background.task_group import BackgroundTaskGroup
 from adapters.memory.cache import InProcessCache
 from adapters.memory.event_bus import InProcessEventBus
 from adapters.memory.health import InProcessHealth
@@ -59,6 +61,7 @@ def _cache_kind(settings: Settings) -> str:
 class InfrastructureContainer(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
 
+    background_tasks = providers.Singleton(BackgroundTaskGroup)
     database = providers.Resource(_open_database, settings)
     redis_client = providers.Resource(_open_redis, settings)
     store_kind = providers.Callable(_store_kind, settings)

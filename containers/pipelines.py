@@ -129,4 +129,5 @@ class PipelinesContainer(containers.DeclarativeContainer):
         pipeline_run_store,
         clock,
         infrastructure.event_bus,
+        infrastructure.background_tasks,
     )

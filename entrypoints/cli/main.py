@@ -110,14 +110,14 @@ def build_container() -> Container:
 
 @contextmanager
 def container_session(
-    *, memory: bool = False, pipelines: bool = False
+    *, memory: bool = False, pipelines: bool = False, reconcile: bool = False
 ) -> Iterator[tuple[asyncio.Runner, Container]]:
     """One event loop with the container's resources open, for one or many async steps.
 
     `memory=True` also opens the long-term memory index and embedder; other commands leave
     them closed, so they run beside a server that holds the embedded index."""
     from adapters.observability.logging import configure_logging
-    from container import close_resources, open_resources
+    from runtime import AppRuntime
 
     with asyncio.Runner() as runner:
         container = build_container()
@@ -125,11 +125,12 @@ def container_session(
         configure_logging(
             "WARNING" if settings.log.level == "INFO" else settings.log.level, settings.log.format
         )
-        runner.run(open_resources(container, memory=memory, pipelines=pipelines))
+        runtime = AppRuntime(container, memory=memory, pipelines=pipelines, reconcile=reconcile)
+        runner.run(runtime.open())
         try:
             yield runner, container
         finally:
-            runner.run(close_resources(container))
+            runner.run(runtime.close())
 
 
 def run_with_container(
@@ -137,10 +138,14 @@ def run_with_container(
     *,
     memory: bool = False,
     pipelines: bool = False,
+    reconcile: bool = False,
 ) -> T:
     """Open the container's resources around one async command."""
     try:
-        with container_session(memory=memory, pipelines=pipelines) as (runner, container):
+        with container_session(memory=memory, pipelines=pipelines, reconcile=reconcile) as (
+            runner,
+            container,
+        ):
             return runner.run(work(container))
     except MAIError as exc:
         raise fail(exc) from None
@@ -160,14 +165,14 @@ def worker() -> None:
             loop.add_signal_handler(signum, stop.set)
         settings = container.settings()
         if settings.pipelines.executor == "dbos":
-            container.dbos_executor()  # started by open_resources: dequeuing now
+            container.dbos_executor()  # started by the runtime: dequeuing now
             err.print(f"worker: pipelines from queue {settings.pipelines.dbos.queue_name!r}")
         else:
             err.print("worker: PIPELINES__EXECUTOR is in_process, so pipelines run in the API")
         err.print("worker: reconciling the memory index; stop with Ctrl-C or SIGTERM")
-        await container.reconcile_index().run_forever(stop=stop)
+        await stop.wait()  # the runtime's reconciler runs meanwhile
 
-    run_with_container(work, memory=True, pipelines=True)
+    run_with_container(work, memory=True, pipelines=True, reconcile=True)
 
 
 @app.command()

@@ -68,7 +68,7 @@ def many_turns(world: World, name: str, turns: int, agent: str) -> None:
     chat = chat_of(world)
     for i in range(turns):
         send(world, name, f"message {i}", chat.conversation_id, agent)
-        world.run(world.container.conversation_context().drain())
+        world.run(world.container.background_tasks().drain())  # the summary, if any
 
 
 @when(parsers.parse('"{name}" says "{message}" in the same conversation'))

@@ -55,9 +55,9 @@ def test_keys_create_list_revoke(container: Container) -> None:
     assert key.startswith("mai_")
 
     async def stored() -> object:
-        from container import open_resources
+        from runtime import AppRuntime
 
-        await open_resources(container, memory=False)
+        await AppRuntime(container, memory=False).open()
         return await container.api_key_store().get_by_hash(hash_api_key(key))
 
     found = asyncio.run(stored())
