@@ -22,6 +22,7 @@ from adapters.memory.memories import InMemoryMemoryRepository
 from adapters.memory.vector_index import InMemoryVectorIndex
 from container import Container
 from entrypoints.cli import main as cli
+from entrypoints.cli import runtime as cli_runtime
 from tests.fakes import HashEmbedder, tool_result, user_texts
 
 pytestmark = pytest.mark.usefixtures("cli_memory_profile")
@@ -80,7 +81,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> World:
     monkeypatch.setenv("AGENTS__DIR", str(ROOT / "config" / "agents"))
     monkeypatch.setenv("PROMPTS__DIR", str(ROOT / "config" / "prompts"))
     world = World()
-    monkeypatch.setattr(cli, "build_container", world.container)
+    monkeypatch.setattr(cli_runtime, "build_container", world.container)
     return world
 
 

@@ -13,6 +13,7 @@ from adapters.sql.migrate import upgrade
 from container import Container
 from domain.identity.api_keys import hash_api_key
 from entrypoints.cli import main as cli
+from entrypoints.cli import runtime as cli_runtime
 from tests.conftest import make_container, make_settings
 
 
@@ -20,7 +21,7 @@ from tests.conftest import make_container, make_settings
 def container(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Container:
     settings = make_settings(tmp_path, database={"url": f"sqlite+aiosqlite:///{tmp_path / 'm.db'}"})
     asyncio.run(upgrade(settings.database.url))
-    monkeypatch.setattr(cli, "build_container", lambda: make_container(settings))
+    monkeypatch.setattr(cli_runtime, "build_container", lambda: make_container(settings))
     return make_container(settings)
 
 
