@@ -40,7 +40,8 @@ COPY application/ application/
 COPY adapters/ adapters/
 COPY entrypoints/ entrypoints/
 COPY migrations/ migrations/
-COPY container.py ./
+COPY containers/ containers/
+COPY container.py runtime.py ./
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev
 
@@ -83,7 +84,8 @@ COPY application/ application/
 COPY adapters/ adapters/
 COPY entrypoints/ entrypoints/
 COPY migrations/ migrations/
-COPY container.py alembic.ini pyproject.toml ./
+COPY containers/ containers/
+COPY container.py runtime.py alembic.ini pyproject.toml ./
 COPY config/ config/
 COPY --from=web /web/dist web/dist
 

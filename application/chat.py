@@ -58,7 +58,7 @@ class SendMessage:
             # A new conversation was created for this turn: say which, so it can be resumed.
             exc.details.setdefault("conversation_id", str(turn.conversation.id))
             raise
-        announcer = Announcer(self._bus, turn.conversation.id)
+        announcer = Announcer(self._bus, turn.conversation.id, self._recorder.tasks)
         announcer.send(done_event(done))
         announcer.close()
         return done
@@ -92,7 +92,7 @@ class StreamMessage:
 
     async def _announced(self, turn: Turn) -> AsyncIterator[ChatEvent]:
         """The turn's events, also published for followers on any server process."""
-        announcer = Announcer(self._bus, turn.conversation.id)
+        announcer = Announcer(self._bus, turn.conversation.id, self._recorder.tasks)
         try:
             # aclosing: a consumer that stops early closes the turn now (marked failed),
             # not whenever the inner generator is collected.

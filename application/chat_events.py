@@ -15,10 +15,9 @@ from pydantic import ValidationError
 from domain.agents.events import CHAT_EVENT_ADAPTER, ChatEvent
 from domain.conversations.ports import ConversationStore
 from domain.errors import MAIError, NotFound
-from domain.ports import EventBus
+from domain.ports import BackgroundTasks, EventBus
 
 log = structlog.get_logger("mai.chat")
-_PUBLISHING: set[asyncio.Task[None]] = set()  # publishers, kept until they finish
 
 
 def conversation_channel(conversation_id: UUID) -> str:
@@ -38,26 +37,26 @@ def event_from_dict(data: dict[str, Any]) -> ChatEvent:
 
 class Announcer:
     """Publishes one turn's events on the bus, in order, off the turn's path: `send`
-    only queues; one task per turn drains the queue. A bus outage loses announcements
-    (logged), never the turn."""
+    only queues; one background task per turn drains the queue. A bus outage loses
+    announcements (logged), never the turn."""
 
-    def __init__(self, bus: EventBus | None, conversation_id: UUID) -> None:
+    def __init__(self, bus: EventBus | None, conversation_id: UUID, tasks: BackgroundTasks) -> None:
         self._bus = bus
+        self._tasks = tasks
         self._channel = conversation_channel(conversation_id)
         self._queue: asyncio.Queue[ChatEvent | None] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
+        self._publishing = False
 
     def send(self, event: ChatEvent) -> None:
         if self._bus is None:
             return
         self._queue.put_nowait(event)
-        if self._task is None:
-            self._task = asyncio.ensure_future(self._drain(self._bus))
-            _PUBLISHING.add(self._task)
-            self._task.add_done_callback(_PUBLISHING.discard)
+        if not self._publishing:
+            self._tasks.spawn(self._drain(self._bus), name="chat_events")
+            self._publishing = True
 
     def close(self) -> None:
-        if self._task is not None:
+        if self._publishing:
             self._queue.put_nowait(None)
 
     async def _drain(self, bus: EventBus) -> None:

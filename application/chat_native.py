@@ -61,7 +61,7 @@ class StreamNative:
         return turn.conversation.id, self._events(turn)
 
     async def _events(self, turn: Turn) -> NativeStream:
-        announcer = Announcer(self._bus, turn.conversation.id)
+        announcer = Announcer(self._bus, turn.conversation.id, self._recorder.tasks)
         try:
             async with aclosing(stream_turn(self._recorder, turn, native=True)) as steps:
                 async for item, event in steps:

@@ -38,11 +38,11 @@ from domain.conversations.models import Message, MessageStatus, Role
 from domain.conversations.ports import ConversationStore
 from domain.errors import MAIError
 from domain.memory.long_term import MAX_MEMORY_CHARS, MemoryKind, MemorySource
+from domain.ports import BackgroundTasks
 from domain.tools.models import Approval, PendingCall
 from domain.tools.ports import ApprovalStore
 
 log = structlog.get_logger("mai.chat")
-_BACKGROUND: set[asyncio.Task[None]] = set()  # after-the-turn work, kept until it finishes
 CANCELLED = {"code": "CANCELLED", "message": "The turn was cancelled before it completed."}
 
 
@@ -66,7 +66,10 @@ class TurnRecorder:
         metrics: ChatMetrics,
         facts: FactExtractor | None = None,
         approvals: ApprovalStore | None = None,
+        *,
+        tasks: BackgroundTasks,
     ) -> None:
+        self.tasks = tasks  # after-the-turn work and event publishing outlive the turn
         self._store = conversations
         self._context = context
         self._metrics = metrics
@@ -225,13 +228,4 @@ class TurnRecorder:
             except Exception as exc:  # after the response: logged, never a failed turn
                 log.warning("memory_after_turn_failed", error_type=type(exc).__name__)
 
-        task = asyncio.create_task(write())
-        _BACKGROUND.add(task)
-        task.add_done_callback(_BACKGROUND.discard)
-
-
-async def drain_background() -> None:
-    """Wait for the after-the-turn work started so far (episodes, facts): an eval removes
-    its user only once nothing is still writing for them."""
-    while _BACKGROUND:
-        await asyncio.gather(*list(_BACKGROUND), return_exceptions=True)
+        self.tasks.spawn(write(), name="memory_after_turn")

@@ -17,7 +17,6 @@ summarized in batches (`SummaryPolicy`).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
@@ -31,6 +30,7 @@ from domain.errors import ServiceUnavailable
 from domain.memory.folding import FoldPolicy, fit_append_only, plan_fold_ahead
 from domain.memory.short_term import ConversationMemory, SummaryPolicy, TruncationResult
 from domain.memory.short_term_ports import CachedWindow, ConversationWindowStore, Summarizer
+from domain.ports import BackgroundTasks
 
 log = structlog.get_logger("mai.context")
 
@@ -51,6 +51,7 @@ class ConversationContext:
         conversations: ConversationStore,
         windows: ConversationWindowStore,
         *,
+        tasks: BackgroundTasks,
         ttl_seconds: int = 86_400,
         summary_policy: SummaryPolicy | None = None,
         summarizer: Summarizer | None = None,
@@ -62,7 +63,7 @@ class ConversationContext:
         self._ttl = ttl_seconds
         self._policy = summary_policy or SummaryPolicy()
         self._summarizer = summarizer
-        self._background: set[asyncio.Task[None]] = set()
+        self._tasks = tasks  # summaries are folded off the request path
         self._summarizing: set[UUID] = set()  # one summary at a time per conversation
 
     def capacity(self, history: HistoryPolicy) -> int:
@@ -139,9 +140,7 @@ class ConversationContext:
         if conversation_id in self._summarizing:
             return  # the running one folds these messages; the next turn sees its result
         self._summarizing.add(conversation_id)
-        task = asyncio.create_task(self._summarize(conversation_id, context, dropped))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self._tasks.spawn(self._summarize(conversation_id, context, dropped), name="summary")
 
     async def _summarize(
         self, conversation_id: UUID, context: TurnContext, dropped: list[Message]
@@ -176,8 +175,3 @@ class ConversationContext:
             await self._windows.save(conversation_id, window, self._ttl)
         except ServiceUnavailable as exc:
             log.warning("context_cache_save_failed", error=exc.code)
-
-    async def drain(self) -> None:
-        """Wait for pending summaries (tests, graceful shutdown)."""
-        if self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)

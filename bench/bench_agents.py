@@ -9,8 +9,8 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from adapters.memory.models import StaticModelSource
 from bench.harness import Row, compare, time_sync
-from container import open_resources
 from domain.agents.models import AgentDefinition
+from runtime import AppRuntime
 from tests.conftest import make_container, make_settings
 
 INSTRUCTIONS = "You are a benchmark."
@@ -34,7 +34,7 @@ async def run() -> list[Row]:
     container.model_source.override(providers.Object(StaticModelSource(model)))
     # Summaries are a separate model call every few turns; this measures the turn itself.
     container.summarizer.override(providers.Object(None))
-    await open_resources(container)
+    await AppRuntime(container).open()
     catalog = container.agent_catalog()
     catalog.register(AgentDefinition(name="bench", instructions=INSTRUCTIONS))
     user = await container.register_user().execute("bench", "bench@example.com", "password123")

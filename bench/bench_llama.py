@@ -34,7 +34,8 @@ from adapters.settings import LMStudioSettings
 from application.summarizer import AgentSummarizer
 from bench.harness import Row, Timing
 from bench.prefix_share import USER_TURNS, old_layout
-from container import Container, open_resources
+from container import Container
+from runtime import AppRuntime
 from tests.conftest import make_container, make_settings
 from tests.integration.conftest import MODEL_ALIAS, die_with_parent, free_port, llm_command
 from tests.integration.conftest import model_path as gguf_path
@@ -128,7 +129,7 @@ async def _side(name: str, old: bool, workdir: Path) -> Side:
     container.summarizer.override(
         providers.Object(AgentSummarizer(models, max_tokens=MAX_SUMMARY_TOKENS))
     )
-    await open_resources(container)
+    await AppRuntime(container).open()
     catalog = container.agent_catalog()
     definition = catalog.definition(AGENT)
     if old:
@@ -147,7 +148,7 @@ async def _turn(side: Side, text: str) -> None:
     )
     side.seconds.append(time.perf_counter() - started)
     side.conversation_id = done.conversation_id
-    await side.container.conversation_context().drain()  # the fold, if any, between turns
+    await side.container.background_tasks().drain()  # the fold, if any, between turns
     side.evaluated.append(sum(side.new_evaluations()))
 
 

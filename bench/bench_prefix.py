@@ -25,7 +25,6 @@ from dependency_injector import providers
 from adapters.lmstudio.client import NullContentTransport
 from adapters.lmstudio.models import LMStudioModels
 from adapters.settings import LMStudioSettings
-from application import chat_recorder
 from application.memory import NewMemory
 from application.summarizer import INSTRUCTIONS as SUMMARIZER_INSTRUCTIONS
 from bench.harness import Row, Timing
@@ -38,8 +37,8 @@ from bench.prefix_share import (
     reply_text,
     summary_text,
 )
-from container import open_resources
 from domain.memory.long_term import MemoryKind
+from runtime import AppRuntime
 from tests.conftest import make_container, make_settings
 
 AGENTS_DIR = Path("config/agents")
@@ -102,7 +101,8 @@ async def conversation(agent: str, *, old: bool) -> ShareLog:
     )
     container = make_container(make_settings(agents={"dir": str(AGENTS_DIR)}))
     container.model_source.override(providers.Object(models))
-    await open_resources(container)
+    runtime = AppRuntime(container)
+    await runtime.open()
     catalog = container.agent_catalog()
     if old:
         catalog.register(old_layout(catalog.definition(agent)))
@@ -111,14 +111,13 @@ async def conversation(agent: str, *, old: bool) -> ShareLog:
     for fact in SEEDED_MEMORIES:
         await memory.store(user.id, NewMemory(fact, MemoryKind.FACT))
     send = container.send_message()
-    context = container.conversation_context()
     conversation_id = None
     for text in USER_TURNS:
         done = await send.execute(user.id, agent, text, conversation_id, username="ada")
         conversation_id = done.conversation_id
         # the user reads and types: background work (episodes, folds) finishes first
-        await asyncio.gather(*list(chat_recorder._BACKGROUND), return_exceptions=True)
-        await context.drain()
+        await runtime.tasks.drain()
+    await runtime.close()
     await http.aclose()
     return server.log
 

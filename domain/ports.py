@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from domain.health import AdapterHealth
+
+T = TypeVar("T")
 
 
 @runtime_checkable
@@ -71,3 +74,17 @@ class EventBus(Protocol):
 
     def subscribe(self, channel: str) -> AbstractAsyncContextManager[AsyncIterator[dict[str, Any]]]:
         """Listen on `channel` inside the `async with`; events arrive in publish order."""
+
+
+class BackgroundTasks(Protocol):
+    """Work that outlives the call starting it (the memory written after a turn, a turn's
+    published events, a summary, a pipeline run), owned by the running application: kept
+    alive until it ends, drained at shutdown within a grace period, its failures logged.
+
+    `spawn` hands back the work's outcome, for a caller that wants to wait for it; a caller
+    that stops waiting does not stop the work."""
+
+    def spawn(self, work: Coroutine[Any, Any, T], *, name: str) -> asyncio.Future[T]: ...
+
+    async def drain(self) -> None:
+        """Wait until no background work is left (work that work started included)."""

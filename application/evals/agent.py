@@ -27,7 +27,6 @@ from pydantic_evals.reporting import EvaluationReport, ReportCase, ReportCaseFai
 
 from application.agents.catalog import AgentCatalog
 from application.chat import SendMessage
-from application.chat_recorder import drain_background
 from application.evals.datasets import AgentDataset, messages_of
 from application.evals.evaluators import RECALLED, TOOL_CALLS
 from application.evals.recall import RecallRecorder
@@ -36,6 +35,7 @@ from domain.errors import ConfigurationError, ServiceUnavailable
 from domain.evals.models import CaseScore, EvalKind, EvalRun, average
 from domain.identity.models import User
 from domain.identity.ports import UserRepository
+from domain.ports import BackgroundTasks
 from domain.prompts.refs import PromptRef
 
 log = structlog.get_logger("mai.evals")
@@ -75,7 +75,9 @@ class RunAgentEval:
         users: UserRepository,
         recorder: RecallRecorder,
         memory: Callable[[], LongTermMemory | None],
+        tasks: BackgroundTasks,
     ) -> None:
+        self._tasks = tasks  # the work a case's turns leave behind, waited for per case
         self._turns = turns
         self._catalog = catalog
         self._users = users
@@ -185,7 +187,7 @@ class RunAgentEval:
         user, self._user = self._user, None
         if user is None:
             return
-        await drain_background()  # an episode being written would outlive its user
+        await self._tasks.drain()  # an episode being written would outlive its user
         await remove_user(user.id, self._users, self._memory())
 
 

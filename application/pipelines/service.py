@@ -23,10 +23,9 @@ from domain.pagination import Page
 from domain.pipelines.pipeline import Pipeline
 from domain.pipelines.ports import PipelineExecutor, PipelineRunStore
 from domain.pipelines.runs import PipelineRun, RunStatus, StageEvent
-from domain.ports import Clock, EventBus
+from domain.ports import BackgroundTasks, Clock, EventBus
 
 log = structlog.get_logger("mai.pipelines")
-_RUNNING: set[asyncio.Task[Any]] = set()  # started runs, kept until they finish
 FINISHED = "run_finished"
 
 
@@ -42,8 +41,10 @@ class Pipelines:
         store: PipelineRunStore,
         clock: Clock,
         bus: EventBus,
+        tasks: BackgroundTasks,
     ) -> None:
         self.registry = registry
+        self._tasks = tasks  # a run and its published events outlive the request
         self._store = store
         self._bus = bus
         self._run = RunPipeline(executor, store, clock)
@@ -63,13 +64,14 @@ class Pipelines:
         pipeline.validate_input(input)  # a bad input is refused now, before any record
         run_id = uuid4()
         started = asyncio.Event()
-        task = asyncio.create_task(self._execute(pipeline, input, user_id, run_id, started))
-        _RUNNING.add(task)
-        task.add_done_callback(_RUNNING.discard)
+        task = self._tasks.spawn(
+            self._execute(pipeline, input, user_id, run_id, started), name="pipeline_run"
+        )
         if wait:
             return await asyncio.shield(task)
         waiter = asyncio.create_task(started.wait())
-        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        either: set[asyncio.Future[Any]] = {task, waiter}
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
         waiter.cancel()
         if task.done():
             return task.result()
@@ -108,9 +110,7 @@ class Pipelines:
             except CacheUnavailable:  # progress is best effort; the record is the truth
                 log.warning("pipeline_event_not_published", run_id=str(run_id))
 
-        task = asyncio.ensure_future(send())
-        _RUNNING.add(task)
-        task.add_done_callback(_RUNNING.discard)
+        self._tasks.spawn(send(), name="pipeline_event")
 
     async def get_run(self, user_id: UUID, run_id: UUID) -> PipelineRun:
         return await self._get.execute(run_id, user_id)

@@ -63,7 +63,6 @@ class ToolRegistry:
         self._tools: dict[str, dict[str, RegisteredTool]] = {}  # name → version → tool
         self._switches: dict[str, bool] = {}
         self._switches_at = float("-inf")
-        self.attached = False  # set once the composition root added its client-bound tools
 
     # --- registration -------------------------------------------------------------------
 

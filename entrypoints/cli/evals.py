@@ -24,6 +24,7 @@ from application.evals.evaluators import MemoryRecalled
 from application.evals.memory_sets import load_retrieval_set
 from domain.errors import MAIError, ValidationFailed
 from domain.evals.models import EvalRun
+from entrypoints.cli.runtime import container_session, fail
 
 if TYPE_CHECKING:
     from container import Container
@@ -63,12 +64,6 @@ def parse_variant(text: str, base: Variant) -> Variant:
     return Variant(base.model, value)
 
 
-def _fail(exc: MAIError) -> typer.Exit:
-    from entrypoints.cli.main import fail
-
-    return fail(exc)
-
-
 def _needs_memory(dataset: AgentDataset) -> bool:
     seeded = any((c.metadata or {}).get("memories") for c in dataset.cases)
     recalls = any(
@@ -97,8 +92,7 @@ def _run_variant(
     min_score: float | None,
     judge: str | None,
 ) -> EvalRun:
-    from container import pin_chat_model, recording_spans
-    from entrypoints.cli.main import container_session
+    from container import pin_chat_model, recording_spans  # loads when a command runs
 
     with (
         recording_spans(),
@@ -261,7 +255,7 @@ def agent(
             for v in variants
         ]
     except MAIError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     for _, run in runs:
         out.print(agent_table(run))
     if len(runs) > 1:
@@ -317,8 +311,6 @@ def memory(
     """Ingest FILE's memories into fresh evaluation users through long-term memory, ask its
     questions in each mode, print recall@5/@10, MRR, nDCG@10 and search p50/p95, store
     the runs and remove the users."""
-    from entrypoints.cli.main import container_session
-
     modes: list[Any] = ["dense", "lexical", "hybrid"] if mode is ModeChoice.all else [mode.value]
     try:
         data = load_retrieval_set(file, conversations)
@@ -338,7 +330,7 @@ def memory(
                 run.details["file"] = str(file)
                 runner.run(container.eval_runs().record(run))
     except MAIError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     out.print(memory_table(runs))
     if data.skipped:
         err.print(f"[dim]{data.skipped} questions skipped (adversarial or no evidence)[/]")

@@ -1,13 +1,11 @@
 """`mai keys …`: a user's personal API keys from the command line (the local operator acts
 for the user named by `--user`, as `mai pipelines` does). `create` prints the key once, on
 stdout alone, so `KEY=$(mai keys create --user ada --name laptop)` captures just the key.
-
-Errors go through `run_with_container` in `entrypoints.cli.main`."""
+Commands run through the CLI runtime (`entrypoints.cli.runtime`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
 
 import typer
@@ -15,31 +13,17 @@ from rich.console import Console
 from rich.table import Table
 
 from domain.errors import ValidationFailed
+from entrypoints.cli.runtime import owner_id, run_with_container
 
 if TYPE_CHECKING:
     from application.api_keys import NewApiKey
     from container import Container
     from domain.identity.api_keys import ApiKey
 
-T = TypeVar("T")
 keys_app = typer.Typer(help="Personal API keys: create, list, revoke.", no_args_is_help=True)
 out = Console()
 err = Console(stderr=True)
 UserOption = Annotated[str, typer.Option("--user", "-u", help="The user who owns the keys.")]
-
-
-def _run(work: Callable[[Container], Coroutine[Any, Any, T]]) -> T:
-    from entrypoints.cli.main import run_with_container
-
-    return run_with_container(work)
-
-
-async def _user_id(container: Container, username: str) -> UUID:
-    from entrypoints.cli.memory import user_id_of
-
-    found = await user_id_of(container, username)
-    assert found is not None
-    return found
 
 
 def _when(value: Any) -> str:
@@ -58,11 +42,11 @@ def create(
 
     async def work(container: Container) -> NewApiKey:
         made: NewApiKey = await container.create_api_key().execute(
-            await _user_id(container, user), name, expires_in_days
+            await owner_id(container, user), name, expires_in_days
         )
         return made
 
-    made = _run(work)
+    made = run_with_container(work)
     expires = _when(made.key.expires_at) or "never"
     err.print(f"created key {made.key.name!r} ({made.key.id}), expires {expires}", highlight=False)
     err.print("[yellow]the key is shown once:[/]")
@@ -75,12 +59,12 @@ def list_keys(user: UserOption) -> None:
 
     async def work(container: Container) -> list[ApiKey]:
         keys: list[ApiKey] = await container.list_api_keys().execute(
-            await _user_id(container, user)
+            await owner_id(container, user)
         )
         return keys
 
     table = Table("id", "name", "prefix", "created", "expires", "last used")
-    for k in _run(work):
+    for k in run_with_container(work):
         table.add_row(
             str(k.id),
             k.name,
@@ -101,7 +85,7 @@ def revoke(user: UserOption, key_id: Annotated[str, typer.Argument(help="The key
             parsed = UUID(key_id)
         except ValueError:
             raise ValidationFailed(f"Not a key id: {key_id!r}.", details={"field": "id"}) from None
-        await container.revoke_api_key().execute(await _user_id(container, user), parsed)
+        await container.revoke_api_key().execute(await owner_id(container, user), parsed)
 
-    _run(work)
+    run_with_container(work)
     out.print(f"revoked {key_id}", highlight=False)

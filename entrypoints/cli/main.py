@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from collections.abc import Callable, Coroutine, Iterator
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -19,14 +17,20 @@ from entrypoints.cli.keys import keys_app
 from entrypoints.cli.memory import memory_app
 from entrypoints.cli.pipelines import pipelines_app
 from entrypoints.cli.prompts import prompts_app
+from entrypoints.cli.runtime import (
+    EXIT_CODES,
+    build_container,
+    container_session,
+    fail,
+    report,
+    run_with_container,
+)
 from entrypoints.cli.tools import tools_app
 
 if TYPE_CHECKING:
     from container import Container
     from domain.identity.models import User
     from entrypoints.cli.chat import ChatSession
-
-T = TypeVar("T")
 
 app = typer.Typer(
     name="mai",
@@ -73,79 +77,6 @@ def _root(
     """MAI Framework: agents, memory, tools, prompts and pipelines."""
 
 
-EXIT_CODES = {
-    "AUTHENTICATION_FAILED": 3,
-    "PERMISSION_DENIED": 3,
-    "NOT_FOUND": 4,
-    "PROMPT_NOT_FOUND": 4,
-    "PROMPT_INVALID_VARIABLES": 2,
-    "PROMPT_RENDER_FAILED": 2,
-    "CONFLICT": 5,
-    "VALIDATION_FAILED": 2,
-    "PAYLOAD_TOO_LARGE": 2,
-    "CONFIGURATION_ERROR": 78,
-    "SERVICE_UNAVAILABLE": 69,
-    "MODEL_UNAVAILABLE": 69,
-}
-
-
-def report(exc: MAIError) -> None:
-    """Print a framework error as one line."""
-    message = escape(exc.message)
-    err.print(f"[bold red]error[/] [{exc.code}] {message}", highlight=False, soft_wrap=True)
-
-
-def fail(exc: MAIError) -> typer.Exit:
-    """The one place the CLI maps framework errors to a message and an exit code."""
-    report(exc)
-    return typer.Exit(EXIT_CODES.get(exc.code, 1))
-
-
-def build_container() -> Container:
-    """The container every command runs on (tests replace this to swap adapters)."""
-    from container import Container
-
-    return Container()
-
-
-@contextmanager
-def container_session(
-    *, memory: bool = False, pipelines: bool = False
-) -> Iterator[tuple[asyncio.Runner, Container]]:
-    """One event loop with the container's resources open, for one or many async steps.
-
-    `memory=True` also opens the long-term memory index and embedder; other commands leave
-    them closed, so they run beside a server that holds the embedded index."""
-    from adapters.observability.logging import configure_logging
-    from container import close_resources, open_resources
-
-    with asyncio.Runner() as runner:
-        container = build_container()
-        settings = container.settings()
-        configure_logging(
-            "WARNING" if settings.log.level == "INFO" else settings.log.level, settings.log.format
-        )
-        runner.run(open_resources(container, memory=memory, pipelines=pipelines))
-        try:
-            yield runner, container
-        finally:
-            runner.run(close_resources(container))
-
-
-def run_with_container(
-    work: Callable[[Container], Coroutine[Any, Any, T]],
-    *,
-    memory: bool = False,
-    pipelines: bool = False,
-) -> T:
-    """Open the container's resources around one async command."""
-    try:
-        with container_session(memory=memory, pipelines=pipelines) as (runner, container):
-            return runner.run(work(container))
-    except MAIError as exc:
-        raise fail(exc) from None
-
-
 @app.command()
 def worker() -> None:
     """Background work of a scaled-out deployment, until SIGTERM: runs pipelines from the
@@ -160,14 +91,14 @@ def worker() -> None:
             loop.add_signal_handler(signum, stop.set)
         settings = container.settings()
         if settings.pipelines.executor == "dbos":
-            container.dbos_executor()  # started by open_resources: dequeuing now
+            container.dbos_executor()  # started by the runtime: dequeuing now
             err.print(f"worker: pipelines from queue {settings.pipelines.dbos.queue_name!r}")
         else:
             err.print("worker: PIPELINES__EXECUTOR is in_process, so pipelines run in the API")
         err.print("worker: reconciling the memory index; stop with Ctrl-C or SIGTERM")
-        await container.reconcile_index().run_forever(stop=stop)
+        await stop.wait()  # the runtime's reconciler runs meanwhile
 
-    run_with_container(work, memory=True, pipelines=True)
+    run_with_container(work, memory=True, pipelines=True, reconcile=True)
 
 
 @app.command()
@@ -178,11 +109,10 @@ def serve(
 ) -> None:
     """Start the HTTP server (console, REST, GraphQL, /v1, metrics); once it listens it
     prints where to go and how to make a first account."""
-    from container import Container
     from entrypoints.cli.serve import run
 
     try:
-        settings = Container().settings()
+        settings = build_container().settings()
     except MAIError as exc:
         raise fail(exc) from None
     run(

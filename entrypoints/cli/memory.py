@@ -1,19 +1,15 @@
 """`mai memory …`: upkeep of long-term memory. The database is the truth; the vector index
 can be rebuilt from it (`reindex`) or brought up to date with it (`reconcile`); `cleanup`
 forgets what is old and unimportant; `stats` counts; `show` and `edit` inspect and correct
-one memory of a user (with its provenance).
-
-Errors go through `run_with_container` in `entrypoints.cli.main` (the CLI's one error map),
-imported when a command runs: `main` registers this sub-app, so importing it here at load
-time would be circular.
+one memory of a user (with its provenance). Commands run through the CLI runtime
+(`entrypoints.cli.runtime`), with the memory index and embedder open.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Coroutine
 from datetime import timedelta
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
 
 import typer
@@ -21,14 +17,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from domain.errors import NotFound, ValidationFailed
-from domain.identity.models import validate_username
+from domain.errors import ValidationFailed
 from domain.memory.long_term import Memory
+from entrypoints.cli.runtime import owner_id, run_with_container, user_id_of
 
 if TYPE_CHECKING:
     from container import Container
 
-T = TypeVar("T")
 
 memory_app = typer.Typer(
     help="Long-term memory: rebuild or reconcile the vector index, clean up, count.",
@@ -43,26 +38,8 @@ UserOption = Annotated[
 ]
 
 
-def _run(work: Callable[[Container], Coroutine[Any, Any, T]]) -> T:
-    from entrypoints.cli.main import run_with_container
-
-    return run_with_container(work, memory=True)
-
-
 def _memories(n: int) -> str:
     return f"{n} {'memory' if n == 1 else 'memories'}"
-
-
-async def user_id_of(container: Container, username: str | None) -> UUID | None:
-    """The id of `username` (None: every user); NOT_FOUND if there is no such user."""
-    if username is None:
-        return None
-    name = validate_username(username)
-    user = await container.users().get_by_username(name)
-    if user is None:
-        raise NotFound(f"No user {name!r}.", details={"username": name})
-    user_id: UUID = user.id
-    return user_id
 
 
 @memory_app.command("reindex")
@@ -109,7 +86,7 @@ def reindex(
             progress.update(tasks["indexing"], completed=total, total=total)
         return total, str(container.memory_index().name)
 
-    total, index = _run(work)
+    total, index = run_with_container(work, memory=True)
     out.print(f"reindexed {_memories(total)} into the {index} index", highlight=False)
 
 
@@ -121,7 +98,7 @@ def reconcile() -> None:
         done: dict[str, int] = await container.reconcile_index().execute()
         return done
 
-    done = _run(work)
+    done = run_with_container(work, memory=True)
     out.print(f"indexed {done['indexed']}, removed {done['removed']}", highlight=False)
 
 
@@ -150,7 +127,7 @@ def cleanup(
         )
         return forgotten
 
-    forgotten = _run(work)
+    forgotten = run_with_container(work, memory=True)
     out.print(
         f"forgot {_memories(forgotten)} older than {max_age_days:g} days "
         f"with importance below {min_importance:g}",
@@ -168,7 +145,7 @@ def stats(user: UserOption = None) -> None:
         )
         return counts
 
-    counts = _run(work)
+    counts = run_with_container(work, memory=True)
     table = Table("", "count", title=f"memories of {user}" if user else "memories")
     table.columns[1].justify = "right"
     table.add_row("total", str(counts.get("total", 0)))
@@ -215,12 +192,11 @@ def show(memory_id: MemoryId, user: OwnerOption) -> None:
     """Show one of a user's memories with its provenance."""
 
     async def work(container: Container) -> Memory:
-        owner = await user_id_of(container, user)
-        assert owner is not None
+        owner = await owner_id(container, user)
         found: Memory = await container.long_term_memory().get(owner, _parse_id(memory_id))
         return found
 
-    _print_memory(_run(work))
+    _print_memory(run_with_container(work, memory=True))
 
 
 @memory_app.command("edit")
@@ -253,12 +229,11 @@ def edit(
     async def work(container: Container) -> Memory:
         from application.memory import MemoryEdit
 
-        owner = await user_id_of(container, user)
-        assert owner is not None
+        owner = await owner_id(container, user)
         change = MemoryEdit(content=content, metadata=parsed_metadata(), importance=importance)
         updated: Memory = await container.long_term_memory().update(
             owner, _parse_id(memory_id), change
         )
         return updated
 
-    _print_memory(_run(work))
+    _print_memory(run_with_container(work, memory=True))

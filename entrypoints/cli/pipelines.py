@@ -1,14 +1,11 @@
 """`mai pipelines …`: list the declared pipelines, run one with a live view of its stages,
-show a run. Runs belong to a user (`--user`), as they do over the API.
-
-Errors go through `run_with_container` in `entrypoints.cli.main` (imported when a command
-runs, as `main` registers this sub-app)."""
+show a run. Runs belong to a user (`--user`), as they do over the API. Commands run
+through the CLI runtime (`entrypoints.cli.runtime`), the pipeline executor started."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
 
 import typer
@@ -18,29 +15,15 @@ from rich.table import Table
 
 from domain.errors import ValidationFailed
 from domain.pipelines.runs import PipelineRun
+from entrypoints.cli.runtime import fail, owner_id, run_with_container
 
 if TYPE_CHECKING:
     from container import Container
 
-T = TypeVar("T")
 pipelines_app = typer.Typer(help="Pipelines: list, run (live), show a run.", no_args_is_help=True)
 out = Console()
 UserOption = Annotated[str, typer.Option("--user", "-u", help="The user who owns the run.")]
 STYLE = {"succeeded": "green", "cached": "cyan", "failed": "red", "running": "yellow"}
-
-
-def _run(work: Callable[[Container], Coroutine[Any, Any, T]]) -> T:
-    from entrypoints.cli.main import run_with_container
-
-    return run_with_container(work, pipelines=True)
-
-
-async def _user_id(container: Container, username: str) -> UUID:
-    from entrypoints.cli.memory import user_id_of
-
-    found = await user_id_of(container, username)
-    assert found is not None
-    return found
 
 
 @pipelines_app.command("list")
@@ -54,7 +37,7 @@ def list_pipelines() -> None:
     table.add_column("name", no_wrap=True)
     for column in ("mode", "errors", "stages", "output", "description"):
         table.add_column(column)
-    for p in _run(work):
+    for p in run_with_container(work, pipelines=True):
         stages = " → ".join(",".join(layer) for layer in p["layers"])
         table.add_row(
             p["name"], p["mode"], p["error_strategy"], stages, p["output"], p["description"]
@@ -83,7 +66,7 @@ def run(
 
     async def work(container: Container) -> PipelineRun:
         pipelines = container.pipelines()
-        user_id = await _user_id(container, user)
+        user_id = await owner_id(container, user)
         stages = {s.name: "pending" for s in pipelines.get(name).stages}
         started = await pipelines.run(user_id, name, value, wait=False)
         with Live(_stages_table(name, stages, "running"), console=out) as live:
@@ -97,7 +80,7 @@ def run(
                 live.update(_stages_table(name, stages, "running"))
         return await pipelines.get_run(user_id, started.id)
 
-    finished = _run(work)
+    finished = run_with_container(work, pipelines=True)
     out.print_json(json.dumps(finished.to_dict()["output"], default=str))
     if finished.status.value != "succeeded":
         out.print(f"[red]run {finished.id} {finished.status.value}[/]: {finished.error}")
@@ -110,14 +93,12 @@ def show(run_id: Annotated[str, typer.Argument(help="The run's id.")], user: Use
     try:
         rid = UUID(run_id)
     except ValueError:
-        from entrypoints.cli.main import fail
-
         raise fail(ValidationFailed("Not a run id.", details={"id": run_id})) from None
 
     async def work(container: Container) -> PipelineRun:
-        return await container.pipelines().get_run(await _user_id(container, user), rid)
+        return await container.pipelines().get_run(await owner_id(container, user), rid)
 
-    found = _run(work).to_dict()
+    found = run_with_container(work, pipelines=True).to_dict()
     out.print(
         _stages_table(
             found["pipeline"], {k: v["status"] for k, v in found["stages"].items()}, found["status"]

@@ -2,37 +2,29 @@
 
 A `--var` value is parsed as JSON when it parses (`--var n=3`, `--var tags='["a"]'`), else
 taken as a string (`--var user=ada`); quote a JSON string to keep it text (`--var n='"3"'`).
-Errors go through `run_with_container` in `entrypoints.cli.main` (the CLI's one error
-map), imported when a command runs, as `main` registers this sub-app.
+Commands run through the CLI runtime (`entrypoints.cli.runtime`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from domain.errors import ValidationFailed
+from entrypoints.cli.runtime import run_with_container
 
 if TYPE_CHECKING:
     from application.prompts import PromptSummary
     from container import Container
     from domain.prompts.models import RenderedPrompt
 
-T = TypeVar("T")
 
 prompts_app = typer.Typer(help="Prompt templates: list them, render one.", no_args_is_help=True)
 out = Console()
-
-
-def _run(work: Callable[[Container], Coroutine[Any, Any, T]]) -> T:
-    from entrypoints.cli.main import run_with_container
-
-    return run_with_container(work)
 
 
 def parse_vars(pairs: list[str]) -> dict[str, Any]:
@@ -59,7 +51,7 @@ def list_prompts() -> None:
         found: list[PromptSummary] = container.prompt_manager().list()
         return found
 
-    summaries = _run(work)
+    summaries = run_with_container(work)
     table = Table("name", "versions", "variables", "tags", "description", title="prompts")
     for s in summaries:
         versions = ", ".join(f"[bold]{v}[/]" if v == s.latest else v for v in s.versions)
@@ -91,6 +83,6 @@ def render(
         )
         return rendered
 
-    rendered = _run(work)
+    rendered = run_with_container(work)
     typer.echo(rendered.text)
     typer.echo(f"{rendered.name}@{rendered.version}", err=True)

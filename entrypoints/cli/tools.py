@@ -1,33 +1,24 @@
 """`mai tools …`: the tool registry from the command line. `list` shows every version
 with its switch; `enable` / `disable` flip a tool's switch in the database, for every
 agent and server process (the local operator acts as superuser, like `mai users create`).
-
-Errors go through `run_with_container` in `entrypoints.cli.main` (imported when a command
-runs, as `main` registers this sub-app)."""
+Commands run through the CLI runtime (`entrypoints.cli.runtime`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from domain.tools.models import ToolMetadata
+from entrypoints.cli.runtime import run_with_container
 
 if TYPE_CHECKING:
     from container import Container
 
-T = TypeVar("T")
 tools_app = typer.Typer(help="Tools: list them, switch them on or off.", no_args_is_help=True)
 out = Console()
-
-
-def _run(work: Callable[[Container], Coroutine[Any, Any, T]]) -> T:
-    from entrypoints.cli.main import run_with_container
-
-    return run_with_container(work)
 
 
 @tools_app.command("list")
@@ -40,7 +31,7 @@ def list_tools(
         return await container.tools().list(category)
 
     table = Table("name", "version", "category", "enabled", "approval", "source", "description")
-    for m in _run(work):
+    for m in run_with_container(work):
         table.add_row(
             m.name,
             m.version,
@@ -57,7 +48,7 @@ def _switch(name: str, enabled: bool) -> None:
     async def work(container: Container) -> ToolMetadata:
         return await container.tools().set_enabled(None, name, enabled)
 
-    meta = _run(work)
+    meta = run_with_container(work)
     out.print(f"{meta.name} is now {'enabled' if meta.enabled else 'disabled'}.")
 
 

@@ -1,13 +1,13 @@
 """The FastAPI application factory: REST under /api/v1, the OpenAI-compatible API under
 /v1, GraphQL at /graphql, /metrics.
 
-`create_app()` builds nothing that does I/O; the lifespan opens the container's resources
-(database engine, Redis pool) and closes them on shutdown.
+`create_app()` builds nothing that does I/O; the lifespan enters the `AppRuntime`, which
+opens the container's resources (database engine, Redis pool, …), owns the background work
+(the memory index reconciler included) and drains and closes both on shutdown.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,7 +16,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from adapters.observability.logging import configure_logging
 from adapters.observability.tracing import configure_sentry, configure_tracing
-from container import Container, close_resources, open_resources
+from container import Container
 from entrypoints.graphql.schema import build_router
 from entrypoints.rest.errors import install_error_handlers
 from entrypoints.rest.middleware import (
@@ -39,6 +39,7 @@ from entrypoints.rest.routes import (
     ui_protocols,
 )
 from entrypoints.web.console import install_console
+from runtime import AppRuntime
 
 API_PREFIX = "/api/v1"
 OPENAI_PREFIX = "/v1"  # OpenAI-compatible: the openai SDK's base_url is http://host/v1
@@ -54,20 +55,13 @@ def create_app(container: Container | None = None, *, configure_logs: bool = Tru
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         stop_tracing = configure_tracing(settings)
-        await open_resources(container, pipelines=True)
-        container.prompt_manager()  # load prompt files now: a broken one stops start-up
-        container.agent_catalog()  # load agent definitions now: a broken file stops start-up
-        container.pipeline_registry()  # and pipelines (which use agents, tools, prompts)
-        stop = asyncio.Event()
-        # Drains the memory outbox (index writes that failed while the index was down).
-        reconciler = asyncio.create_task(container.reconcile_index().run_forever(stop=stop))
         try:
-            yield
+            async with AppRuntime(container, pipelines=True, reconcile=True):
+                container.prompt_manager()  # load prompt files now: a broken one stops start-up
+                container.agent_catalog()  # load agent definitions now: a broken file too
+                container.pipeline_registry()  # and pipelines (which use agents, tools, prompts)
+                yield
         finally:
-            stop.set()
-            await reconciler
-            await container.conversation_context().drain()
-            await close_resources(container)
             if stop_tracing is not None:
                 stop_tracing()
 

@@ -12,7 +12,7 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from adapters.memory.models import StaticModelSource
 from adapters.sql.migrate import upgrade
-from container import close_resources, open_resources
+from runtime import AppRuntime
 from tests.conftest import PG_URL, make_container, make_settings
 from tests.fakes import user_texts
 from tests.integration.test_redis import RedisServer, free_port
@@ -38,8 +38,7 @@ async def test_redis_killed_mid_conversation(redis: RedisServer) -> None:
     await upgrade(PG_URL)
     container = make_container(make_settings(database={"url": PG_URL}, redis={"url": redis.url}))
     container.model_source.override(providers.Object(StaticModelSource(FunctionModel(model_fn))))
-    await open_resources(container)
-    try:
+    async with AppRuntime(container):
         suffix = free_port()
         user = await container.register_user().execute(
             f"outage{suffix}", f"o{suffix}@example.com", "password123"
@@ -69,5 +68,3 @@ async def test_redis_killed_mid_conversation(redis: RedisServer) -> None:
             "four",
             "reply 4",
         ]
-    finally:
-        await close_resources(container)

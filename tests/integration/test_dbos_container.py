@@ -13,8 +13,8 @@ from uuid import uuid4
 import pytest
 
 from adapters.observability.metrics import REGISTRY
-from container import close_resources, open_resources
 from domain.pipelines import RunStatus, StageStatus
+from runtime import AppRuntime
 from tests.conftest import make_container, make_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -36,7 +36,8 @@ async def test_a_declared_pipeline_runs_on_the_dbos_executor_the_container_opens
         },
     )
     container = make_container(settings)
-    await open_resources(container, memory=False, pipelines=True)
+    runtime = AppRuntime(container, memory=False, pipelines=True)
+    await runtime.open()
     try:
         before = stage_count("report", "succeeded")
         user = uuid4()
@@ -57,4 +58,4 @@ async def test_a_declared_pipeline_runs_on_the_dbos_executor_the_container_opens
         assert events[0]["run"]["status"] == "succeeded"
         assert (tmp_path / "dbos.sqlite").exists()
     finally:
-        await close_resources(container)
+        await runtime.close()

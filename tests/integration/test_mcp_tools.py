@@ -29,9 +29,9 @@ from adapters.settings import MCPServerConfig
 from application.agents.framework import AgentDeps
 from application.tools.registry import ToolRegistry
 from application.tools.toolset import invoke
-from container import close_resources, open_resources
 from domain.agents.models import AgentDefinition
 from domain.errors import ConfigurationError
+from runtime import AppRuntime
 from tests.conftest import make_container, make_settings
 
 pytestmark = pytest.mark.integration
@@ -210,8 +210,7 @@ async def test_invoke_calls_an_mcp_tool_directly(registry: ToolRegistry) -> None
 async def test_the_container_opens_the_servers_and_lists_their_tools(tmp_path: Path) -> None:
     config = tiny().model_dump()
     container = make_container(make_settings(tmp_path, tools={"mcp_servers": [config]}))
-    await open_resources(container, memory=False)
-    try:
+    async with AppRuntime(container, memory=False):
         listed = {m.name: m for m in await container.tools().list()}
         assert {"shout", "add", "broken"} <= set(listed)
         assert {"calculator", "current_time"} <= set(listed)  # the built-ins are still there
@@ -224,8 +223,6 @@ async def test_the_container_opens_the_servers_and_lists_their_tools(tmp_path: P
         ]
         registry = container.tool_registry()
         assert await invoke(registry, "shout", {"text": "wired"}, CALLER) == "WIRED"
-    finally:
-        await close_resources(container)
 
 
 async def test_an_mcp_server_that_cannot_start_fails_start_up_naming_it(
@@ -241,12 +238,9 @@ async def test_an_mcp_server_that_cannot_start_fails_start_up_naming_it(
 
     settings = make_settings(tmp_path, tools={"mcp_servers": [bad.model_dump()]})
     container = make_container(settings)
-    try:
-        with pytest.raises(ConfigurationError) as at_start:
-            await open_resources(container, memory=False)
-        assert at_start.value.details["server"] == "ghost"
-    finally:
-        await close_resources(container)
+    with pytest.raises(ConfigurationError) as at_start:
+        await AppRuntime(container, memory=False).open()  # closes what it opened, then raises
+    assert at_start.value.details["server"] == "ghost"
 
 
 async def test_a_misspelled_approval_gate_fails_start_up(tmp_path: Path) -> None:

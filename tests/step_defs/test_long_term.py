@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -18,7 +17,6 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from adapters.memory.models import StaticModelSource
-from application.chat_recorder import _BACKGROUND
 from application.memory import LongTermMemory, NewMemory, ReconcileIndex, Retrieval
 from domain.agents.models import AgentDefinition, MemoryPolicy
 from domain.memory.long_term import RankingWeights
@@ -86,11 +84,7 @@ def remembering_agent(world: World, recall: Recall, name: str) -> None:
 @when(parsers.parse('"{name}" tells "{agent}" "{message}"'))
 def tells(world: World, chat: Chat, name: str, agent: str, message: str) -> None:
     send(world, chat, name, message, None, agent)
-    world.run(_settle())
-
-
-async def _settle() -> None:
-    await asyncio.gather(*_BACKGROUND)
+    world.run(world.container.background_tasks().drain())  # the memory written after it
 
 
 @when(parsers.parse('"{name}" asks "{agent}" in a new conversation "{message}"'))

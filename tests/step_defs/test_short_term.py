@@ -76,7 +76,7 @@ def stub_summarizer(world: World, brief: Brief) -> None:
 def many_turns(world: World, chat: Chat, name: str, turns: int, agent: str) -> None:
     for i in range(turns):
         send(world, chat, name, f"message {i}", chat.conversation_id, agent)
-        world.run(world.container.conversation_context().drain())
+        world.run(world.container.background_tasks().drain())  # the summary, if any
 
 
 @when(parsers.parse('"{name}" says "{message}" in the same conversation'))

@@ -18,6 +18,7 @@ from adapters.memory.memories import InMemoryMemoryRepository
 from adapters.memory.vector_index import InMemoryVectorIndex
 from container import Container
 from entrypoints.cli import main as cli
+from entrypoints.cli import runtime as cli_runtime
 from tests.fakes import HashEmbedder, tool_result, user_texts
 
 ROOT = Path(__file__).parents[2]
@@ -78,7 +79,7 @@ def shipped_world(monkeypatch: pytest.MonkeyPatch) -> World:
     monkeypatch.setenv("AGENTS__DIR", str(ROOT / "config" / "agents"))
     monkeypatch.setenv("PROMPTS__DIR", str(ROOT / "config" / "prompts"))
     world = World()
-    monkeypatch.setattr(cli, "build_container", world.container)
+    monkeypatch.setattr(cli_runtime, "build_container", world.container)
     return world
 
 

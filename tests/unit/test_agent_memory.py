@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 from uuid import UUID
 
@@ -19,11 +18,11 @@ from pydantic_ai.messages import (
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from adapters.memory.models import StaticModelSource
-from application import chat_recorder
 from application.memory import NewMemory
-from container import Container, open_resources
+from container import Container
 from domain.agents.models import AgentDefinition, HistoryPolicy, MemoryPolicy
 from domain.memory.long_term import MemoryKind
+from runtime import AppRuntime
 from tests.conftest import make_container, make_settings
 from tests.fakes import last_user_text
 
@@ -48,7 +47,7 @@ def notes(messages: list[ModelMessage]) -> str:
 async def setup(model_fn: Any) -> tuple[Container, UUID, UUID]:
     c = make_container(make_settings())
     c.model_source.override(providers.Object(StaticModelSource(FunctionModel(model_fn))))
-    await open_resources(c)
+    await AppRuntime(c).open()
     c.agent_catalog().register(
         AgentDefinition(
             name="rememberer",
@@ -61,8 +60,8 @@ async def setup(model_fn: Any) -> tuple[Container, UUID, UUID]:
     return c, ada.id, eve.id
 
 
-async def settle() -> None:
-    await asyncio.gather(*chat_recorder._BACKGROUND)
+async def settle(c: Container) -> None:
+    await c.background_tasks().drain()  # the memory written after the turn
 
 
 async def test_relevant_memories_are_recalled_into_the_turn_for_their_owner_only() -> None:
@@ -85,7 +84,7 @@ async def test_relevant_memories_are_recalled_into_the_turn_for_their_owner_only
 async def test_each_turn_is_remembered_as_an_episode() -> None:
     c, ada, _ = await setup(lambda m, i: ModelResponse(parts=[TextPart("Lisbon is lovely.")]))
     turn = await c.send_message().execute(ada, "rememberer", "I am flying to Lisbon")
-    await settle()
+    await settle(c)
     recent = (await c.long_term_memory().get_recent(ada)).items
     episode = [m for m in recent if m.kind is MemoryKind.EPISODIC]
     assert episode and "I am flying to Lisbon" in episode[0].content
@@ -123,7 +122,7 @@ async def test_without_the_index_chat_runs_without_long_term_memory() -> None:
             StaticModelSource(FunctionModel(lambda m, i: ModelResponse(parts=[TextPart("ok")])))
         )
     )
-    await open_resources(c, memory=False)
+    await AppRuntime(c, memory=False).open()
     c.agent_catalog().register(
         AgentDefinition(name="rememberer", memory=MemoryPolicy(recall_k=3, episodes=True))
     )
@@ -145,7 +144,7 @@ async def test_facts_are_extracted_after_the_turn_and_never_duplicated() -> None
     )
     for _ in range(2):  # the same fact twice: stored once
         await c.send_message().execute(ada, "extractor", "My sister Lena lives in Porto")
-        await settle()
+        await settle(c)
     recent = (await c.long_term_memory().get_recent(ada)).items
     assert [(m.kind, m.content) for m in recent] == [
         (MemoryKind.FACT, "Ada's sister Lena lives in Porto.")
@@ -164,7 +163,7 @@ async def test_recalled_memories_follow_the_history_in_the_turns_own_message() -
         ada, NewMemory("Ada's favourite colour is teal", MemoryKind.FACT)
     )
     first = await c.send_message().execute(ada, "rememberer", "hello there")
-    await settle()
+    await settle(c)
     await c.send_message().execute(
         ada, "rememberer", "what is my favourite colour?", first.conversation_id
     )
@@ -198,3 +197,19 @@ async def test_the_sliding_layout_keeps_memories_before_the_history() -> None:
     await c.send_message().execute(ada, "slider", "what is my favourite colour?")
     assert "teal" in notes(seen[-1][:1])
     assert last_user_text(seen[-1]) == "what is my favourite colour?"
+
+
+async def test_closing_the_runtime_waits_for_the_memory_written_after_a_turn() -> None:
+    c = make_container(make_settings())
+    reply = FunctionModel(lambda m, i: ModelResponse(parts=[TextPart("Lisbon is lovely.")]))
+    c.model_source.override(providers.Object(StaticModelSource(reply)))
+    async with AppRuntime(c):
+        c.agent_catalog().register(
+            AgentDefinition(name="rememberer", memory=MemoryPolicy(recall_k=0, episodes=True))
+        )
+        ada = await c.register_user().execute("ada", "ada@example.com", "password123")
+        await c.send_message().execute(ada.id, "rememberer", "I am flying to Lisbon")
+        # `mai chat "…"` ends here: the episode is still to be written
+    recent = (await c.long_term_memory().get_recent(ada.id)).items
+    assert [m.kind for m in recent] == [MemoryKind.EPISODIC]
+    assert "I am flying to Lisbon" in recent[0].content

@@ -22,7 +22,7 @@ from application.agents.catalog import AgentCatalog
 from application.agents.framework import BaseAgentFramework, RunFinished, TextDelta
 from application.tools.builtins import BUILTIN_TOOLS, current_time
 from application.tools.registry import ToolRegistry
-from container import Container, open_resources
+from container import Container
 from domain.agents.events import ChatEventType, ErrorEvent
 from domain.agents.models import AgentDefinition
 from domain.conversations.models import MessageStatus
@@ -35,6 +35,7 @@ from domain.errors import (
     ValidationFailed,
 )
 from entrypoints.rest.errors import http_status
+from runtime import AppRuntime
 from tests.conftest import make_container, make_settings
 from tests.fakes import down_model, echo_model, user_texts
 
@@ -42,7 +43,7 @@ from tests.fakes import down_model, echo_model, user_texts
 async def chat_container(model: Any = None, **settings: Any) -> tuple[Container, UUID]:
     container = make_container(make_settings(**settings))
     container.model_source.override(providers.Object(StaticModelSource(model or echo_model())))
-    await open_resources(container)
+    await AppRuntime(container).open()
     user = await container.register_user().execute("ada", "ada@example.com", "password123")
     return container, user.id
 

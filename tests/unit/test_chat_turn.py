@@ -23,7 +23,7 @@ from application.chat_events import (
     event_from_dict,
     event_to_dict,
 )
-from container import Container, open_resources
+from container import Container
 from domain.agents.events import (
     ChatEvent,
     DeltaEvent,
@@ -35,6 +35,7 @@ from domain.agents.events import (
 from domain.agents.models import TurnUsage
 from domain.conversations.models import Conversation, Message, MessageStatus, Role
 from domain.errors import MAIError, ModelUnavailable, ServiceUnavailable
+from runtime import AppRuntime
 from tests.conftest import make_container, make_settings
 from tests.fakes import echo_model
 
@@ -119,7 +120,7 @@ async def chat(model: Any = None, store: Any = None) -> tuple[Container, UUID]:
     container.model_source.override(providers.Object(StaticModelSource(model or echo_model())))
     if store is not None:
         container.conversation_store.override(providers.Object(store))
-    await open_resources(container)
+    await AppRuntime(container).open()
     user = await container.register_user().execute("ada", "ada@example.com", "password123")
     return container, user.id
 

@@ -29,6 +29,7 @@ from adapters.memory.models import StaticModelSource
 from adapters.settings import get_settings
 from container import Container
 from entrypoints.cli import main as cli
+from entrypoints.cli import runtime as cli_runtime
 
 UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
@@ -109,7 +110,7 @@ def built(monkeypatch: pytest.MonkeyPatch, model: ScriptedModel) -> Built:
         record.containers.append(container)
         return container
 
-    monkeypatch.setattr(cli, "build_container", build)
+    monkeypatch.setattr(cli_runtime, "build_container", build)
     return record
 
 

@@ -13,6 +13,7 @@ from adapters.sql.migrate import upgrade
 from container import Container
 from domain.identity.api_keys import hash_api_key
 from entrypoints.cli import main as cli
+from entrypoints.cli import runtime as cli_runtime
 from tests.conftest import make_container, make_settings
 
 
@@ -20,7 +21,7 @@ from tests.conftest import make_container, make_settings
 def container(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Container:
     settings = make_settings(tmp_path, database={"url": f"sqlite+aiosqlite:///{tmp_path / 'm.db'}"})
     asyncio.run(upgrade(settings.database.url))
-    monkeypatch.setattr(cli, "build_container", lambda: make_container(settings))
+    monkeypatch.setattr(cli_runtime, "build_container", lambda: make_container(settings))
     return make_container(settings)
 
 
@@ -55,9 +56,9 @@ def test_keys_create_list_revoke(container: Container) -> None:
     assert key.startswith("mai_")
 
     async def stored() -> object:
-        from container import open_resources
+        from runtime import AppRuntime
 
-        await open_resources(container, memory=False)
+        await AppRuntime(container, memory=False).open()
         return await container.api_key_store().get_by_hash(hash_api_key(key))
 
     found = asyncio.run(stored())

@@ -22,6 +22,7 @@ from application.memory import NewMemory
 from container import Container
 from domain.memory.long_term import IndexState, Memory, MemoryKind
 from entrypoints.cli import main as cli
+from entrypoints.cli import runtime as cli_runtime
 from tests.fakes import FlakyIndex, HashEmbedder
 
 pytestmark = pytest.mark.usefixtures("cli_memory_profile")
@@ -72,7 +73,7 @@ class World:
 @pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch) -> World:
     world = World()
-    monkeypatch.setattr(cli, "build_container", world.container)
+    monkeypatch.setattr(cli_runtime, "build_container", world.container)
     return world
 
 

@@ -16,6 +16,7 @@ from typer.testing import CliRunner, Result
 from adapters.sql.migrate import upgrade
 from container import Container
 from entrypoints.cli import main as cli
+from entrypoints.cli import runtime as cli_runtime
 from tests.conftest import make_container, make_settings
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -34,7 +35,7 @@ def sqlite_profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def build() -> Container:
         return make_container(settings)
 
-    monkeypatch.setattr(cli, "build_container", build)
+    monkeypatch.setattr(cli_runtime, "build_container", build)
     asyncio.run(upgrade(settings.database.url))
 
 

@@ -17,9 +17,10 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from adapters.memory.models import StaticModelSource
 from adapters.memory.window import InProcessWindowStore
-from container import Container, open_resources
+from container import Container
 from domain.agents.models import AgentDefinition, HistoryPolicy
 from domain.conversations.models import Message
+from runtime import AppRuntime
 from tests.conftest import make_container, make_settings
 from tests.fakes import user_texts
 
@@ -65,7 +66,7 @@ async def setup(
     store, summarizer = Counting(), FakeSummarizer()
     c.window_store.override(providers.Object(store))
     c.summarizer.override(providers.Object(summarizer))
-    await open_resources(c)
+    await AppRuntime(c).open()
     c.agent_catalog().register(
         AgentDefinition(name="short", history=HistoryPolicy(max_messages=4, max_tokens=4000))
     )
@@ -79,7 +80,7 @@ async def test_window_stays_within_budget_and_summary_appears() -> None:
     first = await send.execute(uid, "short", "message 0")
     for i in range(1, 12):
         await send.execute(uid, "short", f"message {i}", first.conversation_id)
-        await c.conversation_context().drain()
+        await c.background_tasks().drain()
     last = seen[-1]
     assert len(user_texts(last)) <= 3  # 4 history messages (2 turns) + the new one
     assert summarizer.calls >= 1
@@ -116,7 +117,7 @@ async def test_cache_down_serves_the_turn_from_the_database() -> None:
         return ModelResponse(parts=[TextPart("ok")])
 
     c.model_source.override(providers.Object(StaticModelSource(FunctionModel(model_fn))))
-    await open_resources(c)
+    await AppRuntime(c).open()
     user = await c.register_user().execute("ada", "ada@example.com", "password123")
     first = await c.send_message().execute(user.id, "assistant", "remember blue")
     second = await c.send_message().execute(

@@ -9,13 +9,13 @@ from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from adapters.memory.models import StaticModelSource
-from container import open_resources
 from domain.agents.budget import ContextBudget
 from domain.agents.models import AgentDefinition, HistoryPolicy
 from domain.errors import PayloadTooLarge
 from domain.memory.tokens import ApproximateTokenCounter
 from domain.model_params import ModelParams
 from entrypoints.rest.errors import http_status
+from runtime import AppRuntime
 from tests.conftest import make_container, make_settings
 from tests.unit.scripted_llm import Server, make, models_answer
 
@@ -84,7 +84,7 @@ async def chat(context_tokens: int | None) -> tuple[object, object, list[list[Mo
     source.context_tokens = context_tokens
     c = make_container(make_settings())
     c.model_source.override(providers.Object(source))
-    await open_resources(c)
+    await AppRuntime(c).open()
     c.agent_catalog().register(
         AgentDefinition(
             name="small",
@@ -102,7 +102,7 @@ async def test_a_turn_never_sends_more_than_the_context_holds() -> None:
     first = await send.execute(uid, "small", "hello " * 20)
     for _ in range(30):
         await send.execute(uid, "small", "tell me more " * 10, first.conversation_id)
-        await c.conversation_context().drain()  # type: ignore[attr-defined]
+        await c.background_tasks().drain()  # type: ignore[attr-defined]
     for request in seen:
         text = " ".join(str(getattr(p, "content", "")) for m in request for p in m.parts)
         assert COUNTER.count(text) <= 800 - 100

@@ -1,0 +1,63 @@
+"""Evals: agent evaluations run through the real chat turn (its memory seen through a
+recorder, so recall can be scored), memory retrieval evaluations, and the stored runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from dependency_injector import containers, providers
+
+from adapters.memory.eval_runs import InMemoryEvalRunStore
+from adapters.observability.eval_metrics import PrometheusEvalMetrics
+from adapters.sql.eval_runs import SqlEvalRunStore
+from application.chat import SendMessage
+from application.chat_recorder import TurnRecorder
+from application.chat_turn import TurnPreparer
+from application.evals.agent import RunAgentEval
+from application.evals.memory import RunMemoryEval
+from application.evals.recall import RecallRecorder
+from application.evals.runs import EvalRuns
+from domain.ports import EventBus
+
+
+def _recorded_turn(
+    preparer: Callable[..., TurnPreparer],
+    turn_recorder: TurnRecorder,
+    bus: EventBus | None,
+    recall: RecallRecorder,
+) -> SendMessage:
+    """The chat turn of an eval case: the chat container's, its memory seen through `recall`."""
+    return SendMessage(preparer(memory=recall.current), turn_recorder, bus)
+
+
+class EvalsContainer(containers.DeclarativeContainer):
+    infrastructure = providers.DependenciesContainer()
+    identity = providers.DependenciesContainer()
+    memory = providers.DependenciesContainer()
+    chat = providers.DependenciesContainer()
+
+    eval_run_store = providers.Selector(
+        infrastructure.store_kind,
+        sql=providers.Singleton(SqlEvalRunStore, infrastructure.database),
+        memory=providers.Singleton(InMemoryEvalRunStore),
+    )
+    eval_metrics = providers.Singleton(PrometheusEvalMetrics)
+    eval_runs = providers.Factory(EvalRuns, eval_run_store, eval_metrics)
+    eval_recorder = providers.Singleton(RecallRecorder, memory.memory_when_open)
+    eval_send_message = providers.Factory(
+        _recorded_turn,
+        chat.turn_preparer.provider,
+        chat.turn_recorder,
+        infrastructure.event_bus,
+        eval_recorder,
+    )
+    run_agent_eval = providers.Factory(
+        RunAgentEval,
+        eval_send_message,
+        chat.agent_catalog,
+        identity.users,
+        eval_recorder,
+        memory.memory_when_open,
+        infrastructure.background_tasks,
+    )
+    run_memory_eval = providers.Factory(RunMemoryEval, memory.long_term_memory, identity.users)

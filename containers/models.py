@@ -1,0 +1,24 @@
+"""The LLM server: one HTTP client (shared with the embedder when it runs there), the chat
+model every agent runs on unless it names its own, and the server's health.
+
+Tests override `model_source` with a `StaticModelSource(FunctionModel(...))`.
+"""
+
+from __future__ import annotations
+
+from dependency_injector import containers, providers
+
+from adapters.lmstudio import LMStudioHealth, LMStudioModels
+from adapters.lmstudio.resources import open_llm_http
+from adapters.settings import Settings
+from application.agents.ports import ModelSource
+
+
+class ModelsContainer(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+
+    llm_http = providers.Resource(open_llm_http, settings.provided.lm_studio)
+    model_source: providers.Provider[ModelSource] = providers.Singleton(
+        LMStudioModels, settings.provided.lm_studio, llm_http
+    )
+    llm_health = providers.Singleton(LMStudioHealth, model_source)
