@@ -429,12 +429,12 @@ class Container(containers.DeclarativeContainer):
     sessions = providers.Selector(
         store_kind,
         sql=providers.Singleton(SqlSessionStore, database),
-        memory=providers.Singleton(InMemorySessionStore),
+        memory=providers.Singleton(InMemorySessionStore, users),
     )
     api_key_store = providers.Selector(
         store_kind,
         sql=providers.Singleton(SqlApiKeyStore, database),
-        memory=providers.Singleton(InMemoryApiKeyStore),
+        memory=providers.Singleton(InMemoryApiKeyStore, users),
     )
     conversation_store = providers.Selector(
         store_kind,
