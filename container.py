@@ -556,10 +556,10 @@ class Container(containers.DeclarativeContainer):
     register_user = providers.Factory(auth.RegisterUser, users, password_hasher, clock)
     # A Singleton: Login hashes a dummy password once at construction (timing defence).
     login = providers.Singleton(auth.Login, users, sessions, password_hasher, token_service, clock)
-    refresh_tokens = providers.Factory(auth.RefreshTokens, users, sessions, token_service, clock)
+    refresh_tokens = providers.Factory(auth.RefreshTokens, sessions, token_service, clock)
     logout = providers.Factory(auth.Logout, sessions, clock)
     authenticate = providers.Factory(
-        auth.Authenticate, users, sessions, token_service, clock, api_keys=api_key_store
+        auth.Authenticate, sessions, token_service, clock, api_keys=api_key_store
     )
     create_api_key = providers.Factory(api_keys.CreateApiKey, api_key_store, clock)
     list_api_keys = providers.Factory(api_keys.ListApiKeys, api_key_store)
