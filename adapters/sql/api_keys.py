@@ -75,8 +75,8 @@ class SqlApiKeyStore:
         return None if row is None else _row_to_key(row)
 
     async def get_by_hash_with_user(self, key_hash: str) -> tuple[ApiKey, User] | None:
-        async with self._db.transaction() as tx:
-            result = await tx.execute(_KEY_WITH_USER.where(api_keys.c.key_hash == key_hash))
+        async with self._db.read() as conn:
+            result = await conn.execute(_KEY_WITH_USER.where(api_keys.c.key_hash == key_hash))
             row = result.mappings().first()
         if row is None:
             return None

@@ -4,8 +4,9 @@ Rotation is a single conditional UPDATE, so two concurrent refreshes with the sa
 cannot both win: the database decides, and exactly one sees `rowcount == 1`.
 
 `get_with_user` is the read every request signed in with an access token makes: the session
-joined to its user by primary keys, one SELECT in one transaction (through SQLAlchemy and
-aiosqlite a transaction is six hand-offs to the driver's thread, so two reads cost twice).
+joined to its user by primary keys, one SELECT on `Database.read()`'s light path (through
+SQLAlchemy and aiosqlite an ORM transaction is six hand-offs to the driver's thread; two
+reads cost twice that).
 """
 
 from __future__ import annotations
@@ -67,8 +68,8 @@ class SqlSessionStore:
         return None if row is None else _row_to_session(row)
 
     async def get_with_user(self, session_id: UUID) -> tuple[AuthSession, User] | None:
-        async with self._db.transaction() as tx:
-            result = await tx.execute(_SESSION_WITH_USER.where(auth_sessions.c.id == session_id))
+        async with self._db.read() as conn:
+            result = await conn.execute(_SESSION_WITH_USER.where(auth_sessions.c.id == session_id))
             row = result.mappings().first()
         if row is None:
             return None
