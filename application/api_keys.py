@@ -2,8 +2,9 @@
 
 Failure behaviour: a key that is unknown, revoked or expired, or whose user is deactivated,
 is `AuthenticationFailed` (401) on the request that presents it, on every server process,
-because every request looks the key up (no cache to go stale). Recording the key's last use
-is best effort: a failed write never fails the request that used the key.
+because every request reads the key with its user (one query; no cache to go stale).
+Recording the key's last use is best effort: a failed write never fails the request that
+used the key.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from domain.identity.api_keys import (
     validate_key_name,
 )
 from domain.identity.models import TokenClaims, User
-from domain.identity.ports import ApiKeyStore, UserRepository
+from domain.identity.ports import ApiKeyStore
 from domain.ports import Clock
 
 log = structlog.get_logger("mai.api_keys")
@@ -110,22 +111,21 @@ class RevokeApiKey:
 
 
 class AuthenticateApiKey:
-    """Resolve a presented API key to its active user."""
+    """Resolve a presented API key to its active user: one read (the key with its owner)."""
 
-    def __init__(self, keys: ApiKeyStore, users: UserRepository, clock: Clock) -> None:
+    def __init__(self, keys: ApiKeyStore, clock: Clock) -> None:
         self._keys = keys
-        self._users = users
         self._clock = clock
 
     async def execute(self, secret: str) -> tuple[User, TokenClaims]:
-        key = await self._keys.get_by_hash(hash_api_key(secret))
+        found = await self._keys.get_by_hash_with_user(hash_api_key(secret))
         now = self._clock.now()
-        if key is None or key.revoked_at is not None:
+        if found is None or found[0].revoked_at is not None:
             raise AuthenticationFailed("API key is invalid or revoked.")
+        key, user = found
         if key.is_expired(now):
             raise AuthenticationFailed("API key has expired.", details={"reason": "expired"})
-        user = await self._users.get(key.user_id)
-        if user is None or not user.is_active:
+        if not user.is_active:
             raise AuthenticationFailed("This account is deactivated.")
         if key.needs_touch(now):
             try:

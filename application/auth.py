@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import replace
+from datetime import datetime
 from uuid import UUID, uuid4
 
 from application.api_keys import AuthenticateApiKey, is_api_key_claims
@@ -123,11 +124,25 @@ class Login:
         return pair
 
 
+async def _signed_in(
+    sessions: SessionStore, claims: TokenClaims, now: datetime
+) -> tuple[AuthSession, User]:
+    """The live session a token names and its active user, read together (one query; no
+    cache, so a logout, a revocation or a deactivation counts on the very next request on
+    every process)."""
+    found = await sessions.get_with_user(claims.session_id)
+    if found is None or not found[0].is_active(now):
+        raise AuthenticationFailed("Session has ended; sign in again.")
+    session, user = found
+    if session.user_id != claims.user_id:
+        raise AuthenticationFailed("Token is invalid.")
+    if not user.is_active:
+        raise AuthenticationFailed("This account is deactivated.")
+    return session, user
+
+
 class RefreshTokens:
-    def __init__(
-        self, users: UserRepository, sessions: SessionStore, tokens: TokenService, clock: Clock
-    ) -> None:
-        self._users = users
+    def __init__(self, sessions: SessionStore, tokens: TokenService, clock: Clock) -> None:
         self._sessions = sessions
         self._tokens = tokens
         self._clock = clock
@@ -136,12 +151,7 @@ class RefreshTokens:
     async def execute(self, refresh_token: str) -> TokenPair:
         claims = self._tokens.verify(refresh_token, expected_type="refresh")
         now = self._clock.now()
-        session = await self._sessions.get(claims.session_id)
-        if session is None or not session.is_active(now) or session.user_id != claims.user_id:
-            raise AuthenticationFailed("Session has ended; sign in again.")
-        user = await self._users.get(claims.user_id)
-        if user is None or not user.is_active:
-            raise AuthenticationFailed("This account is deactivated.")
+        session, user = await _signed_in(self._sessions, claims, now)
         new_jti = _new_jti()
         pair, rotated = self._issuer.pair(user.id, session.id, new_jti)
         if not await self._sessions.rotate(session.id, claims.jti, new_jti, rotated.expires_at):
@@ -170,34 +180,28 @@ class Logout:
 
 class Authenticate:
     """Resolve an access token (the session must still be live) or a personal API key
-    (`mai_…`, when a key store is configured) to its active user."""
+    (`mai_…`, when a key store is configured) to its active user.
+
+    Runs on every authenticated request, so it makes one database read: the session (or
+    key) with its user, in one query."""
 
     def __init__(
         self,
-        users: UserRepository,
         sessions: SessionStore,
         tokens: TokenService,
         clock: Clock,
         api_keys: ApiKeyStore | None = None,
     ) -> None:
-        self._users = users
         self._sessions = sessions
         self._tokens = tokens
         self._clock = clock
-        self._keys = None if api_keys is None else AuthenticateApiKey(api_keys, users, clock)
+        self._keys = None if api_keys is None else AuthenticateApiKey(api_keys, clock)
 
     async def execute(self, access_token: str) -> tuple[User, TokenClaims]:
         if self._keys is not None and looks_like_api_key(access_token):
             return await self._keys.execute(access_token)
         claims = self._tokens.verify(access_token, expected_type="access")
-        session = await self._sessions.get(claims.session_id)
-        if session is None or not session.is_active(self._clock.now()):
-            raise AuthenticationFailed("Session has ended; sign in again.")
-        user = await self._users.get(claims.user_id)
-        if user is None or user.id != session.user_id:
-            raise AuthenticationFailed("Token is invalid.")
-        if not user.is_active:
-            raise AuthenticationFailed("This account is deactivated.")
+        _, user = await _signed_in(self._sessions, claims, self._clock.now())
         return user, claims
 
 

@@ -63,12 +63,12 @@ class IdentityContainer(containers.DeclarativeContainer):
     sessions = providers.Selector(
         infrastructure.store_kind,
         sql=providers.Singleton(SqlSessionStore, infrastructure.database),
-        memory=providers.Singleton(InMemorySessionStore),
+        memory=providers.Singleton(InMemorySessionStore, users),
     )
     api_key_store = providers.Selector(
         infrastructure.store_kind,
         sql=providers.Singleton(SqlApiKeyStore, infrastructure.database),
-        memory=providers.Singleton(InMemoryApiKeyStore),
+        memory=providers.Singleton(InMemoryApiKeyStore, users),
     )
     password_hasher = providers.Singleton(
         BcryptPasswordHasher, rounds=settings.provided.security.bcrypt_rounds
@@ -78,10 +78,10 @@ class IdentityContainer(containers.DeclarativeContainer):
     register_user = providers.Factory(auth.RegisterUser, users, password_hasher, clock)
     # A Singleton: Login hashes a dummy password once at construction (timing defence).
     login = providers.Singleton(auth.Login, users, sessions, password_hasher, token_service, clock)
-    refresh_tokens = providers.Factory(auth.RefreshTokens, users, sessions, token_service, clock)
+    refresh_tokens = providers.Factory(auth.RefreshTokens, sessions, token_service, clock)
     logout = providers.Factory(auth.Logout, sessions, clock)
     authenticate = providers.Factory(
-        auth.Authenticate, users, sessions, token_service, clock, api_keys=api_key_store
+        auth.Authenticate, sessions, token_service, clock, api_keys=api_key_store
     )
     set_user_active = providers.Factory(auth.SetUserActive, users, sessions, clock)
     create_api_key = providers.Factory(api_keys.CreateApiKey, api_key_store, clock)

@@ -1,5 +1,6 @@
 """In-memory `ApiKeyStore`: dict state that tests can inspect (behaves as the SQL adapter;
-the contract suite in tests/contract runs both)."""
+the contract suite in tests/contract runs both). It reads its users' repository for
+`get_by_hash_with_user`, as the SQL one joins the users table."""
 
 from __future__ import annotations
 
@@ -9,13 +10,16 @@ from dataclasses import replace
 from datetime import datetime
 from uuid import UUID
 
+from adapters.memory.identity import InMemoryUserRepository
 from domain.errors import Conflict
 from domain.identity.api_keys import ApiKey
+from domain.identity.models import User
 
 
 class InMemoryApiKeyStore:
-    def __init__(self) -> None:
+    def __init__(self, users: InMemoryUserRepository) -> None:
         self.keys: dict[UUID, ApiKey] = {}
+        self._users = users
         self._lock = asyncio.Lock()
 
     async def add(self, key: ApiKey) -> None:
@@ -26,6 +30,11 @@ class InMemoryApiKeyStore:
 
     async def get_by_hash(self, key_hash: str) -> ApiKey | None:
         return next((k for k in self.keys.values() if k.key_hash == key_hash), None)
+
+    async def get_by_hash_with_user(self, key_hash: str) -> tuple[ApiKey, User] | None:
+        key = await self.get_by_hash(key_hash)
+        user = None if key is None else await self._users.get(key.user_id)
+        return None if key is None or user is None else (key, user)
 
     async def list_for(self, user_id: UUID) -> Sequence[ApiKey]:
         mine = [k for k in self.keys.values() if k.user_id == user_id and k.revoked_at is None]

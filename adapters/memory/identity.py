@@ -4,6 +4,9 @@ They behave like the SQL adapters (the contract suite in tests/contract runs bot
 username and email raise `Conflict`, rotation is compare-and-set. Stored and returned objects
 are copies, as a database would give, so a caller mutating a `User` changes nothing until it
 calls `update`.
+
+The session store reads its users' repository for `get_with_user`, as the SQL one joins the
+users table: the fakes of one container share their state as tables share a database.
 """
 
 from __future__ import annotations
@@ -67,8 +70,9 @@ class InMemoryUserRepository:
 class InMemorySessionStore:
     """`AuthSession` is frozen, so sessions are stored as they are and swapped on change."""
 
-    def __init__(self) -> None:
+    def __init__(self, users: InMemoryUserRepository) -> None:
         self.sessions: dict[UUID, AuthSession] = {}
+        self._users = users
         self._lock = asyncio.Lock()
 
     async def create(self, session: AuthSession) -> None:
@@ -79,6 +83,11 @@ class InMemorySessionStore:
 
     async def get(self, session_id: UUID) -> AuthSession | None:
         return self.sessions.get(session_id)
+
+    async def get_with_user(self, session_id: UUID) -> tuple[AuthSession, User] | None:
+        session = self.sessions.get(session_id)
+        user = None if session is None else await self._users.get(session.user_id)
+        return None if session is None or user is None else (session, user)
 
     async def rotate(
         self, session_id: UUID, expected_jti: str, new_jti: str, expires_at: datetime

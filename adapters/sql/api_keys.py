@@ -1,8 +1,9 @@
 """`ApiKeyStore` on SQL (PostgreSQL and SQLite): personal API keys, found by their hash.
 
 `key_hash` has a unique index: the lookup every key-authenticated request makes is one
-indexed equality. Revocation is a conditional UPDATE scoped to the owner, so another user's
-key id changes nothing and says nothing.
+indexed equality, joined to the key's owner by primary key (`get_by_hash_with_user`: one
+SELECT gives the use-case both). Revocation is a conditional UPDATE scoped to the owner, so
+another user's key id changes nothing and says nothing.
 """
 
 from __future__ import annotations
@@ -11,27 +12,36 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from adapters.sql.database import Database
-from adapters.sql.tables import api_keys
+from adapters.sql.tables import api_keys, users
+from adapters.sql.users import row_to_user
 from domain.errors import Conflict
 from domain.identity.api_keys import ApiKey
+from domain.identity.models import User
+
+#: The key with its owner, columns labelled `api_keys_…` and `users_…`.
+_KEY_WITH_USER = (
+    select(api_keys, users)
+    .join(users, users.c.id == api_keys.c.user_id)
+    .set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)
+)
 
 
-def _row_to_key(row: RowMapping) -> ApiKey:
+def _row_to_key(row: RowMapping, prefix: str = "") -> ApiKey:
     return ApiKey(
-        id=row["id"],
-        user_id=row["user_id"],
-        name=row["name"],
-        prefix=row["prefix"],
-        key_hash=row["key_hash"],
-        created_at=row["created_at"],
-        expires_at=row["expires_at"],
-        last_used_at=row["last_used_at"],
-        revoked_at=row["revoked_at"],
+        id=row[f"{prefix}id"],
+        user_id=row[f"{prefix}user_id"],
+        name=row[f"{prefix}name"],
+        prefix=row[f"{prefix}prefix"],
+        key_hash=row[f"{prefix}key_hash"],
+        created_at=row[f"{prefix}created_at"],
+        expires_at=row[f"{prefix}expires_at"],
+        last_used_at=row[f"{prefix}last_used_at"],
+        revoked_at=row[f"{prefix}revoked_at"],
     )
 
 
@@ -63,6 +73,14 @@ class SqlApiKeyStore:
             result = await tx.execute(select(api_keys).where(api_keys.c.key_hash == key_hash))
             row = result.mappings().first()
         return None if row is None else _row_to_key(row)
+
+    async def get_by_hash_with_user(self, key_hash: str) -> tuple[ApiKey, User] | None:
+        async with self._db.read() as conn:
+            result = await conn.execute(_KEY_WITH_USER.where(api_keys.c.key_hash == key_hash))
+            row = result.mappings().first()
+        if row is None:
+            return None
+        return _row_to_key(row, "api_keys_"), row_to_user(row, "users_")
 
     async def list_for(self, user_id: UUID) -> Sequence[ApiKey]:
         async with self._db.transaction() as tx:

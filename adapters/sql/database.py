@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -92,10 +93,31 @@ class Database:
         except Exception as exc:
             if not is_unavailable(exc):
                 raise
-            raise ServiceUnavailable(
-                "The database is unavailable.",
-                details={"backend": self.dialect, "cause": type(_root(exc)).__name__},
-            ) from exc
+            raise self._unavailable(exc) from exc
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for one read-only query: the light path for the read every request
+        makes (authentication). No ORM session and no commit (the pool rolls the connection's
+        implicit transaction back on return): about half the CPU of `transaction()` on
+        SQLite. On SQLite it does not queue for the one-transaction-at-a-time lock, which
+        only writers need: in WAL mode a reader neither blocks nor waits for a writer, and
+        sees every transaction committed before it began. Never write through it.
+
+        An unreachable database raises `ServiceUnavailable`, as `transaction()` does."""
+        try:
+            async with self.engine.connect() as conn:
+                yield conn
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            raise self._unavailable(exc) from exc
+
+    def _unavailable(self, exc: BaseException) -> ServiceUnavailable:
+        return ServiceUnavailable(
+            "The database is unavailable.",
+            details={"backend": self.dialect, "cause": type(_root(exc)).__name__},
+        )
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -20,16 +20,17 @@ from domain.errors import Conflict, NotFound
 from domain.identity.models import User
 
 
-def _row_to_user(row: RowMapping) -> User:
+def row_to_user(row: RowMapping, prefix: str = "") -> User:
+    """`prefix`: how a joined select labels the users table's columns (`users_`)."""
     return User(
-        id=row["id"],
-        username=row["username"],
-        email=row["email"],
-        password_hash=row["password_hash"],
-        is_active=row["is_active"],
-        is_superuser=row["is_superuser"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
+        id=row[f"{prefix}id"],
+        username=row[f"{prefix}username"],
+        email=row[f"{prefix}email"],
+        password_hash=row[f"{prefix}password_hash"],
+        is_active=row[f"{prefix}is_active"],
+        is_superuser=row[f"{prefix}is_superuser"],
+        created_at=row[f"{prefix}created_at"],
+        updated_at=row[f"{prefix}updated_at"],
     )
 
 
@@ -70,13 +71,13 @@ class SqlUserRepository:
         async with self._db.transaction() as session:
             result = await session.execute(select(users).where(users.c.id == user_id))
             found = result.mappings().first()
-        return None if found is None else _row_to_user(found)
+        return None if found is None else row_to_user(found)
 
     async def get_by_username(self, username: str) -> User | None:
         async with self._db.transaction() as session:
             result = await session.execute(select(users).where(users.c.username == username))
             found = result.mappings().first()
-        return None if found is None else _row_to_user(found)
+        return None if found is None else row_to_user(found)
 
     async def update(self, user: User) -> None:
         """Overwrite the stored user; `NotFound` if absent, `Conflict` on a taken name."""

@@ -1,4 +1,11 @@
-"""Ports of the identity capability, shaped by the auth use-cases."""
+"""Ports of the identity capability, shaped by the auth use-cases.
+
+Every authenticated request needs its credential (a session or an API key) and the user it
+belongs to, both as they are now (a revocation or a deactivation must count on the very next
+request, on every process). So each store reads the credential together with its owner in
+one query (`get_with_user`, `get_by_hash_with_user`): one database round trip per request,
+not two, and a consistent pair. The rules (live, expired, active user) stay in the use-case.
+"""
 
 from __future__ import annotations
 
@@ -33,6 +40,10 @@ class SessionStore(Protocol):
     async def create(self, session: AuthSession) -> None: ...
 
     async def get(self, session_id: UUID) -> AuthSession | None: ...
+
+    async def get_with_user(self, session_id: UUID) -> tuple[AuthSession, User] | None:
+        """The session (revoked or expired ones too) and the user it belongs to, read in one
+        query; None when there is no such session (or no longer its user)."""
 
     async def rotate(
         self, session_id: UUID, expected_jti: str, new_jti: str, expires_at: datetime
@@ -75,6 +86,9 @@ class ApiKeyStore(Protocol):
 
     async def get_by_hash(self, key_hash: str) -> ApiKey | None:
         """The key with this hash, revoked or not (the use-case decides)."""
+
+    async def get_by_hash_with_user(self, key_hash: str) -> tuple[ApiKey, User] | None:
+        """The key with this hash (revoked or not) and its owner, read in one query."""
 
     async def list_for(self, user_id: UUID) -> Sequence[ApiKey]:
         """The user's unrevoked keys (expired ones included), newest first."""

@@ -126,16 +126,18 @@ def user_repository(clean_database: Database | None) -> UserRepository:
 
 
 @pytest.fixture
-def session_store(clean_database: Database | None) -> SessionStore:
+def session_store(clean_database: Database | None, user_repository: UserRepository) -> SessionStore:
     if clean_database is None:
-        return InMemorySessionStore()
+        assert isinstance(user_repository, InMemoryUserRepository)
+        return InMemorySessionStore(user_repository)
     return SqlSessionStore(clean_database)
 
 
 @pytest.fixture
-def api_key_store(clean_database: Database | None) -> ApiKeyStore:
+def api_key_store(clean_database: Database | None, user_repository: UserRepository) -> ApiKeyStore:
     if clean_database is None:
-        return InMemoryApiKeyStore()
+        assert isinstance(user_repository, InMemoryUserRepository)
+        return InMemoryApiKeyStore(user_repository)
     return SqlApiKeyStore(clean_database)
 
 

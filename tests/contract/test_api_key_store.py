@@ -1,7 +1,9 @@
-"""Contract of `ApiKeyStore`: found by hash, listed per owner, revoked only by its owner."""
+"""Contract of `ApiKeyStore`: found by hash (alone, or with its owner in one read), listed per
+owner, revoked only by its owner."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from uuid import uuid4
 
@@ -10,7 +12,7 @@ import pytest
 from domain.errors import Conflict
 from domain.identity.api_keys import ApiKey, hash_api_key
 from domain.identity.models import User
-from domain.identity.ports import ApiKeyStore
+from domain.identity.ports import ApiKeyStore, UserRepository
 
 from .conftest import SQL_ONLY, MakeUser, at
 
@@ -35,6 +37,46 @@ async def test_add_then_find_by_hash(api_key_store: ApiKeyStore, make_user: Make
     assert found.created_at.tzinfo is not None and found.expires_at is not None
     assert found.expires_at.tzinfo is not None
     assert await api_key_store.get_by_hash(hash_api_key("mai_other")) is None
+
+
+async def test_find_by_hash_with_its_owner(api_key_store: ApiKeyStore, make_user: MakeUser) -> None:
+    alice, bob = await make_user("alice"), await make_user("bob")
+    mine, theirs = new_key(alice, "mai_a"), new_key(bob, "mai_b")
+    await api_key_store.add(mine)
+    await api_key_store.add(theirs)
+
+    assert await api_key_store.get_by_hash_with_user(hash_api_key("mai_a")) == (mine, alice)
+    assert await api_key_store.get_by_hash_with_user(hash_api_key("mai_b")) == (theirs, bob)
+    assert await api_key_store.get_by_hash_with_user(hash_api_key("mai_other")) is None
+
+
+async def test_with_its_owner_sees_a_revocation_and_a_deactivation_at_once(
+    api_key_store: ApiKeyStore, user_repository: UserRepository, make_user: MakeUser
+) -> None:
+    alice = await make_user("alice")
+    key = new_key(alice, "mai_r")
+    await api_key_store.add(key)
+    assert await api_key_store.revoke(alice.id, key.id, at(5))
+    await user_repository.update(replace(alice, is_active=False, updated_at=at(6)))
+
+    found = await api_key_store.get_by_hash_with_user(key.key_hash)
+
+    assert found is not None
+    stored, user = found
+    assert stored.revoked_at == at(5) and not stored.is_active(at(7))
+    assert (user.id, user.is_active, user.updated_at) == (alice.id, False, at(6))
+
+
+async def test_with_its_owner_of_a_deleted_user_is_none(
+    api_key_store: ApiKeyStore, user_repository: UserRepository, make_user: MakeUser
+) -> None:
+    alice = await make_user("alice")
+    key = new_key(alice, "mai_d")
+    await api_key_store.add(key)
+
+    assert await user_repository.delete(alice.id)
+
+    assert await api_key_store.get_by_hash_with_user(key.key_hash) is None
 
 
 async def test_a_hash_is_unique(api_key_store: ApiKeyStore, make_user: MakeUser) -> None:

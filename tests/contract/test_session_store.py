@@ -1,13 +1,15 @@
-"""Contract of `SessionStore`: rotation is compare-and-set, revocation is final."""
+"""Contract of `SessionStore`: rotation is compare-and-set, revocation is final, and a
+session is read with its user as both are now (the read every signed-in request makes)."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import timedelta
 from uuid import uuid4
 
 from domain.identity.models import AuthSession, User
-from domain.identity.ports import SessionStore
+from domain.identity.ports import SessionStore, UserRepository
 
 from .conftest import MakeUser, at
 
@@ -29,6 +31,49 @@ async def test_create_then_get(session_store: SessionStore, make_user: MakeUser)
     assert stored == session
     assert stored.created_at.tzinfo is not None and stored.expires_at.tzinfo is not None
     assert await session_store.get(uuid4()) is None
+
+
+async def test_get_with_user_reads_the_session_and_its_owner(
+    session_store: SessionStore, make_user: MakeUser
+) -> None:
+    alice, bob = await make_user("alice"), await make_user("bob")
+    mine, theirs = new_session(alice, "a1"), new_session(bob, "b1")
+    await session_store.create(mine)
+    await session_store.create(theirs)
+
+    assert await session_store.get_with_user(mine.id) == (mine, alice)
+    assert await session_store.get_with_user(theirs.id) == (theirs, bob)
+    assert await session_store.get_with_user(uuid4()) is None
+
+
+async def test_get_with_user_sees_a_revocation_and_a_deactivation_at_once(
+    session_store: SessionStore, user_repository: UserRepository, make_user: MakeUser
+) -> None:
+    alice = await make_user("alice")
+    session = new_session(alice)
+    await session_store.create(session)
+    await session_store.revoke(session.id, "logout", at(30))
+    await user_repository.update(replace(alice, is_active=False, updated_at=at(40)))
+
+    found = await session_store.get_with_user(session.id)
+
+    assert found is not None
+    stored, user = found
+    assert (stored.revoked_at, stored.revoked_reason) == (at(30), "logout")
+    assert not stored.is_active(at(31))
+    assert (user.id, user.is_active, user.updated_at) == (alice.id, False, at(40))
+
+
+async def test_get_with_user_of_a_deleted_user_is_none(
+    session_store: SessionStore, user_repository: UserRepository, make_user: MakeUser
+) -> None:
+    alice = await make_user("alice")
+    session = new_session(alice)
+    await session_store.create(session)
+
+    assert await user_repository.delete(alice.id)
+
+    assert await session_store.get_with_user(session.id) is None
 
 
 async def test_rotate_swaps_the_jti(session_store: SessionStore, make_user: MakeUser) -> None:
