@@ -108,6 +108,7 @@ class Container(containers.DeclarativeContainer):
 
     # --- the names entrypoints, tests and benchmarks use ----------------------------------
     background_tasks = infrastructure_package.container.background_tasks
+    database = infrastructure_package.container.database
     model_source = models_package.container.model_source
     llm_health = models_package.container.llm_health
 
