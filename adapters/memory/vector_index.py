@@ -20,9 +20,9 @@ from adapters.embeddings.vectors import (
     dimension_mismatch,
     require_dim,
     stored_payload,
-    validate_filters,
 )
 from domain.health import AdapterHealth
+from domain.memory.filters import ANY_MEMORY, MemoryFilter
 from domain.memory.long_term_ports import IndexedVector, VectorHit
 
 Matrix = npt.NDArray[np.float32]
@@ -71,9 +71,9 @@ class InMemoryVectorIndex:
         user_id: UUID,
         vector: Sequence[float],
         k: int,
-        filters: dict[str, Any] | None = None,
+        where: MemoryFilter = ANY_MEMORY,
     ) -> list[VectorHit]:
-        wanted = validate_filters(filters)
+        wanted = where.payload()
         if self.dim is not None:
             require_dim(vector, self.dim, "A query sent to the in-memory index")
         if k <= 0 or not self._by_user.get(user_id):

@@ -34,6 +34,7 @@ from sqlalchemy.engine import RowMapping
 
 from adapters.sql.database import Database
 from adapters.sql.tables import memories
+from domain.memory.filters import ANY_MEMORY, MemoryFilter
 from domain.memory.indexing import index_text, query_terms
 from domain.memory.long_term import IndexState, Memory, MemoryKind, MemorySource
 from domain.memory.long_term_ports import LexicalHit
@@ -44,7 +45,6 @@ _t = memories.c
 #: of a query, the user's newest: a query of common words must not cost O(matching rows).
 #: Far above what one conversation holds (LoCoMo: ~550 turns per user).
 RANK_CAP = 1_000
-FILTERABLE = {"kind": _t.kind, "source_conversation_id": _t.source_conversation_id}
 
 
 def to_memory(row: RowMapping) -> Memory:
@@ -96,8 +96,9 @@ def _live(user_id: UUID) -> ColumnElement[bool]:
     return and_(_t.user_id == user_id, _t.deleted_at.is_(None))
 
 
-def _filters(filters: dict[str, Any] | None) -> list[ColumnElement[bool]]:
-    return [FILTERABLE[k] == v for k, v in (filters or {}).items() if k in FILTERABLE]
+def narrowed(where: MemoryFilter) -> list[ColumnElement[bool]]:
+    """A `MemoryFilter` as SQL conditions on `memories` (its one translation here)."""
+    return [] if where.kind is None else [_t.kind == where.kind.value]
 
 
 class SqlMemoryRepository:
@@ -158,18 +159,18 @@ class SqlMemoryRepository:
                 await tx.execute(stmt)
 
     async def lexical_search(
-        self, user_id: UUID, query: str, k: int, filters: dict[str, Any] | None = None
+        self, user_id: UUID, query: str, k: int, where: MemoryFilter = ANY_MEMORY
     ) -> builtins.list[LexicalHit]:
         words = query_terms(query)
         if not words or k <= 0:
             return []
-        where = [_live(user_id), *_filters(filters)]
+        conditions = [_live(user_id), *narrowed(where)]
         if self._db.dialect == "postgresql":
             tsq = func.to_tsquery("english", " | ".join(words))
             tsv: ColumnElement[Any] = literal_column("memories.search_tsv")
             found = (  # materialized: the planner must not walk (user, created_at) for it
                 select(_t.id, _t.created_at, tsv.label("tsv"))
-                .where(*where, tsv.op("@@")(tsq))
+                .where(*conditions, tsv.op("@@")(tsq))
                 .cte("found")
                 .prefix_with("MATERIALIZED")
             )
@@ -197,7 +198,7 @@ class SqlMemoryRepository:
                 select(_t.id, rank.label("rank"))
                 .select_from(memories)
                 .join(fts, fts.c.rowid == literal_column("memories.rowid"))
-                .where(*where, fts_name.op("MATCH")(match))
+                .where(*conditions, fts_name.op("MATCH")(match))
             )
         stmt = stmt.order_by(literal_column("rank").desc(), _t.id).limit(k)
         async with self._db.transaction() as tx:

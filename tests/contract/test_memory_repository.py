@@ -6,6 +6,7 @@ import pytest
 
 import adapters.sql.memories as memories_module
 from domain.identity.models import User
+from domain.memory.filters import ANY_MEMORY, MemoryFilter
 from domain.memory.long_term import IndexState, Memory, MemoryKind, MemorySource
 from domain.memory.long_term_ports import MemoryRepository
 
@@ -61,18 +62,24 @@ async def test_lexical_search_finds_exact_names_and_numbers(
 ) -> None:
     alice, _ = two
     target = mem(alice, "Flight LH 1234 to Lisbon leaves on 2026-03-14")
+    cat = mem(alice, "My cat is called Miso", kind=MemoryKind.FACT)
     await memory_repository.add_many(
         [
             target,
             mem(alice, "I enjoy travelling to sunny places"),
-            mem(alice, "My cat is called Miso", kind=MemoryKind.FACT),
+            cat,
         ]
     )
     hits = await memory_repository.lexical_search(alice.id, "when is flight 1234?", 5)
     assert hits[0].id == target.id
     assert [h.id for h in await memory_repository.lexical_search(alice.id, "Miso", 5)] != []
-    facts = await memory_repository.lexical_search(alice.id, "Miso Lisbon", 5, {"kind": "fact"})
-    assert len(facts) == 1
+    facts = MemoryFilter(kind=MemoryKind.FACT)
+    found = await memory_repository.lexical_search(alice.id, "Miso Lisbon", 5, facts)
+    assert [h.id for h in found] == [cat.id]
+    everything = await memory_repository.lexical_search(alice.id, "Miso Lisbon", 5, ANY_MEMORY)
+    assert {h.id for h in everything} == {cat.id, target.id}
+    prefs = MemoryFilter(kind=MemoryKind.PREFERENCE)
+    assert await memory_repository.lexical_search(alice.id, "Miso Lisbon", 5, prefs) == []
     assert await memory_repository.lexical_search(alice.id, "zzzz qqq", 5) == []
     assert await memory_repository.lexical_search(alice.id, "  ?! ", 5) == []
 
