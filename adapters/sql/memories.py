@@ -101,9 +101,22 @@ def narrowed(where: MemoryFilter) -> list[ColumnElement[bool]]:
     return [] if where.kind is None else [_t.kind == where.kind.value]
 
 
+#: `+memories.user_id`: the owner's column as SQLite's planner must not use an index for.
+_OWNER_UNINDEXED = literal_column("+memories.user_id", type_=_t.user_id.type)
+
+
 class SqlMemoryRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
+
+    def _live_among(self, user_id: UUID, ids: Sequence[UUID]) -> ColumnElement[bool]:
+        """The owner's live memories among `ids`, looked up by primary key. SQLite has no
+        statistics unless ANALYZE ran, and without them it prefers the `(user_id,
+        created_at)` index to `id IN (…)`: it walked all of a user's rows to find 30
+        (measured: 15 ms at 10k rows, half of a search). `+user_id` rules that index out
+        for this condition only; PostgreSQL plans by its statistics and needs no hint."""
+        owner = _OWNER_UNINDEXED if self._db.dialect == "sqlite" else _t.user_id
+        return and_(owner == user_id, _t.deleted_at.is_(None), _t.id.in_(list(ids)))
 
     async def add_many(self, items: Sequence[Memory]) -> None:
         if items:
@@ -118,7 +131,7 @@ class SqlMemoryRepository:
         columns = (
             memories.c if with_embeddings else [c for c in memories.c if c is not _t.embedding]
         )
-        query = select(*columns).where(_live(user_id), _t.id.in_(list(ids)))
+        query = select(*columns).where(self._live_among(user_id, ids))
         async with self._db.transaction() as tx:
             found = {r["id"]: to_memory(r) for r in (await tx.execute(query)).mappings()}
         return [found[i] for i in ids if i in found]
@@ -152,7 +165,7 @@ class SqlMemoryRepository:
         if ids:
             stmt = (
                 update(memories)
-                .where(_live(user_id), _t.id.in_(list(ids)))
+                .where(self._live_among(user_id, ids))
                 .values(access_count=_t.access_count + 1, last_accessed_at=at)
             )
             async with self._db.transaction() as tx:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import event
 
 import adapters.sql.memories as memories_module
+from adapters.sql.database import Database
 from domain.identity.models import User
 from domain.memory.filters import ANY_MEMORY, MemoryFilter
 from domain.memory.long_term import IndexState, Memory, MemoryKind, MemorySource
@@ -278,3 +280,35 @@ async def test_lexical_ranking_is_bounded_to_the_users_newest_matches(
     else:
         assert len(found) == 5 and hits[0].id == oldest_best.id
     assert len(await memory_repository.lexical_search(alice.id, "kayak", 2)) == 2
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_sqlite_finds_memories_by_id_through_the_primary_key(
+    memory_repository: MemoryRepository, two: tuple[User, User], database: Database
+) -> None:
+    """Without statistics SQLite preferred the (user_id, created_at) index to `id IN (…)`,
+    walking all of a user's rows to load or count the few a search returns."""
+    alice, _ = two
+    stored = [mem(alice, f"note {i}", i) for i in range(20)]
+    await memory_repository.add_many(stored)
+    seen: list[tuple[str, object]] = []
+
+    def record(_c: object, _cur: object, sql: str, params: object, *_rest: object) -> None:
+        seen.append((sql, params))
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        ids = [m.id for m in stored[:5]]
+        assert len(await memory_repository.get_many(alice.id, ids, with_embeddings=False)) == 5
+        await memory_repository.touch(alice.id, ids, at(100))
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", record)
+    plans = []
+    async with database.engine.connect() as conn:
+        raw = (await conn.get_raw_connection()).driver_connection
+        for sql, params in seen:
+            rows = await raw.execute_fetchall(f"EXPLAIN QUERY PLAN {sql}", params)
+            plans.append(" ".join(str(row[3]) for row in rows))
+    assert len(plans) == 2, plans
+    for plan in plans:
+        assert "ix_memories_user_created" not in plan and "(id=?)" in plan, plan
