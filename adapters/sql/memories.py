@@ -11,7 +11,7 @@ names, dates, numbers and rarer words, which dense vectors miss.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -30,9 +30,9 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import delete as sql_delete
-from sqlalchemy.engine import RowMapping
 
 from adapters.sql.database import Database
+from adapters.sql.sqlite_search import SqliteMemorySearch
 from adapters.sql.tables import memories
 from domain.memory.filters import ANY_MEMORY, MemoryFilter
 from domain.memory.indexing import index_text, query_terms
@@ -47,7 +47,7 @@ _t = memories.c
 RANK_CAP = 1_000
 
 
-def to_memory(row: RowMapping) -> Memory:
+def to_memory(row: Mapping[Any, Any]) -> Memory:
     return Memory(
         id=row["id"],
         user_id=row["user_id"],
@@ -108,6 +108,8 @@ _OWNER_UNINDEXED = literal_column("+memories.user_id", type_=_t.user_id.type)
 class SqlMemoryRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
+        # What every search does twice, on SQLite without SQLAlchemy's execution layer.
+        self._sqlite = SqliteMemorySearch(db, to_memory) if db.dialect == "sqlite" else None
 
     def _live_among(self, user_id: UUID, ids: Sequence[UUID]) -> ColumnElement[bool]:
         """The owner's live memories among `ids`, looked up by primary key. SQLite has no
@@ -128,6 +130,8 @@ class SqlMemoryRepository:
     ) -> builtins.list[Memory]:
         if not ids:
             return []
+        if self._sqlite is not None and not with_embeddings:
+            return await self._sqlite.get_many(user_id, ids)
         columns = (
             memories.c if with_embeddings else [c for c in memories.c if c is not _t.embedding]
         )
@@ -162,7 +166,9 @@ class SqlMemoryRepository:
             return (await tx.execute(stmt)).rowcount == 1  # type: ignore[attr-defined, no-any-return]
 
     async def touch(self, user_id: UUID, ids: Sequence[UUID], at: datetime) -> None:
-        if ids:
+        if ids and self._sqlite is not None:
+            await self._sqlite.touch(user_id, ids, at)
+        elif ids:
             stmt = (
                 update(memories)
                 .where(self._live_among(user_id, ids))

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from uuid import uuid4
+
 import pytest
 from sqlalchemy import event
 
 import adapters.sql.memories as memories_module
+from adapters.sql import sqlite_search
 from adapters.sql.database import Database
 from domain.identity.models import User
 from domain.memory.filters import ANY_MEMORY, MemoryFilter
@@ -27,7 +31,7 @@ def mem(owner: User, content: str, t: float = 0, **kw: object) -> Memory:
 async def test_round_trip_every_field(
     memory_repository: MemoryRepository, two: tuple[User, User]
 ) -> None:
-    alice, _ = two
+    alice, bob = two
     m = mem(
         alice,
         "Ada likes tea",
@@ -36,11 +40,25 @@ async def test_round_trip_every_field(
         importance=0.8,
         metadata={"src": "chat", "n": [1, 2]},
         embedding=[0.5] * 384,
+        last_accessed_at=at(2),
+        source_conversation_id=uuid4(),
+        source_message_id=uuid4(),
+        source=MemorySource.TOOL,
+        embedding_model="test-model",
+        context="what came before",
     )
-    await memory_repository.add_many([m])
+    other = mem(alice, "Ada drinks coffee too", 2)
+    await memory_repository.add_many([m, other])
     [got] = await memory_repository.get_many(alice.id, [m.id])
     assert got == m
     assert got.created_at.tzinfo is not None
+    # As search loads them: without vectors, in the order asked, unknown ids left out.
+    light = await memory_repository.get_many(
+        alice.id, [other.id, uuid4(), m.id], with_embeddings=False
+    )
+    assert light == [replace(other, embedding=None), replace(m, embedding=None)]
+    assert light[1].last_accessed_at is not None and light[1].last_accessed_at.tzinfo
+    assert await memory_repository.get_many(bob.id, [m.id], with_embeddings=False) == []
 
 
 async def test_list_newest_first_with_cursor(
@@ -287,10 +305,12 @@ async def test_sqlite_finds_memories_by_id_through_the_primary_key(
     memory_repository: MemoryRepository, two: tuple[User, User], database: Database
 ) -> None:
     """Without statistics SQLite preferred the (user_id, created_at) index to `id IN (…)`,
-    walking all of a user's rows to load or count the few a search returns."""
+    walking all of a user's rows to load or count the few a search returns: the statements
+    of search's hot path, and SQLAlchemy's for the other callers, use the primary key."""
     alice, _ = two
     stored = [mem(alice, f"note {i}", i) for i in range(20)]
     await memory_repository.add_many(stored)
+    ids = [m.id for m in stored[:5]]
     seen: list[tuple[str, object]] = []
 
     def record(_c: object, _cur: object, sql: str, params: object, *_rest: object) -> None:
@@ -298,17 +318,20 @@ async def test_sqlite_finds_memories_by_id_through_the_primary_key(
 
     event.listen(database.engine.sync_engine, "before_cursor_execute", record)
     try:
-        ids = [m.id for m in stored[:5]]
-        assert len(await memory_repository.get_many(alice.id, ids, with_embeddings=False)) == 5
-        await memory_repository.touch(alice.id, ids, at(100))
+        assert len(await memory_repository.get_many(alice.id, ids)) == 5  # with vectors
     finally:
         event.remove(database.engine.sync_engine, "before_cursor_execute", record)
-    plans = []
-    async with database.engine.connect() as conn:
-        raw = (await conn.get_raw_connection()).driver_connection
+    hexes = [alice.id.hex, *(i.hex for i in ids)]
+    marks = ", ".join("?" * len(ids))
+    seen += [
+        (sqlite_search.GET_MANY.format(columns="id", marks=marks), hexes),
+        (sqlite_search.TOUCH.format(marks=marks), ["2026-01-01 00:00:00.000000", *hexes]),
+    ]
+    async with database.driver_connection() as raw:
+        plans = []
         for sql, params in seen:
             rows = await raw.execute_fetchall(f"EXPLAIN QUERY PLAN {sql}", params)
             plans.append(" ".join(str(row[3]) for row in rows))
-    assert len(plans) == 2, plans
+    assert len(plans) == 3, plans
     for plan in plans:
         assert "ix_memories_user_created" not in plan and "(id=?)" in plan, plan
