@@ -11,6 +11,7 @@ names, dates, numbers and rarer words, which dense vectors miss.
 from __future__ import annotations
 
 import builtins
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,7 @@ from uuid import UUID
 
 from sqlalchemy import (
     ColumnElement,
+    Select,
     and_,
     bindparam,
     column,
@@ -99,6 +101,25 @@ def _live(user_id: UUID) -> ColumnElement[bool]:
 def narrowed(where: MemoryFilter) -> list[ColumnElement[bool]]:
     """A `MemoryFilter` as SQL conditions on `memories` (its one translation here)."""
     return [] if where.kind is None else [_t.kind == where.kind.value]
+
+
+@functools.lru_cache(maxsize=16)
+def _fts5_search(where: MemoryFilter) -> Select[tuple[UUID, float]]:
+    """SQLite's lexical search, one statement per filter (binds: owner, match, k): FTS5
+    finds, bm25 ranks (higher is better), ties by id."""
+    fts = table("memories_fts", column("rowid"))
+    fts_name: ColumnElement[Any] = literal_column("memories_fts")
+    rank: ColumnElement[float] = -func.bm25(fts_name)
+    owner = bindparam("owner", type_=_t.user_id.type)
+    return (
+        select(_t.id, rank.label("rank"))
+        .select_from(memories)
+        .join(fts, fts.c.rowid == literal_column("memories.rowid"))
+        .where(_t.user_id == owner, _t.deleted_at.is_(None), *narrowed(where))
+        .where(fts_name.op("MATCH")(bindparam("match")))
+        .order_by(literal_column("rank").desc(), _t.id)
+        .limit(bindparam("k"))
+    )
 
 
 #: `+memories.user_id`: the owner's column as SQLite's planner must not use an index for.
@@ -183,43 +204,30 @@ class SqlMemoryRepository:
         words = query_terms(query)
         if not words or k <= 0:
             return []
-        conditions = [_live(user_id), *narrowed(where)]
-        if self._db.dialect == "postgresql":
-            tsq = func.to_tsquery("english", " | ".join(words))
-            tsv: ColumnElement[Any] = literal_column("memories.search_tsv")
-            found = (  # materialized: the planner must not walk (user, created_at) for it
-                select(_t.id, _t.created_at, tsv.label("tsv"))
-                .where(*conditions, tsv.op("@@")(tsq))
-                .cte("found")
-                .prefix_with("MATERIALIZED")
-            )
-            matched = (  # the GIN index finds; only the newest RANK_CAP matches are ranked
-                select(found.c.id, found.c.tsv)
-                .order_by(found.c.created_at.desc())
-                .limit(RANK_CAP)
-                .subquery()
-            )
-            rank: ColumnElement[Any] = func.ts_rank(matched.c.tsv, tsq)
-            stmt = (
-                select(matched.c.id, rank.label("rank"))
-                .order_by(literal_column("rank").desc(), matched.c.id)
-                .limit(k)
-            )
-            async with self._db.transaction() as tx:
-                rows = (await tx.execute(stmt)).all()
-            return [LexicalHit(row[0], float(row[1])) for row in rows]
-        else:
-            fts = table("memories_fts", column("rowid"))
-            fts_name: ColumnElement[Any] = literal_column("memories_fts")
+        if self._sqlite is not None:
             match = " OR ".join(f'"{w}"' for w in words)
-            rank = -func.bm25(fts_name)
-            stmt = (
-                select(_t.id, rank.label("rank"))
-                .select_from(memories)
-                .join(fts, fts.c.rowid == literal_column("memories.rowid"))
-                .where(*conditions, fts_name.op("MATCH")(match))
-            )
-        stmt = stmt.order_by(literal_column("rank").desc(), _t.id).limit(k)
+            statement = _fts5_search(where)
+            return await self._sqlite.lexical(statement, {"owner": user_id, "match": match, "k": k})
+        tsq = func.to_tsquery("english", " | ".join(words))
+        tsv: ColumnElement[Any] = literal_column("memories.search_tsv")
+        found = (  # materialized: the planner must not walk (user, created_at) for it
+            select(_t.id, _t.created_at, tsv.label("tsv"))
+            .where(_live(user_id), *narrowed(where), tsv.op("@@")(tsq))
+            .cte("found")
+            .prefix_with("MATERIALIZED")
+        )
+        matched = (  # the GIN index finds; only the newest RANK_CAP matches are ranked
+            select(found.c.id, found.c.tsv)
+            .order_by(found.c.created_at.desc())
+            .limit(RANK_CAP)
+            .subquery()
+        )
+        rank: ColumnElement[Any] = func.ts_rank(matched.c.tsv, tsq)
+        stmt = (
+            select(matched.c.id, rank.label("rank"))
+            .order_by(literal_column("rank").desc(), matched.c.id)
+            .limit(k)
+        )
         async with self._db.transaction() as tx:
             rows = (await tx.execute(stmt)).all()
         return [LexicalHit(row[0], float(row[1])) for row in rows]
