@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Protocol
 from uuid import UUID
 
 import structlog
@@ -34,6 +34,7 @@ from application.memory_reindex import (
 )
 from application.memory_types import MemoryEdit, Mode, NewMemory, Retrieval, check_storable
 from domain.errors import NotFound, ValidationFailed
+from domain.memory.filters import ANY_MEMORY, MemoryFilter
 from domain.memory.indexing import clip_context, same_words, thread_of
 from domain.memory.long_term import (
     IndexState,
@@ -53,10 +54,12 @@ log = structlog.get_logger("mai.memory")
 MAX_K = 50
 DEDUP_SIMILARITY = 0.97  # cosine at or above which a write updates the memory it repeats
 __all__ = [
+    "ANY_MEMORY",
     "MAX_K",
     "Fusion",
     "LongTermMemory",
     "MemoryEdit",
+    "MemoryFilter",
     "Mode",
     "NewMemory",
     "ReconcileIndex",
@@ -251,7 +254,7 @@ class LongTermMemory:
         user_id: UUID,
         query: str,
         k: int = 5,
-        filters: dict[str, Any] | None = None,
+        where: MemoryFilter = ANY_MEMORY,
         mode: Mode = "hybrid",
     ) -> Retrieval:
         if not query.strip():
@@ -263,17 +266,17 @@ class LongTermMemory:
         lexical: list[tuple[UUID, float]] = []
         if mode == "hybrid":  # both sides at once: the index and the database wait in parallel
             dense, lexical = await asyncio.gather(
-                self._dense(user_id, query, pool, filters),
-                self._lexical(user_id, query, pool, filters),
+                self._dense(user_id, query, pool, where),
+                self._lexical(user_id, query, pool, where),
             )
         elif mode == "dense":
-            dense = await self._dense(user_id, query, pool, filters)
+            dense = await self._dense(user_id, query, pool, where)
         else:
-            lexical = await self._lexical(user_id, query, pool, filters)
+            lexical = await self._lexical(user_id, query, pool, where)
         degraded = dense is None
         if dense is None:  # embedder or index down: lexical alone, and it says so
             if mode == "dense":
-                lexical = await self._lexical(user_id, query, pool, filters)
+                lexical = await self._lexical(user_id, query, pool, where)
             mode, dense = "lexical", []
         fused = fuse(dense, lexical, self._fusion)
         found = await self._candidates(user_id, dense, fused, mode, k)
@@ -300,21 +303,21 @@ class LongTermMemory:
         return Retrieval(ranked, mode, degraded)
 
     async def _dense(
-        self, user_id: UUID, query: str, pool: int, filters: dict[str, Any] | None
+        self, user_id: UUID, query: str, pool: int, where: MemoryFilter
     ) -> list[tuple[UUID, float]] | None:
         """The index's nearest memories, or None when the embedder or the index is down."""
         try:
             vector = await self._embedder.embed_query(query)
-            hits = await self._index.search(user_id, vector, pool, filters)
+            hits = await self._index.search(user_id, vector, pool, where)
         except Exception as exc:
             log.warning("memory_search_degraded", error_type=type(exc).__name__)
             return None
         return [(h.id, h.similarity) for h in hits]
 
     async def _lexical(
-        self, user_id: UUID, query: str, pool: int, filters: dict[str, Any] | None
+        self, user_id: UUID, query: str, pool: int, where: MemoryFilter
     ) -> list[tuple[UUID, float]]:
-        hits = await self._repo.lexical_search(user_id, query, pool, filters)
+        hits = await self._repo.lexical_search(user_id, query, pool, where)
         return [(h.id, h.rank) for h in hits]
 
     async def _candidates(

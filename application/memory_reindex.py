@@ -24,6 +24,7 @@ from uuid import UUID, uuid4
 
 import structlog
 
+from domain.memory.filters import index_payload
 from domain.memory.long_term import IndexState, Memory
 from domain.memory.long_term_ports import Embedder, IndexedVector, MemoryIndex, MemoryRepository
 
@@ -34,7 +35,7 @@ Progress = Callable[[Phase, int], Awaitable[None] | None]
 
 def vector_of(m: Memory) -> IndexedVector:
     assert m.embedding is not None
-    return IndexedVector(m.id, m.user_id, m.embedding, {"kind": m.kind.value})
+    return IndexedVector(m.id, m.user_id, m.embedding, index_payload(m))
 
 
 async def embed_memories(embedder: Embedder, memories: Sequence[Memory]) -> None:

@@ -1,4 +1,4 @@
-"""Vector plumbing every embedder and vector index shares: dimensions, norms, filters.
+"""Vector plumbing every embedder and vector index shares: dimensions, norms, payloads.
 
 One place decides what a dimension mismatch looks like to an operator: a
 `ConfigurationError` naming `MEMORY__EMBEDDING_DIM`, because the fix is always the same
@@ -14,7 +14,7 @@ from uuid import UUID
 import numpy as np
 import numpy.typing as npt
 
-from domain.errors import ConfigurationError, ValidationFailed
+from domain.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from domain.memory.long_term_ports import Embedder
@@ -73,38 +73,6 @@ async def check_dimension(embedder: Embedder, expected: int) -> None:
         raise dimension_mismatch(expected, embedder.dim, where)
     probe = await embedder.embed_query(PROBE_TEXT)
     require_dim(probe, expected, where)
-
-
-#: Payload keys an index sets itself: the owner is an argument of every call, never a filter.
-RESERVED_PAYLOAD_KEYS = frozenset({"user_id"})
-
-
-def validate_filters(filters: dict[str, Any] | None) -> dict[str, Any]:
-    """Exact-match payload filters, checked alike by every index.
-
-    Values are strings or integers (UUIDs match as their string form). Not booleans:
-    qdrant-edge 0.9's `MatchValue` turns `True` into `1`, which matches no stored boolean,
-    so a boolean filter would silently find nothing there. The owner is never a filter: it
-    is an argument of every call, so a caller cannot widen or confuse the per-user scope.
-    """
-    if not filters:
-        return {}
-    checked: dict[str, Any] = {}
-    for key, value in filters.items():
-        if key in RESERVED_PAYLOAD_KEYS:
-            raise ValidationFailed(
-                f"{key!r} cannot be a filter: every search is already scoped to its user.",
-                details={"field": key},
-            )
-        if isinstance(value, UUID):
-            value = str(value)
-        if isinstance(value, bool) or not isinstance(value, str | int):
-            raise ValidationFailed(
-                f"Filter {key!r} must be a string or an integer, not {type(value).__name__}.",
-                details={"field": key},
-            )
-        checked[key] = value
-    return checked
 
 
 def stored_payload(payload: dict[str, Any]) -> dict[str, Any]:

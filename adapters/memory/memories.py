@@ -14,11 +14,11 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 import snowballstemmer
 
+from domain.memory.filters import ANY_MEMORY, MemoryFilter
 from domain.memory.indexing import index_text, query_terms
 from domain.memory.long_term import IndexState, Memory
 from domain.memory.long_term_ports import LexicalHit
@@ -90,10 +90,10 @@ class InMemoryMemoryRepository:
                 m.last_accessed_at = at
 
     async def lexical_search(
-        self, user_id: UUID, query: str, k: int, filters: dict[str, Any] | None = None
+        self, user_id: UUID, query: str, k: int, where: MemoryFilter = ANY_MEMORY
     ) -> builtins.list[LexicalHit]:
         terms = set(_terms(" ".join(query_terms(query))))
-        docs = [m for m in self._live(user_id) if _matches(m, filters)]
+        docs = [m for m in self._live(user_id) if where.matches(m)]
         if not terms or not docs or k <= 0:
             return []
         counts = {m.id: self._counts(m) for m in docs}
@@ -208,12 +208,3 @@ class InMemoryMemoryRepository:
                 out["total"] += 1
                 out[f"kind:{m.kind.value}"] = out.get(f"kind:{m.kind.value}", 0) + 1
         return out
-
-
-def _matches(m: Memory, filters: dict[str, Any] | None) -> bool:
-    for key, value in (filters or {}).items():
-        if key == "kind" and m.kind.value != value:
-            return False
-        if key == "source_conversation_id" and str(m.source_conversation_id) != str(value):
-            return False
-    return True

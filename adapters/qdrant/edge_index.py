@@ -59,10 +59,10 @@ from adapters.embeddings.vectors import (
     dimension_mismatch,
     require_dim,
     stored_payload,
-    validate_filters,
 )
 from domain.errors import ConfigurationError, MAIError, ServiceUnavailable
 from domain.health import AdapterHealth
+from domain.memory.filters import ANY_MEMORY, MemoryFilter
 from domain.memory.long_term_ports import IndexedVector, VectorHit
 
 T = TypeVar("T")
@@ -113,9 +113,9 @@ class QdrantEdgeIndex:
         user_id: UUID,
         vector: Sequence[float],
         k: int,
-        filters: dict[str, Any] | None = None,
+        where: MemoryFilter = ANY_MEMORY,
     ) -> list[VectorHit]:
-        conditions = _matches(validate_filters(filters))
+        conditions = _matches(where)
         if k <= 0:
             return []
         require_dim(vector, self.dim, f"A query sent to Qdrant Edge at {self.path}")
@@ -247,8 +247,9 @@ def _point(item: IndexedVector) -> Point:
     return Point(item.id, list(item.vector), payload)
 
 
-def _matches(filters: dict[str, Any]) -> list[Any]:
-    return [FieldCondition(key, match=MatchValue(value)) for key, value in filters.items()]
+def _matches(where: MemoryFilter) -> list[Any]:
+    """A `MemoryFilter` as conditions on the payload `index_payload` stored."""
+    return [FieldCondition(key, match=MatchValue(value)) for key, value in where.payload().items()]
 
 
 def _owned_by(user_id: UUID, conditions: Sequence[Any] = ()) -> Filter:

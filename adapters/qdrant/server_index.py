@@ -18,7 +18,6 @@ import time
 import warnings
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
 from uuid import UUID
 
 import structlog
@@ -29,10 +28,10 @@ from adapters.embeddings.vectors import (
     dimension_mismatch,
     require_dim,
     stored_payload,
-    validate_filters,
 )
 from domain.errors import ConfigurationError, ServiceUnavailable
 from domain.health import AdapterHealth
+from domain.memory.filters import ANY_MEMORY, MemoryFilter
 from domain.memory.long_term_ports import IndexedVector, VectorHit
 
 TENANT_KEY = "user_id"
@@ -113,9 +112,9 @@ class QdrantIndex:
         user_id: UUID,
         vector: Sequence[float],
         k: int,
-        filters: dict[str, Any] | None = None,
+        where: MemoryFilter = ANY_MEMORY,
     ) -> list[VectorHit]:
-        conditions = _matches(validate_filters(filters))
+        conditions = _matches(where)
         if k <= 0:
             return []
         self._check_dim(vector)
@@ -247,10 +246,11 @@ def _point(item: IndexedVector) -> models.PointStruct:
     return models.PointStruct(id=str(item.id), vector=list(item.vector), payload=payload)
 
 
-def _matches(filters: dict[str, Any]) -> list[models.Condition]:
+def _matches(where: MemoryFilter) -> list[models.Condition]:
+    """A `MemoryFilter` as conditions on the payload `index_payload` stored."""
     return [
         models.FieldCondition(key=key, match=models.MatchValue(value=value))
-        for key, value in filters.items()
+        for key, value in where.payload().items()
     ]
 
 

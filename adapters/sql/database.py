@@ -16,8 +16,9 @@ import sqlite3
 import sys
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
@@ -82,17 +83,10 @@ class Database:
 
         An unreachable database raises `ServiceUnavailable` (retryable). Whether a write
         whose commit was cut off took effect is unknown: the caller was not told it did."""
-        lock = self._lock()
         try:
-            if lock is None:
-                async with self.sessions() as session, session.begin():
-                    yield session
-            else:
-                async with lock, self.sessions() as session, session.begin():
-                    yield session
+            async with self._serialised(), self.sessions() as session, session.begin():
+                yield session
         except Exception as exc:
-            if not is_unavailable(exc):
-                raise
             raise self._unavailable(exc) from exc
 
     @asynccontextmanager
@@ -109,11 +103,28 @@ class Database:
             async with self.engine.connect() as conn:
                 yield conn
         except Exception as exc:
-            if not is_unavailable(exc):
-                raise
             raise self._unavailable(exc) from exc
 
-    def _unavailable(self, exc: BaseException) -> ServiceUnavailable:
+    @asynccontextmanager
+    async def driver_connection(self) -> AsyncIterator[Any]:
+        """The driver's own connection (aiosqlite, asyncpg) under a pooled one, for a hot
+        path that SQLAlchemy's execution layer would slow down; on SQLite one at a time,
+        as `transaction()`. Ending any transaction begun on it is the caller's job (the
+        pool rolls back what is left when it takes the connection back)."""
+        try:
+            async with self._serialised(), self.engine.connect() as conn:
+                yield (await conn.get_raw_connection()).driver_connection
+        except Exception as exc:
+            raise self._unavailable(exc) from exc
+
+    def _serialised(self) -> AbstractAsyncContextManager[object]:
+        lock = self._lock()
+        return nullcontext() if lock is None else lock
+
+    def _unavailable(self, exc: Exception) -> Exception:
+        """`exc` itself, or a retryable `ServiceUnavailable` when the database is out of reach."""
+        if not is_unavailable(exc):
+            return exc
         return ServiceUnavailable(
             "The database is unavailable.",
             details={"backend": self.dialect, "cause": type(_root(exc)).__name__},

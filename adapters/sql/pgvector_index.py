@@ -31,7 +31,6 @@ its untyped `$1` for the vector) cost more than the query itself.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -49,16 +48,13 @@ from adapters.embeddings.vectors import (
     DIM_VARIABLE,
     dimension_mismatch,
     require_dim,
-    validate_filters,
 )
 from adapters.sql.database import Database
 from adapters.sql.tables import memories
 from domain.errors import ConfigurationError, ServiceUnavailable
 from domain.health import AdapterHealth
+from domain.memory.filters import ANY_MEMORY, MemoryFilter
 from domain.memory.long_term_ports import IndexedVector, VectorHit
-
-#: Payload keys with a column of their own; any other filter key matches `metadata` (jsonb).
-FILTER_COLUMNS = ("kind",)
 
 _LIVE = "user_id = $2 AND deleted_at IS NULL AND embedding IS NOT NULL"
 _COUNT = (
@@ -152,14 +148,14 @@ class PgVectorIndex:
         user_id: UUID,
         vector: Sequence[float],
         k: int,
-        filters: dict[str, Any] | None = None,
+        where: MemoryFilter = ANY_MEMORY,
     ) -> list[VectorHit]:
-        where, extra = where_clause(validate_filters(filters))
+        clause, extra = where_clause(where)
         if k <= 0:
             return []
         args = [self._checked(vector), user_id, k, *extra]
         async with self._driver() as driver, driver.transaction():
-            sql = await self._choose(driver, user_id, where)
+            sql = await self._choose(driver, user_id, clause)
             rows = await driver.fetch(sql, *args)
         # relaxed_order may be slightly out of order: re-sort (k rows), ties broken by id.
         return [VectorHit(i, 1.0 - d) for d, i in sorted((r[1], r[0]) for r in rows)]
@@ -169,13 +165,13 @@ class PgVectorIndex:
         user_id: UUID,
         vector: Sequence[float],
         k: int = 10,
-        filters: dict[str, Any] | None = None,
+        where: MemoryFilter = ANY_MEMORY,
     ) -> str:
         """`EXPLAIN ANALYZE` of the plan `search` would run now (operators, tests)."""
-        where, extra = where_clause(validate_filters(filters))
+        clause, extra = where_clause(where)
         args = [self._checked(vector), user_id, max(k, 1), *extra]
         async with self._driver() as driver, driver.transaction():
-            sql = await self._choose(driver, user_id, where)
+            sql = await self._choose(driver, user_id, clause)
             plan = await driver.fetch(f"EXPLAIN (ANALYZE, COSTS OFF) {sql}", *args)
         return _VECTOR_LITERAL.sub("$1", "\n".join(row[0] for row in plan))
 
@@ -281,16 +277,12 @@ def _set_configs(first: int, count: int) -> str:
     )
 
 
-def where_clause(filters: dict[str, Any]) -> tuple[str, list[Any]]:
-    """The WHERE clause over `$1` vector, `$2` owner, `$3` k, then one `$n` per filter."""
+def where_clause(where: MemoryFilter) -> tuple[str, list[Any]]:
+    """A `MemoryFilter` as the WHERE clause over `$1` vector, `$2` owner, `$3` k, then one
+    `$n` per field it sets (its one translation here)."""
     clauses: list[str] = [_LIVE]
     values: list[Any] = []
-    for key, value in filters.items():
-        n = 4 + len(values)
-        if key in FILTER_COLUMNS:
-            clauses.append(f"{key} = ${n}")
-            values.append(str(value))
-        else:
-            clauses.append(f"metadata @> ${n}::jsonb")
-            values.append(json.dumps({key: value}))
+    if where.kind is not None:
+        clauses.append(f"kind = ${4 + len(values)}")
+        values.append(where.kind.value)
     return " AND ".join(clauses), values

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from domain.health import AdapterHealth
+from domain.memory.filters import ANY_MEMORY, MemoryFilter
 from domain.memory.long_term import Memory
 from domain.pagination import Page
 
@@ -46,9 +47,10 @@ class MemoryIndex(Protocol):
         user_id: UUID,
         vector: Sequence[float],
         k: int,
-        filters: dict[str, Any] | None = None,
+        where: MemoryFilter = ANY_MEMORY,
     ) -> list[VectorHit]:
-        """The user's `k` nearest by cosine; `filters` match payload fields exactly."""
+        """The user's `k` nearest by cosine among the memories `where` admits (matched on
+        the payload `index_payload` stores)."""
 
     async def delete(self, user_id: UUID, ids: Sequence[UUID]) -> None: ...
 
@@ -99,7 +101,7 @@ class MemoryRepository(Protocol):
         """Count an access (access_count + 1, last_accessed_at = at)."""
 
     async def lexical_search(
-        self, user_id: UUID, query: str, k: int, filters: dict[str, Any] | None = None
+        self, user_id: UUID, query: str, k: int, where: MemoryFilter = ANY_MEMORY
     ) -> builtins.list[LexicalHit]:
         """Full-text search (PostgreSQL FTS / SQLite FTS5): what dense retrieval misses."""
 

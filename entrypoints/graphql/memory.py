@@ -11,7 +11,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from application.memory import MemoryEdit, NewMemory
+from application.memory import MemoryEdit, MemoryFilter, NewMemory
 from domain.errors import ValidationFailed
 from entrypoints.graphql.context import Context
 from entrypoints.graphql.types import (
@@ -54,8 +54,8 @@ class MemoryQuery:
                 "A search returns one page: `after` pages recent memories only.",
                 details={"field": "after"},
             )
-        filters = None if kind is None else {"kind": kind.value}
-        found = await memory.retrieve(user.id, query, k, filters, mode.value)
+        where = MemoryFilter(kind=None if kind is None else kind.domain())
+        found = await memory.retrieve(user.id, query, k, where, mode.value)
         return MemoryConnection(
             items=[MemoryType.found(s) for s in found.items],
             mode=MemorySearchMode(found.mode),

@@ -28,13 +28,15 @@ from adapters.qdrant import QdrantEdgeIndex, QdrantIndex
 from adapters.sql.database import Database
 from adapters.sql.pgvector_index import PgVectorIndex
 from adapters.sql.tables import memories, users
-from domain.errors import ConfigurationError, ValidationFailed
+from domain.errors import ConfigurationError
+from domain.memory.filters import ANY_MEMORY, MemoryFilter, index_payload
+from domain.memory.long_term import Memory, MemoryKind
 from domain.memory.long_term_ports import IndexedVector, MemoryIndex
 
 from .conftest import TABLES_CHILD_FIRST
 
 DIM = 384  # the migrated pgvector column's size (MEMORY__EMBEDDING_DIM's default)
-KINDS = ("fact", "episodic", "preference")
+KINDS = (MemoryKind.FACT, MemoryKind.EPISODIC, MemoryKind.PREFERENCE)
 NOW = datetime(2025, 3, 1, tzinfo=UTC)
 
 
@@ -156,9 +158,16 @@ def unit_vectors(rng: np.random.Generator, n: int) -> np.ndarray:
     return matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
 
 
-def items_for(user: UUID, vectors: np.ndarray) -> list[IndexedVector]:
+def index_payload_of(kind: MemoryKind) -> dict[str, str]:
+    """The payload the use-cases store with a memory of this kind."""
+    return index_payload(Memory(uuid4(), "x", kind))
+
+
+def items_for(
+    user: UUID, vectors: np.ndarray, kinds: Sequence[MemoryKind] = KINDS
+) -> list[IndexedVector]:
     return [
-        IndexedVector(uuid4(), user, v.tolist(), {"kind": KINDS[i % len(KINDS)]})
+        IndexedVector(uuid4(), user, v.tolist(), index_payload_of(kinds[i % len(kinds)]))
         for i, v in enumerate(vectors)
     ]
 
@@ -221,21 +230,22 @@ async def test_users_never_see_each_other(loaded: Loaded) -> None:
     assert (await index.search(bob, bobs[3].vector, 1))[0].id == bobs[3].id
 
 
-async def test_filters_match_payload_exactly(loaded: Loaded) -> None:
+async def test_a_filter_narrows_to_the_memories_it_admits(loaded: Loaded) -> None:
     rng = np.random.default_rng(3)
     user = uuid4()
-    stored = items_for(user, unit_vectors(rng, 60))
+    stored = items_for(user, unit_vectors(rng, 60), KINDS[:2])  # no preferences stored
     await loaded.put(stored)
     query = unit_vectors(rng, 1)[0]
-    facts = [i for i in stored if i.payload["kind"] == "fact"]
-
-    hits = await loaded.index.search(user, query.tolist(), 5, {"kind": "fact"})
-    assert [h.id for h in hits] == exact_top(facts, query, 5)
-    assert await loaded.index.search(user, query.tolist(), 5, {"kind": "no-such-kind"}) == []
-    with pytest.raises(ValidationFailed):
-        await loaded.index.search(user, query.tolist(), 5, {"user_id": str(uuid4())})
-    with pytest.raises(ValidationFailed):
-        await loaded.index.search(user, query.tolist(), 5, {"kind": True})
+    for kind in (MemoryKind.FACT, MemoryKind.EPISODIC):
+        admitted = [i for i in stored if i.payload == index_payload_of(kind)]
+        hits = await loaded.index.search(user, query.tolist(), 5, MemoryFilter(kind=kind))
+        assert [h.id for h in hits] == exact_top(admitted, query, 5)
+        everything = await loaded.index.search(user, query.tolist(), 60, MemoryFilter(kind=kind))
+        assert {h.id for h in everything} == {i.id for i in admitted}  # all of them, no other
+    preferences = MemoryFilter(kind=MemoryKind.PREFERENCE)
+    assert await loaded.index.search(user, query.tolist(), 5, preferences) == []
+    unfiltered = await loaded.index.search(user, query.tolist(), 5, ANY_MEMORY)
+    assert [h.id for h in unfiltered] == exact_top(stored, query, 5)
 
 
 async def test_delete_removes_only_the_given_vectors(loaded: Loaded) -> None:
@@ -259,14 +269,16 @@ async def test_upsert_replaces_vector_and_payload(loaded: Loaded) -> None:
     await loaded.put(stored)
     target = stored[0]
     new_vector = unit_vectors(rng, 1)[0].tolist()
-    await loaded.put([IndexedVector(target.id, user, new_vector, {"kind": "preference"})])
+    preference = index_payload_of(MemoryKind.PREFERENCE)
+    await loaded.put([IndexedVector(target.id, user, new_vector, preference)])
 
     assert await loaded.index.count(user) == 20
     top = (await loaded.index.search(user, new_vector, 1))[0]
     assert top.id == target.id and top.similarity == pytest.approx(1.0, abs=1e-4)
-    prefs = await loaded.index.search(user, new_vector, 1, {"kind": "preference"})
+    prefs = await loaded.index.search(user, new_vector, 1, MemoryFilter(MemoryKind.PREFERENCE))
     assert prefs[0].id == target.id
-    old = await loaded.index.search(user, target.vector, 20, {"kind": target.payload["kind"]})
+    was = MemoryFilter(MemoryKind(target.payload["kind"]))
+    old = await loaded.index.search(user, target.vector, 20, was)
     assert target.id not in {h.id for h in old}
 
 
@@ -374,9 +386,9 @@ async def test_pgvector_plans_exact_for_small_users_and_hnsw_when_told(
     try:
         for index in (default, forced):
             await index.ensure_ready(DIM)
-        exact = await default.explain(user, stored[0].vector, 5, {"kind": "fact"})
+        exact = await default.explain(user, stored[0].vector, 5, MemoryFilter(MemoryKind.FACT))
         assert "ix_memories_embedding_hnsw" not in exact and "CTE Scan on mine" in exact
-        walked = await forced.explain(user, stored[0].vector, 5, {"kind": "fact"})
+        walked = await forced.explain(user, stored[0].vector, 5, MemoryFilter(MemoryKind.FACT))
         assert "Index Scan using ix_memories_embedding_hnsw" in walked
         assert "'[" not in walked  # the vector literal is elided
     finally:

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 from uuid import UUID, uuid4
 
 from adapters.memory.memories import InMemoryMemoryRepository
 from adapters.memory.vector_index import InMemoryVectorIndex
 from application.memory import LongTermMemory, NewMemory
 from domain.health import AdapterHealth
-from domain.memory.long_term import RankingWeights
+from domain.memory.filters import ANY_MEMORY, MemoryFilter
+from domain.memory.long_term import MemoryKind, RankingWeights
 from domain.memory.long_term_ports import IndexedVector, MemoryIndex, VectorHit
 from tests.fakes import HashEmbedder
 from tests.fakes.clock import FakeClock
@@ -63,9 +63,9 @@ class PutThrough:
         await self._loaded.put(items)
 
     async def search(
-        self, user_id: UUID, vector: Sequence[float], k: int, filters: dict[str, Any] | None = None
+        self, user_id: UUID, vector: Sequence[float], k: int, where: MemoryFilter = ANY_MEMORY
     ) -> list[VectorHit]:
-        return await self._loaded.index.search(user_id, vector, k, filters)
+        return await self._loaded.index.search(user_id, vector, k, where)
 
     async def delete(self, user_id: UUID, ids: Sequence[UUID]) -> None:
         await self._loaded.index.delete(user_id, ids)
@@ -108,3 +108,39 @@ async def test_hybrid_ranking_is_the_same_on_every_index(loaded: Loaded) -> None
     tops, recall = await rankings(PutThrough(loaded))
     assert recall == reference_recall  # every question's evidence in the top K
     assert len(tops) == len(reference) and all(len(t) == K for t in tops)
+
+
+FACTS = {0, 3, 8}  # the turns stored as facts
+
+
+async def filtered_tops(index: MemoryIndex) -> list[list[int]]:
+    """Each question's top K among the facts alone (hybrid: both sides narrowed)."""
+    weights = RankingWeights(similarity=1, importance=0, recency=0)
+    memory = LongTermMemory(
+        InMemoryMemoryRepository(), index, HashEmbedder(DIM), FakeClock(), weights
+    )
+    user = uuid4()
+    items = [
+        NewMemory(
+            text,
+            MemoryKind.FACT if n in FACTS else MemoryKind.EPISODIC,
+            metadata={"session": s, "date": d},
+        )
+        for n, (text, s, d) in enumerate(TURNS)
+    ]
+    position = {m.id: n for n, m in enumerate(await memory.store_many(user, items))}
+    facts = MemoryFilter(kind=MemoryKind.FACT)
+    return [
+        [position[i.memory.id] for i in (await memory.retrieve(user, q, K, facts)).items]
+        for q, _ in QUESTIONS
+    ]
+
+
+async def test_a_kind_filter_narrows_hybrid_search_alike_on_every_index(
+    loaded: Loaded,  # noqa: F811
+) -> None:
+    tops = await filtered_tops(PutThrough(loaded))
+    for top, (_, evidence) in zip(tops, QUESTIONS, strict=True):
+        assert set(top) == FACTS  # every fact (K of them), nothing else
+        if evidence & FACTS:
+            assert top[0] in evidence  # the evidence first, as without the filter

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from uuid import uuid4
+
 import pytest
+from sqlalchemy import event
 
 import adapters.sql.memories as memories_module
+from adapters.sql import sqlite_search
+from adapters.sql.database import Database
 from domain.identity.models import User
+from domain.memory.filters import ANY_MEMORY, MemoryFilter
 from domain.memory.long_term import IndexState, Memory, MemoryKind, MemorySource
 from domain.memory.long_term_ports import MemoryRepository
 
@@ -24,7 +31,7 @@ def mem(owner: User, content: str, t: float = 0, **kw: object) -> Memory:
 async def test_round_trip_every_field(
     memory_repository: MemoryRepository, two: tuple[User, User]
 ) -> None:
-    alice, _ = two
+    alice, bob = two
     m = mem(
         alice,
         "Ada likes tea",
@@ -33,11 +40,25 @@ async def test_round_trip_every_field(
         importance=0.8,
         metadata={"src": "chat", "n": [1, 2]},
         embedding=[0.5] * 384,
+        last_accessed_at=at(2),
+        source_conversation_id=uuid4(),
+        source_message_id=uuid4(),
+        source=MemorySource.TOOL,
+        embedding_model="test-model",
+        context="what came before",
     )
-    await memory_repository.add_many([m])
+    other = mem(alice, "Ada drinks coffee too", 2)
+    await memory_repository.add_many([m, other])
     [got] = await memory_repository.get_many(alice.id, [m.id])
     assert got == m
     assert got.created_at.tzinfo is not None
+    # As search loads them: without vectors, in the order asked, unknown ids left out.
+    light = await memory_repository.get_many(
+        alice.id, [other.id, uuid4(), m.id], with_embeddings=False
+    )
+    assert light == [replace(other, embedding=None), replace(m, embedding=None)]
+    assert light[1].last_accessed_at is not None and light[1].last_accessed_at.tzinfo
+    assert await memory_repository.get_many(bob.id, [m.id], with_embeddings=False) == []
 
 
 async def test_list_newest_first_with_cursor(
@@ -61,18 +82,24 @@ async def test_lexical_search_finds_exact_names_and_numbers(
 ) -> None:
     alice, _ = two
     target = mem(alice, "Flight LH 1234 to Lisbon leaves on 2026-03-14")
+    cat = mem(alice, "My cat is called Miso", kind=MemoryKind.FACT)
     await memory_repository.add_many(
         [
             target,
             mem(alice, "I enjoy travelling to sunny places"),
-            mem(alice, "My cat is called Miso", kind=MemoryKind.FACT),
+            cat,
         ]
     )
     hits = await memory_repository.lexical_search(alice.id, "when is flight 1234?", 5)
     assert hits[0].id == target.id
     assert [h.id for h in await memory_repository.lexical_search(alice.id, "Miso", 5)] != []
-    facts = await memory_repository.lexical_search(alice.id, "Miso Lisbon", 5, {"kind": "fact"})
-    assert len(facts) == 1
+    facts = MemoryFilter(kind=MemoryKind.FACT)
+    found = await memory_repository.lexical_search(alice.id, "Miso Lisbon", 5, facts)
+    assert [h.id for h in found] == [cat.id]
+    everything = await memory_repository.lexical_search(alice.id, "Miso Lisbon", 5, ANY_MEMORY)
+    assert {h.id for h in everything} == {cat.id, target.id}
+    prefs = MemoryFilter(kind=MemoryKind.PREFERENCE)
+    assert await memory_repository.lexical_search(alice.id, "Miso Lisbon", 5, prefs) == []
     assert await memory_repository.lexical_search(alice.id, "zzzz qqq", 5) == []
     assert await memory_repository.lexical_search(alice.id, "  ?! ", 5) == []
 
@@ -271,3 +298,40 @@ async def test_lexical_ranking_is_bounded_to_the_users_newest_matches(
     else:
         assert len(found) == 5 and hits[0].id == oldest_best.id
     assert len(await memory_repository.lexical_search(alice.id, "kayak", 2)) == 2
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_sqlite_finds_memories_by_id_through_the_primary_key(
+    memory_repository: MemoryRepository, two: tuple[User, User], database: Database
+) -> None:
+    """Without statistics SQLite preferred the (user_id, created_at) index to `id IN (…)`,
+    walking all of a user's rows to load or count the few a search returns: the statements
+    of search's hot path, and SQLAlchemy's for the other callers, use the primary key."""
+    alice, _ = two
+    stored = [mem(alice, f"note {i}", i) for i in range(20)]
+    await memory_repository.add_many(stored)
+    ids = [m.id for m in stored[:5]]
+    seen: list[tuple[str, object]] = []
+
+    def record(_c: object, _cur: object, sql: str, params: object, *_rest: object) -> None:
+        seen.append((sql, params))
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        assert len(await memory_repository.get_many(alice.id, ids)) == 5  # with vectors
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", record)
+    hexes = [alice.id.hex, *(i.hex for i in ids)]
+    marks = ", ".join("?" * len(ids))
+    seen += [
+        (sqlite_search.GET_MANY.format(columns="id", marks=marks), hexes),
+        (sqlite_search.TOUCH.format(marks=marks), ["2026-01-01 00:00:00.000000", *hexes]),
+    ]
+    async with database.driver_connection() as raw:
+        plans = []
+        for sql, params in seen:
+            rows = await raw.execute_fetchall(f"EXPLAIN QUERY PLAN {sql}", params)
+            plans.append(" ".join(str(row[3]) for row in rows))
+    assert len(plans) == 3, plans
+    for plan in plans:
+        assert "ix_memories_user_created" not in plan and "(id=?)" in plan, plan

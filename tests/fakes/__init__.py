@@ -4,7 +4,6 @@ behaviour, a hash embedder and a flaky memory index. The one test clock is in `c
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
 from uuid import UUID
 
 from pydantic_ai.exceptions import ModelConnectionError
@@ -21,6 +20,7 @@ from pydantic_ai.models.function import AgentInfo, DeltaToolCall, DeltaToolCalls
 
 from domain.errors import ServiceUnavailable
 from domain.health import AdapterHealth
+from domain.memory.filters import ANY_MEMORY, MemoryFilter
 from domain.memory.long_term_ports import IndexedVector, VectorHit
 
 
@@ -157,14 +157,14 @@ class FlakyIndex:
         self.points.update({i.id: i for i in items})
 
     async def search(
-        self, user_id: UUID, vector: Sequence[float], k: int, filters: dict[str, Any] | None = None
+        self, user_id: UUID, vector: Sequence[float], k: int, where: MemoryFilter = ANY_MEMORY
     ) -> list[VectorHit]:
         self._check()
         hits = [
             VectorHit(p.id, sum(a * b for a, b in zip(p.vector, vector, strict=True)))
             for p in self.points.values()
             if p.user_id == user_id
-            and all(p.payload.get(f) == v for f, v in (filters or {}).items())
+            and all(p.payload.get(f) == v for f, v in where.payload().items())
         ]
         return sorted(hits, key=lambda h: -h.similarity)[:k]
 

@@ -122,9 +122,13 @@ async def test_postgres_round_trip_with_pgvector(scratch_pg_url: str) -> None:
                     "WHERE tablename = 'memories' AND indexname = 'ix_memories_embedding_hnsw'"
                 )
             )
+            fulltext_options = await conn.scalar(
+                text("SELECT reloptions FROM pg_class WHERE relname = 'ix_memories_search_tsv'")
+            )
     finally:
         await engine.dispose()
 
+    assert fulltext_options == ["fastupdate=off"]  # no pending list for searches to scan
     assert extension is not None
     assert column_type == "vector(384)"
     assert index_def is not None

@@ -5,7 +5,7 @@ credential with its user)."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from uuid import uuid4
 
 import pytest
@@ -17,23 +17,16 @@ from application.api_keys import CreateApiKey, RevokeApiKey
 from application.auth import Authenticate, RefreshTokens
 from domain.errors import AuthenticationFailed
 from domain.identity.models import AuthSession, User
+from tests.fakes.clock import FakeClock
 
 SECRET = "unit-test-secret-key-that-is-long-enough-0123456789"
-
-
-class MovableClock:
-    def __init__(self) -> None:
-        self.at = datetime.now(UTC)  # the JWTs' own expiry is checked against real time
-
-    def now(self) -> datetime:
-        return self.at
 
 
 class Identity:
     """The fakes one container would hold, a user with a live session, and its tokens."""
 
     def __init__(self) -> None:
-        self.clock = MovableClock()
+        self.clock = FakeClock()  # now: the JWTs' own expiry is checked against real time
         self.users = InMemoryUserRepository()
         self.sessions = InMemorySessionStore(self.users)
         self.keys = InMemoryApiKeyStore(self.users)

@@ -9,7 +9,13 @@ from uuid import uuid4
 import pytest
 
 from adapters.memory.memories import InMemoryMemoryRepository
-from application.memory import LongTermMemory, NewMemory, ReconcileIndex, ReindexMemories
+from application.memory import (
+    LongTermMemory,
+    MemoryFilter,
+    NewMemory,
+    ReconcileIndex,
+    ReindexMemories,
+)
 from application.memory_fusion import Fusion, fuse
 from domain.errors import NotFound, ValidationFailed
 from domain.memory.long_term import IndexState, MemoryKind, RankingWeights
@@ -88,9 +94,13 @@ async def test_retrieval_counts_access_and_respects_filters(parts: Any) -> None:
     memory = ltm(parts)
     fact = await memory.store(ADA, NewMemory("Ada's cat is Miso", MemoryKind.FACT))
     await memory.store(ADA, NewMemory("Ada talked about her cat"))
-    got = await memory.retrieve(ADA, "cat", k=5, filters={"kind": "fact"}, mode="dense")
-    assert [i.memory.id for i in got.items] == [fact.id]
-    assert repo.rows[fact.id].access_count == 1
+    facts = MemoryFilter(kind=MemoryKind.FACT)
+    for mode in ("dense", "lexical", "hybrid"):  # both sides narrowed, alone and fused
+        got = await memory.retrieve(ADA, "cat", k=5, where=facts, mode=mode)
+        assert [i.memory.id for i in got.items] == [fact.id], mode
+    assert repo.rows[fact.id].access_count == 3
+    prefs = MemoryFilter(kind=MemoryKind.PREFERENCE)
+    assert (await memory.retrieve(ADA, "cat", k=5, where=prefs)).items == []
 
 
 async def test_importance_beats_similarity_when_configured(parts: Any) -> None:

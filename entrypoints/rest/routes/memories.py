@@ -13,7 +13,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, status
 
-from application.memory import MAX_K, MemoryEdit, Mode, NewMemory
+from application.memory import MAX_K, MemoryEdit, MemoryFilter, Mode, NewMemory
 from domain.memory.long_term import MAX_MEMORY_CHARS, MemoryKind
 from entrypoints.rest.deps import ContainerDep, CurrentUser
 from entrypoints.rest.errors import ERROR_RESPONSES
@@ -70,8 +70,8 @@ async def search_memories(
     kind: Kind = None,
 ) -> MemorySearchOut:
     """The best `k` by similarity, importance and recency, best first."""
-    filters = None if kind is None else {"kind": kind.value}
-    found = await container.long_term_memory().retrieve(user.id, q, k, filters, mode)
+    where = MemoryFilter(kind=kind)
+    found = await container.long_term_memory().retrieve(user.id, q, k, where, mode)
     return MemorySearchOut(
         items=[ScoredMemoryOut.of(s) for s in found.items],
         mode=found.mode,
