@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from dependency_injector import containers, providers
 
 from adapters.clock import SystemClock
-from adapters.memory.models import StaticModelSource
+from adapters.inprocess.models import StaticModelSource
 from adapters.settings import get_settings
 from application.health import CheckReadiness
 from containers.chat import ChatContainer

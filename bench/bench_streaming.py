@@ -22,7 +22,7 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
-from adapters.memory.models import StaticModelSource
+from adapters.inprocess.models import StaticModelSource
 from application.agents.framework import BaseAgentFramework, TextDelta
 from bench.harness import Row, Timing
 from domain.agents.models import AgentDefinition

@@ -16,7 +16,7 @@ from dependency_injector import providers
 from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
-from adapters.memory.models import StaticModelSource
+from adapters.inprocess.models import StaticModelSource
 from entrypoints.rest.app import create_app
 from tests.conftest import make_container, make_settings
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from adapters.memory.cache import InProcessCache
+from adapters.inprocess.cache import InProcessCache
 from adapters.prompts import YamlPromptSource
 from application.prompts import PromptManager
 from bench.harness import Row, compare

@@ -13,9 +13,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import uuid4
 
-from adapters.memory.cache import InProcessCache
-from adapters.memory.tool_metrics import RecordingToolMetrics
-from adapters.memory.tools import InMemoryToolStateStore
+from adapters.inprocess.cache import InProcessCache
+from adapters.inprocess.tool_metrics import RecordingToolMetrics
+from adapters.inprocess.tools import InProcessToolStateStore
 from adapters.redis import RedisClient
 from adapters.redis.cache import RedisCache
 from adapters.redis.rate_limiter import RedisRateLimiter
@@ -43,7 +43,7 @@ def _registry(
     fn: Callable[..., Any], *, cache: Cache | None = None, limiter: RateLimiter | None = None
 ) -> ToolRegistry:
     registry = ToolRegistry(
-        InMemoryToolStateStore(), cache=cache, limiter=limiter, metrics=RecordingToolMetrics()
+        InProcessToolStateStore(), cache=cache, limiter=limiter, metrics=RecordingToolMetrics()
     )
     registry.register(fn)
     return registry

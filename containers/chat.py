@@ -7,8 +7,8 @@ from __future__ import annotations
 from dependency_injector import containers, providers
 
 from adapters.config.agents import YamlAgentSource
-from adapters.memory.conversations import InMemoryConversationStore
-from adapters.memory.window import InProcessWindowStore
+from adapters.inprocess.conversations import InProcessConversationStore
+from adapters.inprocess.window import InProcessWindowStore
 from adapters.observability.metrics import PrometheusChatMetrics
 from adapters.prompts import YamlPromptSource
 from adapters.settings import Settings
@@ -52,7 +52,7 @@ class ChatContainer(containers.DeclarativeContainer):
     conversation_store = providers.Selector(
         infrastructure.store_kind,
         sql=providers.Singleton(SqlConversationStore, infrastructure.database),
-        memory=providers.Singleton(InMemoryConversationStore),
+        memory=providers.Singleton(InProcessConversationStore),
     )
     window_store = providers.Selector(
         infrastructure.cache_kind,

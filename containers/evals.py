@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from dependency_injector import containers, providers
 
-from adapters.memory.eval_runs import InMemoryEvalRunStore
+from adapters.inprocess.eval_runs import InProcessEvalRunStore
 from adapters.observability.eval_metrics import PrometheusEvalMetrics
 from adapters.sql.eval_runs import SqlEvalRunStore
 from application.chat import SendMessage
@@ -39,7 +39,7 @@ class EvalsContainer(containers.DeclarativeContainer):
     eval_run_store = providers.Selector(
         infrastructure.store_kind,
         sql=providers.Singleton(SqlEvalRunStore, infrastructure.database),
-        memory=providers.Singleton(InMemoryEvalRunStore),
+        memory=providers.Singleton(InProcessEvalRunStore),
     )
     eval_metrics = providers.Singleton(PrometheusEvalMetrics)
     eval_runs = providers.Factory(EvalRuns, eval_run_store, eval_metrics)

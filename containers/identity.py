@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dependency_injector import containers, providers
 
-from adapters.memory.api_keys import InMemoryApiKeyStore
-from adapters.memory.identity import InMemorySessionStore, InMemoryUserRepository
+from adapters.inprocess.api_keys import InProcessApiKeyStore
+from adapters.inprocess.identity import InProcessSessionStore, InProcessUserRepository
 from adapters.security.passwords import BcryptPasswordHasher
 from adapters.security.secret_key import resolve_secret_key
 from adapters.security.tokens import JWTTokenService
@@ -58,17 +58,17 @@ class IdentityContainer(containers.DeclarativeContainer):
     users = providers.Selector(
         infrastructure.store_kind,
         sql=providers.Singleton(SqlUserRepository, infrastructure.database),
-        memory=providers.Singleton(InMemoryUserRepository),
+        memory=providers.Singleton(InProcessUserRepository),
     )
     sessions = providers.Selector(
         infrastructure.store_kind,
         sql=providers.Singleton(SqlSessionStore, infrastructure.database),
-        memory=providers.Singleton(InMemorySessionStore, users),
+        memory=providers.Singleton(InProcessSessionStore, users),
     )
     api_key_store = providers.Selector(
         infrastructure.store_kind,
         sql=providers.Singleton(SqlApiKeyStore, infrastructure.database),
-        memory=providers.Singleton(InMemoryApiKeyStore, users),
+        memory=providers.Singleton(InProcessApiKeyStore, users),
     )
     password_hasher = providers.Singleton(
         BcryptPasswordHasher, rounds=settings.provided.security.bcrypt_rounds

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 from dependency_injector import containers, providers
 
 from adapters.background.task_group import BackgroundTaskGroup
-from adapters.memory.cache import InProcessCache
-from adapters.memory.event_bus import InProcessEventBus
-from adapters.memory.health import InProcessHealth
-from adapters.memory.rate_limiter import InProcessRateLimiter
+from adapters.inprocess.cache import InProcessCache
+from adapters.inprocess.event_bus import InProcessEventBus
+from adapters.inprocess.health import InProcessHealth
+from adapters.inprocess.rate_limiter import InProcessRateLimiter
 from adapters.settings import Settings
 from adapters.sql.database import Database, DatabaseHealth
 from adapters.sql.resources import open_database

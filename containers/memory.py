@@ -16,8 +16,8 @@ from typing import Any
 from dependency_injector import containers, providers
 
 from adapters.embeddings.resources import open_embedder
-from adapters.memory.memories import InMemoryMemoryRepository
-from adapters.memory.vector_index import InMemoryVectorIndex
+from adapters.inprocess.memories import InProcessMemoryRepository
+from adapters.inprocess.vector_index import InProcessVectorIndex
 from adapters.settings import Settings
 from adapters.sql.database import Database
 from adapters.sql.memories import SqlMemoryRepository
@@ -45,7 +45,7 @@ def _open_memory_index(
         from adapters.qdrant.resources import open_qdrant_edge_index
 
         return open_qdrant_edge_index(Path(settings.data_dir) / "qdrant-edge", dim)
-    return nullcontext(InMemoryVectorIndex(dim))
+    return nullcontext(InProcessVectorIndex(dim))
 
 
 def _memory_when_open(
@@ -81,7 +81,7 @@ class MemoryContainer(containers.DeclarativeContainer):
     memory_repository = providers.Selector(
         infrastructure.store_kind,
         sql=providers.Singleton(SqlMemoryRepository, infrastructure.database),
-        memory=providers.Singleton(InMemoryMemoryRepository),
+        memory=providers.Singleton(InProcessMemoryRepository),
     )
     # Tests override the index and the embedder with fakes.
     memory_index: providers.Provider[MemoryIndex] = providers.Resource(

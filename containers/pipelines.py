@@ -12,7 +12,7 @@ from typing import Any
 from dependency_injector import containers, providers
 
 from adapters.config.pipelines import YamlPipelineSource
-from adapters.memory.pipeline_runs import InMemoryPipelineRunStore
+from adapters.inprocess.pipeline_runs import InProcessPipelineRunStore
 from adapters.observability.pipeline_metrics import PrometheusPipelineMetrics
 from adapters.settings import Settings
 from adapters.sql.pipeline_runs import SqlPipelineRunStore
@@ -96,7 +96,7 @@ class PipelinesContainer(containers.DeclarativeContainer):
     pipeline_run_store = providers.Selector(
         infrastructure.store_kind,
         sql=providers.Singleton(SqlPipelineRunStore, infrastructure.database),
-        memory=providers.Singleton(InMemoryPipelineRunStore),
+        memory=providers.Singleton(InProcessPipelineRunStore),
     )
     pipeline_metrics = providers.Singleton(PrometheusPipelineMetrics)
     pipeline_registry = providers.Singleton(

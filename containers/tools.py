@@ -13,8 +13,8 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
+from adapters.inprocess.tools import InProcessApprovalStore, InProcessToolStateStore
 from adapters.mcp.resources import open_mcp_servers
-from adapters.memory.tools import InMemoryApprovalStore, InMemoryToolStateStore
 from adapters.observability.tool_metrics import PrometheusToolMetrics
 from adapters.settings import Settings
 from adapters.sql.tools import SqlApprovalStore, SqlToolStateStore
@@ -71,12 +71,12 @@ class ToolsContainer(containers.DeclarativeContainer):
     tool_state_store = providers.Selector(
         infrastructure.store_kind,
         sql=providers.Singleton(SqlToolStateStore, infrastructure.database),
-        memory=providers.Singleton(InMemoryToolStateStore),
+        memory=providers.Singleton(InProcessToolStateStore),
     )
     approval_store = providers.Selector(
         infrastructure.store_kind,
         sql=providers.Singleton(SqlApprovalStore, infrastructure.database),
-        memory=providers.Singleton(InMemoryApprovalStore),
+        memory=providers.Singleton(InProcessApprovalStore),
     )
     tool_metrics = providers.Singleton(PrometheusToolMetrics)
     mcp_servers = providers.Resource(open_mcp_servers, settings.provided.tools.mcp_servers)

@@ -12,7 +12,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 from dependency_injector import providers
 
-from adapters.memory.health import InProcessHealth
+from adapters.inprocess.health import InProcessHealth
 from adapters.settings import Settings, load_settings
 from container import Container
 from entrypoints.rest.app import create_app

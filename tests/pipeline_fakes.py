@@ -16,8 +16,8 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from adapters.clock import SystemClock
 from adapters.config.agents import YamlAgentSource
-from adapters.memory.models import StaticModelSource
-from adapters.memory.tools import InMemoryToolStateStore
+from adapters.inprocess.models import StaticModelSource
+from adapters.inprocess.tools import InProcessToolStateStore
 from adapters.prompts.yaml_source import YamlPromptSource
 from application.agents.catalog import AgentCatalog
 from application.agents.framework import AgentDeps
@@ -147,7 +147,7 @@ def scripted(messages: list[ModelMessage], _info: AgentInfo) -> ModelResponse:
 
 
 def services(model: Any = None) -> tuple[AgentCatalog, ToolRegistry, PromptManager]:
-    registry = ToolRegistry(InMemoryToolStateStore())
+    registry = ToolRegistry(InProcessToolStateStore())
     for fn in (*BUILTIN_TOOLS, whoami):
         registry.register(fn)
     source = StaticModelSource(model or FunctionModel(scripted))

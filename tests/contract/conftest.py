@@ -16,13 +16,13 @@ from uuid import uuid4
 import pytest
 from sqlalchemy import text
 
-from adapters.memory.api_keys import InMemoryApiKeyStore
-from adapters.memory.conversations import InMemoryConversationStore
-from adapters.memory.eval_runs import InMemoryEvalRunStore
-from adapters.memory.identity import InMemorySessionStore, InMemoryUserRepository
-from adapters.memory.memories import InMemoryMemoryRepository
-from adapters.memory.pipeline_runs import InMemoryPipelineRunStore
-from adapters.memory.tools import InMemoryApprovalStore, InMemoryToolStateStore
+from adapters.inprocess.api_keys import InProcessApiKeyStore
+from adapters.inprocess.conversations import InProcessConversationStore
+from adapters.inprocess.eval_runs import InProcessEvalRunStore
+from adapters.inprocess.identity import InProcessSessionStore, InProcessUserRepository
+from adapters.inprocess.memories import InProcessMemoryRepository
+from adapters.inprocess.pipeline_runs import InProcessPipelineRunStore
+from adapters.inprocess.tools import InProcessApprovalStore, InProcessToolStateStore
 from adapters.redis.client import RedisClient, RedisOptions
 from adapters.sql.api_keys import SqlApiKeyStore
 from adapters.sql.conversations import SqlConversationStore
@@ -121,30 +121,30 @@ async def clean_database(database: Database | None) -> Database | None:
 @pytest.fixture
 def user_repository(clean_database: Database | None) -> UserRepository:
     if clean_database is None:
-        return InMemoryUserRepository()
+        return InProcessUserRepository()
     return SqlUserRepository(clean_database)
 
 
 @pytest.fixture
 def session_store(clean_database: Database | None, user_repository: UserRepository) -> SessionStore:
     if clean_database is None:
-        assert isinstance(user_repository, InMemoryUserRepository)
-        return InMemorySessionStore(user_repository)
+        assert isinstance(user_repository, InProcessUserRepository)
+        return InProcessSessionStore(user_repository)
     return SqlSessionStore(clean_database)
 
 
 @pytest.fixture
 def api_key_store(clean_database: Database | None, user_repository: UserRepository) -> ApiKeyStore:
     if clean_database is None:
-        assert isinstance(user_repository, InMemoryUserRepository)
-        return InMemoryApiKeyStore(user_repository)
+        assert isinstance(user_repository, InProcessUserRepository)
+        return InProcessApiKeyStore(user_repository)
     return SqlApiKeyStore(clean_database)
 
 
 @pytest.fixture
 def conversation_store(clean_database: Database | None) -> ConversationStore:
     if clean_database is None:
-        return InMemoryConversationStore()
+        return InProcessConversationStore()
     return SqlConversationStore(clean_database)
 
 
@@ -169,35 +169,35 @@ def make_user(user_repository: UserRepository) -> MakeUser:
 @pytest.fixture
 def memory_repository(clean_database: Database | None) -> MemoryRepository:
     if clean_database is None:
-        return InMemoryMemoryRepository()
+        return InProcessMemoryRepository()
     return SqlMemoryRepository(clean_database)
 
 
 @pytest.fixture
 def tool_state_store(clean_database: Database | None) -> ToolStateStore:
     if clean_database is None:
-        return InMemoryToolStateStore()
+        return InProcessToolStateStore()
     return SqlToolStateStore(clean_database)
 
 
 @pytest.fixture
 def approval_store(clean_database: Database | None) -> ApprovalStore:
     if clean_database is None:
-        return InMemoryApprovalStore()
+        return InProcessApprovalStore()
     return SqlApprovalStore(clean_database)
 
 
 @pytest.fixture
 def pipeline_run_store(clean_database: Database | None) -> PipelineRunStore:
     if clean_database is None:
-        return InMemoryPipelineRunStore()
+        return InProcessPipelineRunStore()
     return SqlPipelineRunStore(clean_database)
 
 
 @pytest.fixture
 def eval_run_store(clean_database: Database | None) -> EvalRunStore:
     if clean_database is None:
-        return InMemoryEvalRunStore()
+        return InProcessEvalRunStore()
     return SqlEvalRunStore(clean_database)
 
 

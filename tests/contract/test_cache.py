@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from adapters.memory.cache import InProcessCache
+from adapters.inprocess.cache import InProcessCache
 from adapters.redis.cache import RedisCache
 from adapters.redis.client import RedisClient
 from domain.errors import CacheUnavailable

@@ -23,7 +23,7 @@ from qdrant_client import AsyncQdrantClient
 from sqlalchemy import delete, text
 from sqlalchemy.dialects.postgresql import insert
 
-from adapters.memory.vector_index import InMemoryVectorIndex
+from adapters.inprocess.vector_index import InProcessVectorIndex
 from adapters.qdrant import QdrantEdgeIndex, QdrantIndex
 from adapters.sql.database import Database
 from adapters.sql.pgvector_index import PgVectorIndex
@@ -134,7 +134,7 @@ async def loaded(
 ) -> AsyncIterator[Loaded]:
     backend = index_backend
     if backend == "memory":
-        under_test = Loaded(InMemoryVectorIndex())
+        under_test = Loaded(InProcessVectorIndex())
     elif pg_database is not None:
         index = hnsw_only(pg_database) if backend == "pgvector-hnsw" else PgVectorIndex(pg_database)
         under_test = Loaded(index, await emptied(pg_database))
@@ -199,7 +199,7 @@ async def test_top_k_matches_exact_nearest_neighbours(loaded: Loaded) -> None:
         assert [h.similarity for h in hits] == sorted((h.similarity for h in hits), reverse=True)
         for hit in hits:  # the score is the cosine similarity itself
             assert hit.similarity == pytest.approx(float(by_id[hit.id] @ query), abs=1e-4)
-        if isinstance(loaded.index, InMemoryVectorIndex):
+        if isinstance(loaded.index, InProcessVectorIndex):
             assert [h.id for h in hits] == truth
     assert found_total / (20 * 10) >= 0.9
 

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
-from adapters.memory.memories import InMemoryMemoryRepository
-from adapters.memory.vector_index import InMemoryVectorIndex
+from adapters.inprocess.memories import InProcessMemoryRepository
+from adapters.inprocess.vector_index import InProcessVectorIndex
 from application.memory import LongTermMemory, NewMemory
 from domain.health import AdapterHealth
 from domain.memory.filters import ANY_MEMORY, MemoryFilter
@@ -83,7 +83,7 @@ class PutThrough:
 async def rankings(index: MemoryIndex) -> tuple[list[list[int]], float]:
     """Each question's top K (as turn positions) and the mean recall@K."""
     memory = LongTermMemory(
-        InMemoryMemoryRepository(),
+        InProcessMemoryRepository(),
         index,
         HashEmbedder(DIM),
         FakeClock(datetime(2023, 8, 1, tzinfo=UTC)),
@@ -103,7 +103,7 @@ async def rankings(index: MemoryIndex) -> tuple[list[list[int]], float]:
 
 
 async def test_hybrid_ranking_is_the_same_on_every_index(loaded: Loaded) -> None:  # noqa: F811
-    reference, reference_recall = await rankings(InMemoryVectorIndex(DIM))
+    reference, reference_recall = await rankings(InProcessVectorIndex(DIM))
     assert reference_recall == 1.0
     tops, recall = await rankings(PutThrough(loaded))
     assert recall == reference_recall  # every question's evidence in the top K
@@ -117,7 +117,7 @@ async def filtered_tops(index: MemoryIndex) -> list[list[int]]:
     """Each question's top K among the facts alone (hybrid: both sides narrowed)."""
     weights = RankingWeights(similarity=1, importance=0, recency=0)
     memory = LongTermMemory(
-        InMemoryMemoryRepository(), index, HashEmbedder(DIM), FakeClock(), weights
+        InProcessMemoryRepository(), index, HashEmbedder(DIM), FakeClock(), weights
     )
     user = uuid4()
     items = [

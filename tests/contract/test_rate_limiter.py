@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from adapters.memory.rate_limiter import InProcessRateLimiter
+from adapters.inprocess.rate_limiter import InProcessRateLimiter
 from adapters.redis.client import RedisClient
 from adapters.redis.rate_limiter import RedisRateLimiter
 from domain.errors import CacheUnavailable

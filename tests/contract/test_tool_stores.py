@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 import pytest
 from sqlalchemy import delete, select
 
-from adapters.memory.tools import InMemoryToolStateStore
+from adapters.inprocess.tools import InProcessToolStateStore
 from adapters.sql.database import Database
 from adapters.sql.tables import conversations, tool_states, users
 from domain.conversations.models import Conversation
@@ -27,7 +27,7 @@ from .conftest import SQL_ONLY, MakeUser, at
 
 async def changed_by(store: ToolStateStore, db: Database | None, name: str) -> UUID | None:
     """Who last flipped `name`: not part of the port, so read each backend's state."""
-    if isinstance(store, InMemoryToolStateStore):
+    if isinstance(store, InProcessToolStateStore):
         return store.states[name].changed_by
     assert db is not None
     async with db.transaction() as tx:

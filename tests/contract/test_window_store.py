@@ -16,7 +16,7 @@ from uuid import UUID, uuid4, uuid5
 
 import pytest
 
-from adapters.memory.window import InProcessWindowStore
+from adapters.inprocess.window import InProcessWindowStore
 from adapters.redis.client import RedisClient
 from adapters.redis.window_store import RedisWindowStore
 from domain.conversations.models import Message, MessageStatus, Role

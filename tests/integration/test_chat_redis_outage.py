@@ -10,7 +10,7 @@ from dependency_injector import providers
 from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
-from adapters.memory.models import StaticModelSource
+from adapters.inprocess.models import StaticModelSource
 from adapters.sql.migrate import upgrade
 from runtime import AppRuntime
 from tests.conftest import PG_URL, make_container, make_settings

@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from adapters.clock import SystemClock
 from adapters.dbos.executor import DbosPipelineExecutor
 from adapters.dbos.workflow import WORKFLOW_NAME
-from adapters.memory.pipeline_runs import InMemoryPipelineRunStore
+from adapters.inprocess.pipeline_runs import InProcessPipelineRunStore
 from adapters.sql.database import Database
 from adapters.sql.migrate import upgrade
 from adapters.sql.pipeline_runs import SqlPipelineRunStore
@@ -279,13 +279,13 @@ PIPELINES = {strategy: dag(strategy) for strategy in ErrorStrategy}
 
 
 @pytest.fixture(scope="module")
-def run_store() -> InMemoryPipelineRunStore:
-    return InMemoryPipelineRunStore()
+def run_store() -> InProcessPipelineRunStore:
+    return InProcessPipelineRunStore()
 
 
 @pytest.fixture(scope="module")
 async def in_process_dbos(
-    tmp_path_factory: pytest.TempPathFactory, run_store: InMemoryPipelineRunStore
+    tmp_path_factory: pytest.TempPathFactory, run_store: InProcessPipelineRunStore
 ) -> AsyncIterator[DbosPipelineExecutor]:
     path = tmp_path_factory.mktemp("dbos") / "system.sqlite"
     executor = DbosPipelineExecutor(
@@ -322,7 +322,7 @@ def summary(run: PipelineRun) -> dict[str, Any]:
 async def test_c_dbos_reports_what_in_process_reports(
     strategy: ErrorStrategy,
     in_process_dbos: DbosPipelineExecutor,
-    run_store: InMemoryPipelineRunStore,
+    run_store: InProcessPipelineRunStore,
 ) -> None:
     pipeline, user = PIPELINES[strategy], uuid4()
     expected_events: list[StageEvent] = []

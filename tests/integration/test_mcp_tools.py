@@ -22,9 +22,9 @@ from pydantic_ai.messages import (
 )
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
+from adapters.inprocess.tool_metrics import RecordingToolMetrics
+from adapters.inprocess.tools import InProcessToolStateStore
 from adapters.mcp.servers import open_mcp_servers
-from adapters.memory.tool_metrics import RecordingToolMetrics
-from adapters.memory.tools import InMemoryToolStateStore
 from adapters.settings import MCPServerConfig
 from application.agents.framework import AgentDeps
 from application.tools.registry import ToolRegistry
@@ -57,7 +57,7 @@ async def registry() -> AsyncIterator[ToolRegistry]:
     gets the same registry, with fresh metrics and every switch back on."""
     async with AsyncExitStack() as stack:
         opened = await open_mcp_servers([tiny()], stack)
-        registry = ToolRegistry(InMemoryToolStateStore(), state_ttl=0)
+        registry = ToolRegistry(InProcessToolStateStore(), state_ttl=0)
         for toolset, metas in opened:
             registry.register_toolset(toolset, metas)
         yield registry

@@ -10,7 +10,7 @@ import pytest
 from dependency_injector import providers
 from pytest_bdd import given, parsers, then, when
 
-from adapters.memory.models import StaticModelSource
+from adapters.inprocess.models import StaticModelSource
 from domain.agents.events import ChatEvent, ChatEventType
 from domain.agents.models import TurnResult
 from domain.conversations.models import Message, MessageStatus

@@ -16,7 +16,7 @@ from pydantic_ai.messages import (
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from adapters.memory.models import StaticModelSource
+from adapters.inprocess.models import StaticModelSource
 from application.memory import LongTermMemory, NewMemory, ReconcileIndex, Retrieval
 from domain.agents.models import AgentDefinition, MemoryPolicy
 from domain.memory.long_term import RankingWeights

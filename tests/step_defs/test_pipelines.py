@@ -13,8 +13,8 @@ import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from adapters.clock import SystemClock
-from adapters.memory.cache import InProcessCache
-from adapters.memory.pipeline_runs import InMemoryPipelineRunStore
+from adapters.inprocess.cache import InProcessCache
+from adapters.inprocess.pipeline_runs import InProcessPipelineRunStore
 from application.pipelines.executor import InProcessExecutor
 from application.pipelines.runs import GetPipelineRun, RunPipeline
 from domain.errors import NotFound, PipelineInvalid
@@ -38,7 +38,7 @@ class PipelineWorld:
     def __init__(self) -> None:
         self.runner = asyncio.Runner()
         self.cache = InProcessCache()
-        self.store = InMemoryPipelineRunStore()
+        self.store = InProcessPipelineRunStore()
         self.executor = InProcessExecutor(cache=self.cache, clock=SystemClock())
         self.pipelines: dict[str, Pipeline[Any, Any]] = {}
         self.users: dict[str, UUID] = {}

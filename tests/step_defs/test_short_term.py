@@ -17,7 +17,7 @@ from pydantic_ai.messages import (
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from adapters.memory.models import StaticModelSource
+from adapters.inprocess.models import StaticModelSource
 from domain.agents.models import AgentDefinition, HistoryPolicy
 from domain.conversations.models import Message
 from domain.memory.errors import CacheUnavailable

@@ -12,7 +12,7 @@ import pytest
 from dependency_injector import providers
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from adapters.memory.models import StaticModelSource
+from adapters.inprocess.models import StaticModelSource
 from tests.api.test_tools_api import BANKER, TOOL_AGENTS
 from tests.conftest import PG_URL, make_container, make_settings
 from tests.fixtures import demo_tools

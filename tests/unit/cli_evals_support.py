@@ -12,10 +12,10 @@ from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, ToolCall
 from pydantic_ai.models.function import AgentInfo
 from typer.testing import CliRunner, Result
 
-from adapters.memory.eval_runs import InMemoryEvalRunStore
-from adapters.memory.identity import InMemoryUserRepository
-from adapters.memory.memories import InMemoryMemoryRepository
-from adapters.memory.vector_index import InMemoryVectorIndex
+from adapters.inprocess.eval_runs import InProcessEvalRunStore
+from adapters.inprocess.identity import InProcessUserRepository
+from adapters.inprocess.memories import InProcessMemoryRepository
+from adapters.inprocess.vector_index import InProcessVectorIndex
 from container import Container
 from entrypoints.cli import main as cli
 from entrypoints.cli import runtime as cli_runtime
@@ -57,11 +57,11 @@ def broken_judge(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse
 
 class World:
     def __init__(self) -> None:
-        self.users = InMemoryUserRepository()
-        self.memories = InMemoryMemoryRepository()
-        self.index = InMemoryVectorIndex(64)
+        self.users = InProcessUserRepository()
+        self.memories = InProcessMemoryRepository()
+        self.index = InProcessVectorIndex(64)
         self.embedder = HashEmbedder()
-        self.runs = InMemoryEvalRunStore()
+        self.runs = InProcessEvalRunStore()
 
     def container(self) -> Container:
         container = Container()

@@ -17,7 +17,7 @@ from pydantic_ai.messages import (
 )
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
-from adapters.memory.models import StaticModelSource
+from adapters.inprocess.models import StaticModelSource
 from application.memory import NewMemory
 from container import Container
 from domain.agents.models import AgentDefinition, HistoryPolicy, MemoryPolicy

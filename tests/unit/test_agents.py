@@ -16,8 +16,8 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 from pydantic_ai.models.test import TestModel
 
 from adapters.config.agents import YamlAgentSource
-from adapters.memory.models import StaticModelSource
-from adapters.memory.tools import InMemoryToolStateStore
+from adapters.inprocess.models import StaticModelSource
+from adapters.inprocess.tools import InProcessToolStateStore
 from application.agents.catalog import AgentCatalog
 from application.agents.framework import BaseAgentFramework, RunFinished, TextDelta
 from application.tools.builtins import BUILTIN_TOOLS, current_time
@@ -219,7 +219,7 @@ async def test_stream_items_from_the_framework() -> None:
 def test_catalog_validates_definitions(tmp_path: Path) -> None:
     (tmp_path / "ok.yaml").write_text("name: helper\ntools: [current_time]\n")
     source = StaticModelSource(echo_model())
-    registry = ToolRegistry(InMemoryToolStateStore())
+    registry = ToolRegistry(InProcessToolStateStore())
     for fn in BUILTIN_TOOLS:
         registry.register(fn)
     catalog = AgentCatalog(YamlAgentSource(tmp_path), source, registry)

@@ -10,8 +10,8 @@ from uuid import uuid4
 
 import pytest
 
-from adapters.memory.api_keys import InMemoryApiKeyStore
-from adapters.memory.identity import InMemorySessionStore, InMemoryUserRepository
+from adapters.inprocess.api_keys import InProcessApiKeyStore
+from adapters.inprocess.identity import InProcessSessionStore, InProcessUserRepository
 from adapters.security.tokens import JWTTokenService
 from application.api_keys import CreateApiKey, RevokeApiKey
 from application.auth import Authenticate, RefreshTokens
@@ -27,9 +27,9 @@ class Identity:
 
     def __init__(self) -> None:
         self.clock = FakeClock()  # now: the JWTs' own expiry is checked against real time
-        self.users = InMemoryUserRepository()
-        self.sessions = InMemorySessionStore(self.users)
-        self.keys = InMemoryApiKeyStore(self.users)
+        self.users = InProcessUserRepository()
+        self.sessions = InProcessSessionStore(self.users)
+        self.keys = InProcessApiKeyStore(self.users)
         self.tokens = JWTTokenService(SECRET)
         self.authenticate = Authenticate(self.sessions, self.tokens, self.clock, self.keys)
         self.user = User(username="ada", email="ada@example.com", password_hash="x")

@@ -18,7 +18,7 @@ from pydantic_ai.messages import (
 )
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
-from adapters.memory.tools import InMemoryToolStateStore
+from adapters.inprocess.tools import InProcessToolStateStore
 from application.agents.framework import AgentDeps
 from application.tools.builtins import calculator
 from application.tools.registry import ToolRegistry
@@ -183,7 +183,7 @@ def _returns(messages: list[ModelMessage], outcome: str) -> list[str]:
 
 
 async def test_the_model_is_asked_to_retry_and_can_recover() -> None:
-    registry = ToolRegistry(InMemoryToolStateStore())
+    registry = ToolRegistry(InProcessToolStateStore())
     registry.register(calculator)
     expressions = iter(["9**9**9", "9**9"])
 
@@ -203,7 +203,7 @@ async def test_the_model_is_asked_to_retry_and_can_recover() -> None:
 
 
 async def test_invoke_reports_a_refused_expression_as_invalid_input() -> None:
-    registry = ToolRegistry(InMemoryToolStateStore())
+    registry = ToolRegistry(InProcessToolStateStore())
     registry.register(calculator)
     assert await invoke(registry, "calculator", {"expression": "2**10"}, CALLER) == 1024
     with pytest.raises(ValidationFailed) as caught:

@@ -14,9 +14,9 @@ from dependency_injector import providers
 from pydantic_ai.messages import ModelMessage, ModelResponse
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
-from adapters.memory.conversations import InMemoryConversationStore
-from adapters.memory.event_bus import InProcessEventBus
-from adapters.memory.models import StaticModelSource
+from adapters.inprocess.conversations import InProcessConversationStore
+from adapters.inprocess.event_bus import InProcessEventBus
+from adapters.inprocess.models import StaticModelSource
 from application.chat_events import (
     FollowConversation,
     conversation_channel,
@@ -88,7 +88,7 @@ class WatchedBus(InProcessEventBus):
 
 
 async def test_a_follower_skips_what_is_not_a_chat_event() -> None:
-    store, bus = InMemoryConversationStore(), WatchedBus()
+    store, bus = InProcessConversationStore(), WatchedBus()
     owner = uuid4()
     conversation = Conversation(user_id=owner, agent_name="assistant")
     await store.create(conversation)
@@ -106,7 +106,7 @@ async def test_a_follower_skips_what_is_not_a_chat_event() -> None:
 # --- the run guard ---------------------------------------------------------------------
 
 
-class ReplyRefusingStore(InMemoryConversationStore):
+class ReplyRefusingStore(InProcessConversationStore):
     """Stores the user's message, then fails on the assistant's (the database went away)."""
 
     async def add_message(self, user_id: UUID, message: Message) -> Any:
@@ -168,7 +168,7 @@ async def test_a_reply_that_cannot_be_stored_fails_the_turn_whole_or_streamed() 
 
 
 async def test_a_turn_that_cannot_store_its_message_reports_no_message() -> None:
-    class Down(InMemoryConversationStore):
+    class Down(InProcessConversationStore):
         async def create(self, conversation: Conversation) -> None:
             raise ServiceUnavailable("The database is unavailable.")
 

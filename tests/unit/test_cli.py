@@ -25,7 +25,7 @@ from pydantic_ai.messages import (
 from pydantic_ai.models.function import AgentInfo, DeltaToolCall, DeltaToolCalls, FunctionModel
 from typer.testing import CliRunner, Result
 
-from adapters.memory.models import StaticModelSource
+from adapters.inprocess.models import StaticModelSource
 from adapters.settings import get_settings
 from container import Container
 from entrypoints.cli import main as cli

@@ -16,8 +16,8 @@ import pytest
 from dependency_injector import providers
 from typer.testing import CliRunner, Result
 
-from adapters.memory.identity import InMemoryUserRepository
-from adapters.memory.memories import InMemoryMemoryRepository
+from adapters.inprocess.identity import InProcessUserRepository
+from adapters.inprocess.memories import InProcessMemoryRepository
 from application.memory import NewMemory
 from container import Container
 from domain.memory.long_term import IndexState, Memory, MemoryKind
@@ -32,8 +32,8 @@ class World:
     """The state that outlives one `mai` invocation, shared by every container built."""
 
     def __init__(self) -> None:
-        self.users = InMemoryUserRepository()
-        self.memories = InMemoryMemoryRepository()
+        self.users = InProcessUserRepository()
+        self.memories = InProcessMemoryRepository()
         self.index = FlakyIndex()
         self.embedder = HashEmbedder()
 

@@ -15,8 +15,8 @@ from pydantic_ai.messages import (
 )
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
-from adapters.memory.models import StaticModelSource
-from adapters.memory.window import InProcessWindowStore
+from adapters.inprocess.models import StaticModelSource
+from adapters.inprocess.window import InProcessWindowStore
 from container import Container
 from domain.agents.models import AgentDefinition, HistoryPolicy
 from domain.conversations.models import Message

@@ -8,7 +8,7 @@ from dependency_injector import providers
 from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
-from adapters.memory.models import StaticModelSource
+from adapters.inprocess.models import StaticModelSource
 from domain.agents.budget import ContextBudget
 from domain.agents.models import AgentDefinition, HistoryPolicy
 from domain.errors import PayloadTooLarge

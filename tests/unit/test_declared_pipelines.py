@@ -10,7 +10,7 @@ from pydantic_ai.messages import ModelMessage, ModelResponse
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from adapters.config.pipelines import YamlPipelineSource
-from adapters.memory.cache import InProcessCache
+from adapters.inprocess.cache import InProcessCache
 from application.pipelines.stages import AgentStage, CallableStage, PromptStage, ToolStage
 from domain.pipelines import RunStatus, StageStatus
 from tests.fakes import echo_model, last_user_text

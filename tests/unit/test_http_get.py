@@ -19,10 +19,10 @@ from pydantic_ai.messages import (
 )
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
-from adapters.memory.cache import InProcessCache
-from adapters.memory.rate_limiter import InProcessRateLimiter
-from adapters.memory.tool_metrics import RecordingToolMetrics
-from adapters.memory.tools import InMemoryToolStateStore
+from adapters.inprocess.cache import InProcessCache
+from adapters.inprocess.rate_limiter import InProcessRateLimiter
+from adapters.inprocess.tool_metrics import RecordingToolMetrics
+from adapters.inprocess.tools import InProcessToolStateStore
 from adapters.web.fetcher import MAX_REDIRECTS, HttpxWebFetcher
 from application.agents.framework import AgentDeps
 from application.tools.builtins import Page, make_http_get
@@ -274,7 +274,7 @@ async def test_the_fetcher_checks_the_first_url_too(fetchers: list[HttpxWebFetch
 def tool_registry(site: Site, fetchers: list[HttpxWebFetcher], **kw: Any) -> ToolRegistry:
     fetchers.append(fetcher := site.fetcher())
     registry = ToolRegistry(
-        InMemoryToolStateStore(),
+        InProcessToolStateStore(),
         cache=InProcessCache(),
         limiter=InProcessRateLimiter(),
         metrics=RecordingToolMetrics(),

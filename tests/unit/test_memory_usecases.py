@@ -8,7 +8,7 @@ from uuid import uuid4
 
 import pytest
 
-from adapters.memory.memories import InMemoryMemoryRepository
+from adapters.inprocess.memories import InProcessMemoryRepository
 from application.memory import (
     LongTermMemory,
     MemoryFilter,
@@ -24,9 +24,9 @@ from tests.fakes.clock import FakeClock
 
 
 @pytest.fixture
-def parts() -> tuple[InMemoryMemoryRepository, FlakyIndex, HashEmbedder, FakeClock]:
+def parts() -> tuple[InProcessMemoryRepository, FlakyIndex, HashEmbedder, FakeClock]:
     return (
-        InMemoryMemoryRepository(),
+        InProcessMemoryRepository(),
         FlakyIndex(),
         HashEmbedder(),
         FakeClock(datetime(2026, 11, 28, tzinfo=UTC)),

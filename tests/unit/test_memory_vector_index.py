@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 
 import numpy as np
 
-from adapters.memory.vector_index import InMemoryVectorIndex
+from adapters.inprocess.vector_index import InProcessVectorIndex
 from domain.memory.filters import ANY_MEMORY, MemoryFilter
 from domain.memory.long_term import MemoryKind
 from domain.memory.long_term_ports import IndexedVector
@@ -17,7 +17,7 @@ from domain.memory.long_term_ports import IndexedVector
 DIM = 8
 
 
-def truth(index: InMemoryVectorIndex, user: UUID, query: np.ndarray, k: int, kind: str | None):
+def truth(index: InProcessVectorIndex, user: UUID, query: np.ndarray, k: int, kind: str | None):
     rows = [
         e
         for e in index.entries.values()
@@ -33,7 +33,7 @@ def truth(index: InMemoryVectorIndex, user: UUID, query: np.ndarray, k: int, kin
 
 async def test_any_mix_of_writes_answers_as_brute_force() -> None:
     rng, pick = np.random.default_rng(1), random.Random(1)
-    index = InMemoryVectorIndex(DIM)
+    index = InProcessVectorIndex(DIM)
     users = [uuid4(), uuid4()]
     kinds = [k.value for k in MemoryKind]
     for step in range(400):

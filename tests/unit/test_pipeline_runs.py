@@ -11,7 +11,7 @@ from uuid import uuid4
 import pytest
 
 from adapters.clock import SystemClock
-from adapters.memory.pipeline_runs import InMemoryPipelineRunStore
+from adapters.inprocess.pipeline_runs import InProcessPipelineRunStore
 from application.pipelines.executor import InProcessExecutor
 from application.pipelines.runs import GetPipelineRun, ListPipelineRuns, RunPipeline
 from domain.errors import Conflict, NotFound, ValidationFailed
@@ -26,7 +26,7 @@ def run_of(user: Any, minutes: int = 0) -> PipelineRun:
 
 
 async def test_a_user_never_reads_another_users_run() -> None:
-    store = InMemoryPipelineRunStore()
+    store = InProcessPipelineRunStore()
     mine = run_of(ADA)
     await store.save(mine)
     assert (await store.get(mine.id, ADA)) == mine
@@ -39,7 +39,7 @@ async def test_a_user_never_reads_another_users_run() -> None:
 
 
 async def test_runs_are_copied_in_and_out() -> None:
-    store = InMemoryPipelineRunStore()
+    store = InProcessPipelineRunStore()
     run = run_of(ADA)
     await store.save(run)
     run.status = RunStatus.FAILED
@@ -48,7 +48,7 @@ async def test_runs_are_copied_in_and_out() -> None:
 
 
 async def test_listing_is_newest_first_and_paged() -> None:
-    store = InMemoryPipelineRunStore()
+    store = InProcessPipelineRunStore()
     runs = [run_of(ADA, minutes=i) for i in range(5)]
     for r in runs:
         await store.save(r)
@@ -64,12 +64,12 @@ def pipeline(fn: Any) -> Pipeline[int, int]:
     return Pipeline(name="calc", stages=[FunctionStage("s", fn)], output="s", input_type=int)
 
 
-def use_case(store: InMemoryPipelineRunStore) -> RunPipeline:
+def use_case(store: InProcessPipelineRunStore) -> RunPipeline:
     return RunPipeline(InProcessExecutor(clock=SystemClock()), store, SystemClock())
 
 
 async def test_run_pipeline_saves_the_finished_run() -> None:
-    store = InMemoryPipelineRunStore()
+    store = InProcessPipelineRunStore()
     run = await use_case(store).execute(pipeline(lambda x: x + 1), "41", user_id=ADA)
     assert run.status is RunStatus.SUCCEEDED and run.output == 42
     assert await GetPipelineRun(store).execute(run.id, ADA) == run
@@ -79,14 +79,14 @@ async def test_a_failed_run_is_returned_and_saved_not_raised() -> None:
     def broken(x: int) -> int:
         raise ValueError("no")
 
-    store = InMemoryPipelineRunStore()
+    store = InProcessPipelineRunStore()
     run = await use_case(store).execute(pipeline(broken), 1, user_id=ADA)
     assert run.status is RunStatus.FAILED
     assert (await GetPipelineRun(store).execute(run.id, ADA)).status is RunStatus.FAILED
 
 
 async def test_an_invalid_input_saves_nothing() -> None:
-    store = InMemoryPipelineRunStore()
+    store = InProcessPipelineRunStore()
     with pytest.raises(ValidationFailed):
         await use_case(store).execute(pipeline(lambda x: x), "forty", user_id=ADA)
     assert store.runs == {}
@@ -100,7 +100,7 @@ async def test_a_running_run_is_visible_and_a_cancelled_one_is_recorded() -> Non
         await asyncio.sleep(5)
         return x
 
-    store = InMemoryPipelineRunStore()
+    store = InProcessPipelineRunStore()
     task = asyncio.create_task(use_case(store).execute(pipeline(slow), 1, user_id=ADA))
     await started.wait()
     (running,) = (await store.list(ADA)).items

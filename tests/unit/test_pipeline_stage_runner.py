@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from adapters.memory.cache import InProcessCache
+from adapters.inprocess.cache import InProcessCache
 from domain.errors import CacheUnavailable
 from domain.pipelines import (
     FunctionStage,

@@ -10,7 +10,7 @@ import pytest
 from pydantic_ai.messages import ModelMessage, ModelRequest, UserPromptPart
 from pydantic_ai.models.test import TestModel
 
-from adapters.memory.models import StaticModelSource
+from adapters.inprocess.models import StaticModelSource
 from application.agents import budgeting
 from application.agents.budgeting import fitted_history, observe_usage
 from application.agents.framework import BaseAgentFramework

@@ -12,10 +12,10 @@ from pydantic_ai import Agent, RunContext
 from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, ToolCallPart
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
-from adapters.memory.cache import InProcessCache
-from adapters.memory.rate_limiter import InProcessRateLimiter
-from adapters.memory.tool_metrics import RecordingToolMetrics
-from adapters.memory.tools import InMemoryToolStateStore
+from adapters.inprocess.cache import InProcessCache
+from adapters.inprocess.rate_limiter import InProcessRateLimiter
+from adapters.inprocess.tool_metrics import RecordingToolMetrics
+from adapters.inprocess.tools import InProcessToolStateStore
 from application.agents.framework import AgentDeps
 from application.tools import tool, with_cache, with_rate_limit, with_retry, with_timeout
 from application.tools.builtins import BUILTIN_TOOLS, calculator
@@ -39,7 +39,7 @@ CALLER = AgentDeps(user_id=uuid4())  # someone on whose behalf a tool runs
 
 def make_registry(**kw: Any) -> ToolRegistry:
     kw.setdefault("metrics", RecordingToolMetrics())
-    return ToolRegistry(InMemoryToolStateStore(), **kw)
+    return ToolRegistry(InProcessToolStateStore(), **kw)
 
 
 @tool(name="weather", category="web", version="1.9.0", tags=("demo",))
@@ -99,7 +99,7 @@ def test_registration_is_thread_safe() -> None:
 
 
 async def test_switches_persist_and_reach_other_processes_within_the_ttl() -> None:
-    store, clock = InMemoryToolStateStore(), FakeClock()
+    store, clock = InProcessToolStateStore(), FakeClock()
     one = ToolRegistry(store, state_ttl=2.0, clock=clock)
     two = ToolRegistry(store, state_ttl=2.0, clock=clock)
     for r in (one, two):

@@ -1,4 +1,4 @@
-"""In-memory `EvalRunStore`: the tests' fake and the memory profile's store.
+"""In-process `EvalRunStore`: the tests' fake and the memory profile's store.
 
 Runs are kept per id in a public dict, deep-copied in and out as a database would, and
 listed newest first by (`created_at`, id) with the same `Cursor` tokens as the SQL store.
@@ -16,7 +16,7 @@ from domain.evals.models import EvalRun
 from domain.pagination import Cursor, Page, clamp_page_size
 
 
-class InMemoryEvalRunStore:
+class InProcessEvalRunStore:
     def __init__(self) -> None:
         self.runs: dict[UUID, EvalRun] = {}
         self._lock = asyncio.Lock()

@@ -1,4 +1,4 @@
-"""In-memory `UserRepository` and `SessionStore`: dict state that tests can inspect.
+"""In-process `UserRepository` and `SessionStore`: dict state that tests can inspect.
 
 They behave like the SQL adapters (the contract suite in tests/contract runs both): unique
 username and email raise `Conflict`, rotation is compare-and-set. Stored and returned objects
@@ -21,7 +21,7 @@ from domain.errors import Conflict, NotFound
 from domain.identity.models import AuthSession, User
 
 
-class InMemoryUserRepository:
+class InProcessUserRepository:
     def __init__(self) -> None:
         self.users: dict[UUID, User] = {}
         self._lock = asyncio.Lock()
@@ -67,10 +67,10 @@ class InMemoryUserRepository:
         return len(self.users)
 
 
-class InMemorySessionStore:
+class InProcessSessionStore:
     """`AuthSession` is frozen, so sessions are stored as they are and swapped on change."""
 
-    def __init__(self, users: InMemoryUserRepository) -> None:
+    def __init__(self, users: InProcessUserRepository) -> None:
         self.sessions: dict[UUID, AuthSession] = {}
         self._users = users
         self._lock = asyncio.Lock()

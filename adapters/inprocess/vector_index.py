@@ -1,4 +1,4 @@
-"""In-memory `MemoryIndex`: exact cosine search by numpy brute force.
+"""In-process `MemoryIndex`: exact cosine search by numpy brute force.
 
 The fake the BDD suite and the memory profile run on, and the contract suite's reference:
 being exact, it is the ground truth the approximate indexes are held to. `entries` shows
@@ -84,7 +84,7 @@ class _UserRows:
         self.ids.pop()
 
 
-class InMemoryVectorIndex:
+class InProcessVectorIndex:
     name = "memory"
 
     def __init__(self, dim: int | None = None) -> None:

@@ -1,4 +1,4 @@
-"""In-memory `ApiKeyStore`: dict state that tests can inspect (behaves as the SQL adapter;
+"""In-process `ApiKeyStore`: dict state that tests can inspect (behaves as the SQL adapter;
 the contract suite in tests/contract runs both). It reads its users' repository for
 `get_by_hash_with_user`, as the SQL one joins the users table."""
 
@@ -10,14 +10,14 @@ from dataclasses import replace
 from datetime import datetime
 from uuid import UUID
 
-from adapters.memory.identity import InMemoryUserRepository
+from adapters.inprocess.identity import InProcessUserRepository
 from domain.errors import Conflict
 from domain.identity.api_keys import ApiKey
 from domain.identity.models import User
 
 
-class InMemoryApiKeyStore:
-    def __init__(self, users: InMemoryUserRepository) -> None:
+class InProcessApiKeyStore:
+    def __init__(self, users: InProcessUserRepository) -> None:
         self.keys: dict[UUID, ApiKey] = {}
         self._users = users
         self._lock = asyncio.Lock()

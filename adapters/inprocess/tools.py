@@ -1,4 +1,4 @@
-"""In-memory `ToolStateStore` and `ApprovalStore`: the SQL adapters' behaviour over dicts.
+"""In-process `ToolStateStore` and `ApprovalStore`: the SQL adapters' behaviour over dicts.
 
 The contract suite (tests/contract/test_tool_stores.py) runs these and the SQL stores alike.
 State is public for tests to inspect; approvals are copied in and out, as a database
@@ -29,7 +29,7 @@ class ToolSwitch:
     changed_at: datetime
 
 
-class InMemoryToolStateStore:
+class InProcessToolStateStore:
     def __init__(self, clock: Clock | None = None) -> None:
         self.states: dict[str, ToolSwitch] = {}
         self._clock = clock or SystemClock()
@@ -41,7 +41,7 @@ class InMemoryToolStateStore:
         self.states[name] = ToolSwitch(enabled, changed_by, self._clock.now())
 
 
-class InMemoryApprovalStore:
+class InProcessApprovalStore:
     def __init__(self, clock: Clock | None = None) -> None:
         self.approvals: dict[UUID, Approval] = {}
         self._clock = clock or SystemClock()

@@ -1,4 +1,4 @@
-"""In-memory `MemoryRepository`: dict state, the same rules as the SQL one.
+"""In-process `MemoryRepository`: dict state, the same rules as the SQL one.
 
 Lexical search is BM25 (k1 1.2, b 0.75, as SQLite FTS5 scores) over the same `search_text`
 the SQL stores index, Snowball-stemmed as PostgreSQL's 'english' configuration stems, with
@@ -39,7 +39,7 @@ def _copy(m: Memory) -> Memory:
     )
 
 
-class InMemoryMemoryRepository:
+class InProcessMemoryRepository:
     def __init__(self) -> None:
         self.rows: dict[UUID, Memory] = {}
         self.deleted_at: dict[UUID, datetime] = {}

@@ -1,4 +1,4 @@
-"""In-memory `ConversationStore`: the SQL adapter's behaviour over two public dicts.
+"""In-process `ConversationStore`: the SQL adapter's behaviour over two public dicts.
 
 Same isolation (every call is scoped by the owner), same ordering with the same id
 tie-break, and the same `Cursor` tokens, so a page cursor means the same thing against
@@ -21,7 +21,7 @@ from domain.errors import Conflict, NotFound
 from domain.pagination import Cursor, Page, clamp_page_size
 
 
-class InMemoryConversationStore:
+class InProcessConversationStore:
     def __init__(self) -> None:
         self.conversations: dict[UUID, Conversation] = {}
         self.messages_by_id: dict[UUID, Message] = {}

@@ -1,4 +1,4 @@
-"""In-memory `PipelineRunStore`: the tests' fake and the embedded profile's store.
+"""In-process `PipelineRunStore`: the tests' fake and the embedded profile's store.
 
 Runs are kept per id in a public dict; every read is scoped by the owner, ordered newest
 first by (`created_at`, id) and paged with the same `Cursor` tokens as the SQL stores.
@@ -17,7 +17,7 @@ from domain.pagination import Cursor, Page, clamp_page_size
 from domain.pipelines.runs import PipelineRun
 
 
-class InMemoryPipelineRunStore:
+class InProcessPipelineRunStore:
     def __init__(self) -> None:
         self.runs: dict[UUID, PipelineRun] = {}
         self._lock = asyncio.Lock()
