@@ -22,7 +22,7 @@ class ListConversations:
     async def execute(
         self, user_id: UUID, limit: int = 20, after: str | None = None
     ) -> Page[Conversation]:
-        return await self._store.list(user_id, clamp_page_size(limit), after)
+        return await self._store.page(user_id, clamp_page_size(limit), after)
 
 
 class GetConversation:

@@ -153,7 +153,7 @@ class LongTermMemory:
 
     async def _add_context(self, user_id: UUID, memories: list[Memory]) -> None:
         """Give each memory the content of the one before it in its thread as context."""
-        latest = await self._repo.list(user_id, 1)
+        latest = await self._repo.page(user_id, 1)
         previous = latest.items[0] if latest.items else None
         for m in memories:
             thread = thread_of(m.metadata, m.source_conversation_id)
@@ -341,7 +341,7 @@ class LongTermMemory:
     async def get_recent(
         self, user_id: UUID, limit: int = 20, after: str | None = None
     ) -> Page[Memory]:
-        return await self._repo.list(user_id, clamp_page_size(limit), after)
+        return await self._repo.page(user_id, clamp_page_size(limit), after)
 
     async def forget(self, user_id: UUID, memory_id: UUID) -> None:
         if not await self._repo.soft_delete(user_id, memory_id, self._clock.now()):

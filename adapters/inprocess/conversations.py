@@ -8,7 +8,6 @@ either store. Values are copied in and out, as a database would.
 from __future__ import annotations
 
 import asyncio
-import builtins
 from collections.abc import Mapping
 from copy import deepcopy
 from dataclasses import replace
@@ -33,7 +32,7 @@ class InProcessConversationStore:
             return None
         return found
 
-    def _ordered_messages(self, conversation_id: UUID) -> builtins.list[Message]:
+    def _ordered_messages(self, conversation_id: UUID) -> list[Message]:
         return sorted(
             (m for m in self.messages_by_id.values() if m.conversation_id == conversation_id),
             key=lambda m: (m.created_at, m.id),
@@ -49,7 +48,7 @@ class InProcessConversationStore:
         found = self._owned(user_id, conversation_id)
         return None if found is None else replace(found)
 
-    async def list(self, user_id: UUID, limit: int, after: str | None = None) -> Page[Conversation]:
+    async def page(self, user_id: UUID, limit: int, after: str | None = None) -> Page[Conversation]:
         limit = clamp_page_size(limit)
         mine = [
             c for c in self.conversations.values() if c.user_id == user_id and c.deleted_at is None
@@ -108,15 +107,15 @@ class InProcessConversationStore:
 
     async def recent_messages(
         self, user_id: UUID, conversation_id: UUID, limit: int
-    ) -> builtins.list[Message]:
+    ) -> list[Message]:
         if self._owned(user_id, conversation_id) is None:
             raise NotFound("Conversation not found.", details={"id": str(conversation_id)})
         ordered = self._ordered_messages(conversation_id)
         return [_copy(m) for m in ordered[-limit:]] if limit > 0 else []
 
     async def messages_for(
-        self, user_id: UUID, conversation_ids: builtins.list[UUID], limit_per_conversation: int
-    ) -> dict[UUID, builtins.list[Message]]:
+        self, user_id: UUID, conversation_ids: list[UUID], limit_per_conversation: int
+    ) -> dict[UUID, list[Message]]:
         limit = clamp_page_size(limit_per_conversation)
         return {
             cid: [_copy(m) for m in self._ordered_messages(cid)[:limit]]

@@ -7,7 +7,6 @@ listed newest first by (`created_at`, id) with the same `Cursor` tokens as the S
 from __future__ import annotations
 
 import asyncio
-import builtins
 from copy import deepcopy
 from uuid import UUID
 
@@ -31,7 +30,7 @@ class InProcessEvalRunStore:
         found = self.runs.get(run_id)
         return None if found is None else deepcopy(found)
 
-    async def list(
+    async def page(
         self, limit: int = 50, after: str | None = None, dataset: str | None = None
     ) -> Page[EvalRun]:
         limit = clamp_page_size(limit)
@@ -47,7 +46,7 @@ class InProcessEvalRunStore:
         last = items[-1] if len(runs) > limit else None
         return Page(items, Cursor(last.created_at, last.id).encode() if last else None)
 
-    async def latest(self) -> builtins.list[EvalRun]:
+    async def latest(self) -> list[EvalRun]:
         newest: dict[tuple[str, str, str], EvalRun] = {}
         for run in self.runs.values():
             key = (run.kind.value, run.dataset, run.target)

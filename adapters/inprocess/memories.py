@@ -7,7 +7,6 @@ the query's stop words dropped the same way (`domain.memory.indexing.query_terms
 
 from __future__ import annotations
 
-import builtins
 import math
 import re
 from collections import Counter
@@ -45,7 +44,7 @@ class InProcessMemoryRepository:
         self.deleted_at: dict[UUID, datetime] = {}
         self._terms: dict[UUID, tuple[str, Counter[str]]] = {}
 
-    def _live(self, user_id: UUID) -> builtins.list[Memory]:
+    def _live(self, user_id: UUID) -> list[Memory]:
         return [
             m for m in self.rows.values() if m.user_id == user_id and m.id not in self.deleted_at
         ]
@@ -56,14 +55,14 @@ class InProcessMemoryRepository:
 
     async def get_many(
         self, user_id: UUID, ids: Sequence[UUID], *, with_embeddings: bool = True
-    ) -> builtins.list[Memory]:
+    ) -> list[Memory]:
         found = [self.rows[i] for i in ids if i in self.rows]
         live = [m for m in found if m.user_id == user_id and m.id not in self.deleted_at]
         if with_embeddings:
             return [_copy(m) for m in live]
         return [replace(m, metadata=dict(m.metadata), embedding=None) for m in live]
 
-    async def list(self, user_id: UUID, limit: int, after: str | None = None) -> Page[Memory]:
+    async def page(self, user_id: UUID, limit: int, after: str | None = None) -> Page[Memory]:
         limit = clamp_page_size(limit)
         items = sorted(self._live(user_id), key=lambda m: (m.created_at, m.id), reverse=True)
         if after is not None:
@@ -91,7 +90,7 @@ class InProcessMemoryRepository:
 
     async def lexical_search(
         self, user_id: UUID, query: str, k: int, where: MemoryFilter = ANY_MEMORY
-    ) -> builtins.list[LexicalHit]:
+    ) -> list[LexicalHit]:
         terms = set(_terms(" ".join(query_terms(query))))
         docs = [m for m in self._live(user_id) if where.matches(m)]
         if not terms or not docs or k <= 0:
@@ -124,7 +123,7 @@ class InProcessMemoryRepository:
             cached = self._terms[m.id] = (indexed, Counter(_terms(indexed)))
         return cached[1]
 
-    async def pending(self, limit: int) -> builtins.list[Memory]:
+    async def pending(self, limit: int) -> list[Memory]:
         items = [m for m in self.rows.values() if m.index_state is not IndexState.INDEXED]
         items.sort(key=lambda m: (m.created_at, m.id))
         return [_copy(m) for m in items[:limit]]
@@ -136,7 +135,7 @@ class InProcessMemoryRepository:
                 m.index_state = IndexState.INDEXED
 
     async def set_embeddings(
-        self, vectors: dict[UUID, builtins.list[float]], model: str | None = None
+        self, vectors: dict[UUID, list[float]], model: str | None = None
     ) -> None:
         for i, v in vectors.items():
             if i in self.rows:
@@ -155,7 +154,7 @@ class InProcessMemoryRepository:
 
     async def embedded_by_other(
         self, user_id: UUID | None, model: str, after: UUID | None, limit: int
-    ) -> builtins.list[Memory]:
+    ) -> list[Memory]:
         stale = [
             m
             for m in await self.all_for_reindex(user_id, after, len(self.rows) + 1)
@@ -171,7 +170,7 @@ class InProcessMemoryRepository:
 
     async def cleanup_candidates(
         self, user_id: UUID | None, older_than: datetime, max_importance: float, limit: int
-    ) -> builtins.list[Memory]:
+    ) -> list[Memory]:
         items = [
             m
             for m in self.rows.values()
@@ -185,7 +184,7 @@ class InProcessMemoryRepository:
 
     async def all_for_reindex(
         self, user_id: UUID | None, after: UUID | None, limit: int
-    ) -> builtins.list[Memory]:
+    ) -> list[Memory]:
         items = sorted(
             (
                 m

@@ -35,7 +35,7 @@ class InProcessPipelineRunStore:
             return None
         return deepcopy(found)
 
-    async def list(
+    async def page(
         self, user_id: UUID, limit: int = 50, after: str | None = None
     ) -> Page[PipelineRun]:
         limit = clamp_page_size(limit)

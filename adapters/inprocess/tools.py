@@ -8,7 +8,6 @@ is as atomic as the SQL conditional UPDATE.
 
 from __future__ import annotations
 
-import builtins
 from copy import deepcopy
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -59,9 +58,7 @@ class InProcessApprovalStore:
         found = self._owned(user_id, approval_id)
         return None if found is None else _copy(found)
 
-    async def list(
-        self, user_id: UUID, status: ApprovalStatus | None = None
-    ) -> builtins.list[Approval]:
+    async def for_user(self, user_id: UUID, status: ApprovalStatus | None = None) -> list[Approval]:
         mine = [
             a
             for a in self.approvals.values()

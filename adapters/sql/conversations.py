@@ -8,7 +8,6 @@ never skip or repeat a row when new ones arrive between requests.
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
@@ -74,7 +73,7 @@ def _message_values(message: Message) -> dict[str, Any]:
     }
 
 
-def _page(items: builtins.list[T], limit: int, cursor_of: Callable[[T], Cursor]) -> Page[T]:
+def _page(items: list[T], limit: int, cursor_of: Callable[[T], Cursor]) -> Page[T]:
     """A page from `limit + 1` fetched rows: the extra row only says there is a next page."""
     if len(items) <= limit:
         return Page(items, None)
@@ -110,7 +109,7 @@ class SqlConversationStore:
             row = result.mappings().first()
         return None if row is None else _to_conversation(row)
 
-    async def list(self, user_id: UUID, limit: int, after: str | None = None) -> Page[Conversation]:
+    async def page(self, user_id: UUID, limit: int, after: str | None = None) -> Page[Conversation]:
         limit = clamp_page_size(limit)
         query = select(conversations).where(_c.user_id == user_id, _c.deleted_at.is_(None))
         if after is not None:
@@ -184,7 +183,7 @@ class SqlConversationStore:
 
     async def recent_messages(
         self, user_id: UUID, conversation_id: UUID, limit: int
-    ) -> builtins.list[Message]:
+    ) -> list[Message]:
         """The newest `limit` messages, oldest first (one indexed query, newest-first scan)."""
         query = (
             select(messages)
@@ -201,8 +200,8 @@ class SqlConversationStore:
         return items
 
     async def messages_for(
-        self, user_id: UUID, conversation_ids: builtins.list[UUID], limit_per_conversation: int
-    ) -> dict[UUID, builtins.list[Message]]:
+        self, user_id: UUID, conversation_ids: list[UUID], limit_per_conversation: int
+    ) -> dict[UUID, list[Message]]:
         """The first `limit_per_conversation` messages of each of the user's live
         conversations among `conversation_ids` (an empty list if it has none); ids that are
         unknown, deleted or someone else's are absent from the result."""
@@ -227,7 +226,7 @@ class SqlConversationStore:
             .where(_c.id.in_(conversation_ids), _c.user_id == user_id, _c.deleted_at.is_(None))
             .order_by(_c.id, ranked_sq.c.position)
         )
-        found: dict[UUID, builtins.list[Message]] = {}
+        found: dict[UUID, list[Message]] = {}
         async with self._db.transaction() as tx:
             for row in (await tx.execute(query)).mappings():
                 batch = found.setdefault(row["owned_id"], [])

@@ -7,7 +7,6 @@ window function, which PostgreSQL and SQLite (3.25+) both run.
 
 from __future__ import annotations
 
-import builtins
 from dataclasses import asdict
 from typing import Any
 from uuid import UUID
@@ -75,7 +74,7 @@ class SqlEvalRunStore:
             row = (await tx.execute(select(eval_runs).where(_e.id == run_id))).mappings().first()
         return None if row is None else _to_run(row)
 
-    async def list(
+    async def page(
         self, limit: int = 50, after: str | None = None, dataset: str | None = None
     ) -> Page[EvalRun]:
         limit = clamp_page_size(limit)
@@ -97,7 +96,7 @@ class SqlEvalRunStore:
         last = items[-1] if len(rows) > limit else None
         return Page(items, Cursor(last.created_at, last.id).encode() if last else None)
 
-    async def latest(self) -> builtins.list[EvalRun]:
+    async def latest(self) -> list[EvalRun]:
         position = (
             func.row_number()
             .over(

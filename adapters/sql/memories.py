@@ -10,7 +10,6 @@ names, dates, numbers and rarer words, which dense vectors miss.
 
 from __future__ import annotations
 
-import builtins
 import functools
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -148,7 +147,7 @@ class SqlMemoryRepository:
 
     async def get_many(
         self, user_id: UUID, ids: Sequence[UUID], *, with_embeddings: bool = True
-    ) -> builtins.list[Memory]:
+    ) -> list[Memory]:
         if not ids:
             return []
         if self._sqlite is not None and not with_embeddings:
@@ -161,7 +160,7 @@ class SqlMemoryRepository:
             found = {r["id"]: to_memory(r) for r in (await tx.execute(query)).mappings()}
         return [found[i] for i in ids if i in found]
 
-    async def list(self, user_id: UUID, limit: int, after: str | None = None) -> Page[Memory]:
+    async def page(self, user_id: UUID, limit: int, after: str | None = None) -> Page[Memory]:
         limit = clamp_page_size(limit)
         query = select(memories).where(_live(user_id))
         if after is not None:
@@ -200,7 +199,7 @@ class SqlMemoryRepository:
 
     async def lexical_search(
         self, user_id: UUID, query: str, k: int, where: MemoryFilter = ANY_MEMORY
-    ) -> builtins.list[LexicalHit]:
+    ) -> list[LexicalHit]:
         words = query_terms(query)
         if not words or k <= 0:
             return []
@@ -232,7 +231,7 @@ class SqlMemoryRepository:
             rows = (await tx.execute(stmt)).all()
         return [LexicalHit(row[0], float(row[1])) for row in rows]
 
-    async def pending(self, limit: int) -> builtins.list[Memory]:
+    async def pending(self, limit: int) -> list[Memory]:
         query = (
             select(memories)
             .where(_t.index_state != IndexState.INDEXED.value)
@@ -253,7 +252,7 @@ class SqlMemoryRepository:
                 await tx.execute(stmt)
 
     async def set_embeddings(
-        self, vectors: dict[UUID, builtins.list[float]], model: str | None = None
+        self, vectors: dict[UUID, list[float]], model: str | None = None
     ) -> None:
         if vectors:
             stmt = (
@@ -272,7 +271,7 @@ class SqlMemoryRepository:
 
     async def cleanup_candidates(
         self, user_id: UUID | None, older_than: datetime, max_importance: float, limit: int
-    ) -> builtins.list[Memory]:
+    ) -> list[Memory]:
         query = select(memories).where(
             _t.deleted_at.is_(None), _t.created_at < older_than, _t.importance < max_importance
         )
@@ -284,7 +283,7 @@ class SqlMemoryRepository:
 
     async def all_for_reindex(
         self, user_id: UUID | None, after: UUID | None, limit: int
-    ) -> builtins.list[Memory]:
+    ) -> list[Memory]:
         query = select(memories).where(_t.deleted_at.is_(None))
         if user_id is not None:
             query = query.where(_t.user_id == user_id)
@@ -306,7 +305,7 @@ class SqlMemoryRepository:
 
     async def embedded_by_other(
         self, user_id: UUID | None, model: str, after: UUID | None, limit: int
-    ) -> builtins.list[Memory]:
+    ) -> list[Memory]:
         query = select(memories).where(
             _t.deleted_at.is_(None),
             or_(_t.embedding_model.is_(None), _t.embedding_model != model),

@@ -12,7 +12,6 @@ plain dicts, which is what the API serves anyway.
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
@@ -132,7 +131,7 @@ class SqlPipelineRunStore:
             stages = await _stages_of(tx, [run_id])
         return _to_run(row, stages.get(run_id, []))
 
-    async def list(
+    async def page(
         self, user_id: UUID, limit: int = 50, after: str | None = None
     ) -> Page[PipelineRun]:
         limit = clamp_page_size(limit)
@@ -155,9 +154,7 @@ class SqlPipelineRunStore:
         return Page(items, Cursor(last.created_at, last.id).encode() if last else None)
 
 
-async def _stages_of(
-    tx: AsyncSession, run_ids: builtins.list[UUID]
-) -> dict[UUID, builtins.list[RowMapping]]:
+async def _stages_of(tx: AsyncSession, run_ids: list[UUID]) -> dict[UUID, list[RowMapping]]:
     """The stage rows of these runs, each run's in the order its stages finished."""
     if not run_ids:
         return {}
@@ -166,7 +163,7 @@ async def _stages_of(
         .where(_s.run_id.in_(run_ids))
         .order_by(_s.run_id, _s.position)
     )
-    grouped: dict[UUID, builtins.list[RowMapping]] = {}
+    grouped: dict[UUID, list[RowMapping]] = {}
     for row in (await tx.execute(query)).mappings():
         grouped.setdefault(row["run_id"], []).append(row)
     return grouped

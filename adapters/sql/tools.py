@@ -14,7 +14,6 @@ Every approval statement carries the owner's id: another user's approval looks u
 
 from __future__ import annotations
 
-import builtins
 from typing import Any
 from uuid import UUID
 
@@ -33,13 +32,13 @@ from domain.tools.models import Approval, ApprovalStatus, PendingCall
 _a = tool_approvals.c
 
 
-def _calls_to_json(calls: builtins.list[PendingCall]) -> builtins.list[dict[str, Any]]:
+def _calls_to_json(calls: list[PendingCall]) -> list[dict[str, Any]]:
     return [
         {"tool_call_id": c.tool_call_id, "tool_name": c.tool_name, "args": c.args} for c in calls
     ]
 
 
-def _calls_from_json(raw: builtins.list[dict[str, Any]] | None) -> builtins.list[PendingCall]:
+def _calls_from_json(raw: list[dict[str, Any]] | None) -> list[PendingCall]:
     return [
         PendingCall(tool_call_id=c["tool_call_id"], tool_name=c["tool_name"], args=c["args"])
         for c in raw or []
@@ -133,9 +132,7 @@ class SqlApprovalStore:
             row = (await tx.execute(query)).mappings().first()
         return None if row is None else _to_approval(row)
 
-    async def list(
-        self, user_id: UUID, status: ApprovalStatus | None = None
-    ) -> builtins.list[Approval]:
+    async def for_user(self, user_id: UUID, status: ApprovalStatus | None = None) -> list[Approval]:
         query = select(tool_approvals).where(_a.user_id == user_id)
         if status is not None:
             query = query.where(_a.status == status.value)

@@ -64,7 +64,7 @@ class AgentCatalog:
         self._definitions[definition.name] = definition
         self._built.pop(definition.name, None)
 
-    def list(self) -> list[AgentDefinition]:
+    def all(self) -> list[AgentDefinition]:
         return sorted(self._definitions.values(), key=lambda d: d.name)
 
     def definition(self, name: str) -> AgentDefinition:

@@ -21,10 +21,10 @@ class EvalRuns:
         await self._store.add(run)
         self._metrics.record(run)
 
-    async def list(
+    async def page(
         self, limit: int = 20, after: str | None = None, dataset: str | None = None
     ) -> Page[EvalRun]:
-        return await self._store.list(limit, after, dataset)
+        return await self._store.page(limit, after, dataset)
 
     async def get(self, run_id: UUID) -> EvalRun:
         found = await self._store.get(run_id)

@@ -80,4 +80,4 @@ class ListPipelineRuns:
     async def execute(
         self, user_id: UUID, limit: int = 20, after: str | None = None
     ) -> Page[PipelineRun]:
-        return await self._store.list(user_id, limit, after)
+        return await self._store.page(user_id, limit, after)

@@ -51,7 +51,7 @@ class Pipelines:
         self._get = GetPipelineRun(store)
         self._list = ListPipelineRuns(store)
 
-    def list(self) -> list[Pipeline[Any, Any]]:
+    def all(self) -> list[Pipeline[Any, Any]]:
         return sorted(self.registry, key=lambda p: p.name)
 
     def get(self, name: str) -> Pipeline[Any, Any]:

@@ -3,13 +3,12 @@ rendered safely, with rendered results cached and prompt files reloaded when the
 
 Every file is loaded and compiled at construction, so a broken prompt file stops start-up
 with its path. `reload()` re-reads only the files whose stamp changed and drops their
-cached renders; with `hot_reload` that check runs on `get`/`render`/`list`, at most once a
+cached renders; with `hot_reload` that check runs on `get`/`render`/`all`, at most once a
 `check_interval`.
 """
 
 from __future__ import annotations
 
-import builtins
 import hashlib
 import json
 import time
@@ -33,7 +32,7 @@ CACHE_PREFIX = "prompt:"
 
 @dataclass(frozen=True, slots=True)
 class PromptSummary:
-    """A prompt as `list()` shows it: its versions, and the latest one's declaration."""
+    """A prompt as `all()` shows it: its versions, and the latest one's declaration."""
 
     name: str
     versions: list[str]
@@ -75,7 +74,7 @@ class PromptManager:
         """The latest release of `name` (or `version`, pinned); PROMPT_NOT_FOUND if none."""
         return self._entry(name, version).prompt
 
-    def list(self) -> list[PromptSummary]:
+    def all(self) -> list[PromptSummary]:
         self._maybe_reload()
         out = []
         for name in sorted(self._index):
@@ -161,7 +160,7 @@ class PromptManager:
             return None
 
     # --- reloading ------------------------------------------------------------------------
-    async def reload(self) -> builtins.list[str]:
+    async def reload(self) -> list[str]:
         """Re-read the files that changed (or appeared, or went away) and drop the cached
         renders of every prompt they hold. A broken file raises ConfigurationError and
         leaves the loaded prompts as they were. Returns the affected prompt names."""

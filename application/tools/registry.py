@@ -9,7 +9,6 @@ on this one) so a turn does not cost a query per model step.
 
 from __future__ import annotations
 
-import builtins
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -138,19 +137,19 @@ class ToolRegistry:
         """The latest version by default, or the pinned one; with its current switch."""
         return self._effective(self.entry(name, version).meta)
 
-    def list(self) -> builtins.list[ToolMetadata]:
+    def all(self) -> list[ToolMetadata]:
         """Every version of every tool, by name then version."""
         with self._lock:
             metas = [e.meta for versions in self._tools.values() for e in versions.values()]
         return sorted((self._effective(m) for m in metas), key=lambda m: (m.name, m.version))
 
-    def list_by_category(self) -> dict[str, builtins.list[ToolMetadata]]:
-        grouped: dict[str, builtins.list[ToolMetadata]] = {}
-        for meta in self.list():
+    def list_by_category(self) -> dict[str, list[ToolMetadata]]:
+        grouped: dict[str, list[ToolMetadata]] = {}
+        for meta in self.all():
             grouped.setdefault(meta.category, []).append(meta)
         return dict(sorted(grouped.items()))
 
-    def catalog(self) -> dict[str, builtins.list[ToolMetadata]]:
+    def catalog(self) -> dict[str, list[ToolMetadata]]:
         """Name → every registered version (what the domain's rules choose from)."""
         with self._lock:
             return {n: [e.meta for e in vs.values()] for n, vs in self._tools.items()}
@@ -185,7 +184,7 @@ class ToolRegistry:
 
     # --- agents -------------------------------------------------------------------------
 
-    def unknown(self, definition: AgentDefinition) -> builtins.list[str]:
+    def unknown(self, definition: AgentDefinition) -> list[str]:
         return unknown_entries(self.catalog(), definition.tools)
 
     def needs_approval(self, definition: AgentDefinition) -> bool:

@@ -26,10 +26,10 @@ class Tools:
         self.registry = registry
         self._memory = memory
 
-    async def list(self, category: str | None = None) -> list[ToolMetadata]:
+    async def all(self, category: str | None = None) -> list[ToolMetadata]:
         """Every version of every tool with its current switch (re-read, not cached)."""
         await self.registry.switches(fresh=True)
-        return [m for m in self.registry.list() if category is None or m.category == category]
+        return [m for m in self.registry.all() if category is None or m.category == category]
 
     async def get(self, name: str, version: str | None = None) -> ToolMetadata:
         await self.registry.switches(fresh=True)
@@ -55,8 +55,8 @@ class Approvals:
     def __init__(self, store: ApprovalStore) -> None:
         self._store = store
 
-    async def list(self, user_id: UUID, status: ApprovalStatus | None = None) -> list[Approval]:
-        return await self._store.list(user_id, status)
+    async def for_user(self, user_id: UUID, status: ApprovalStatus | None = None) -> list[Approval]:
+        return await self._store.for_user(user_id, status)
 
     async def get(self, user_id: UUID, approval_id: UUID) -> Approval:
         found = await self._store.get(user_id, approval_id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
@@ -17,7 +16,7 @@ class ConversationStore(Protocol):
     async def get(self, user_id: UUID, conversation_id: UUID) -> Conversation | None:
         """The user's conversation, or None if it does not exist, is deleted or is not theirs."""
 
-    async def list(self, user_id: UUID, limit: int, after: str | None = None) -> Page[Conversation]:
+    async def page(self, user_id: UUID, limit: int, after: str | None = None) -> Page[Conversation]:
         """Most recently updated first; `after` is the previous page's cursor."""
 
     async def add_message(self, user_id: UUID, message: Message) -> None:
@@ -38,13 +37,13 @@ class ConversationStore(Protocol):
 
     async def recent_messages(
         self, user_id: UUID, conversation_id: UUID, limit: int
-    ) -> builtins.list[Message]:
+    ) -> list[Message]:
         """The newest `limit` messages in chronological order (the agent's context window);
         `NotFound` if the conversation is not the user's."""
 
     async def messages_for(
-        self, user_id: UUID, conversation_ids: builtins.list[UUID], limit_per_conversation: int
-    ) -> dict[UUID, builtins.list[Message]]:
+        self, user_id: UUID, conversation_ids: list[UUID], limit_per_conversation: int
+    ) -> dict[UUID, list[Message]]:
         """Batch load for GraphQL DataLoaders: the first N messages, oldest first, of each of
         the user's live conversations (an empty list if it has none); unknown, deleted or
         other users' ids are left out."""

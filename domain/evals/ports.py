@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 from typing import Protocol
 from uuid import UUID
 
@@ -18,12 +17,12 @@ class EvalRunStore(Protocol):
 
     async def get(self, run_id: UUID) -> EvalRun | None: ...
 
-    async def list(
+    async def page(
         self, limit: int = 50, after: str | None = None, dataset: str | None = None
     ) -> Page[EvalRun]:
         """Newest first, cursor-paged; only `dataset`'s runs when given."""
 
-    async def latest(self) -> builtins.list[EvalRun]:
+    async def latest(self) -> list[EvalRun]:
         """The newest run of each (kind, dataset, target): what the score gauge shows."""
 
 

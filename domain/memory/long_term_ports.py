@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -87,11 +86,11 @@ class MemoryRepository(Protocol):
 
     async def get_many(
         self, user_id: UUID, ids: Sequence[UUID], *, with_embeddings: bool = True
-    ) -> builtins.list[Memory]:
+    ) -> list[Memory]:
         """The user's live memories among `ids`, in that order (unknown, deleted, foreign ids
         left out); without their vectors unless `with_embeddings` (search needs none)."""
 
-    async def list(self, user_id: UUID, limit: int, after: str | None = None) -> Page[Memory]:
+    async def page(self, user_id: UUID, limit: int, after: str | None = None) -> Page[Memory]:
         """Newest first, cursor-paginated."""
 
     async def soft_delete(self, user_id: UUID, memory_id: UUID, at: datetime) -> bool:
@@ -102,16 +101,16 @@ class MemoryRepository(Protocol):
 
     async def lexical_search(
         self, user_id: UUID, query: str, k: int, where: MemoryFilter = ANY_MEMORY
-    ) -> builtins.list[LexicalHit]:
+    ) -> list[LexicalHit]:
         """Full-text search (PostgreSQL FTS / SQLite FTS5): what dense retrieval misses."""
 
-    async def pending(self, limit: int) -> builtins.list[Memory]:
+    async def pending(self, limit: int) -> list[Memory]:
         """Memories whose index write is outstanding (pending or deleting), oldest first."""
 
     async def mark_indexed(self, ids: Sequence[UUID]) -> None: ...
 
     async def set_embeddings(
-        self, vectors: dict[UUID, builtins.list[float]], model: str | None = None
+        self, vectors: dict[UUID, list[float]], model: str | None = None
     ) -> None:
         """Store (re)computed embeddings and the model that made them, so a rebuild need
         not embed again."""
@@ -122,7 +121,7 @@ class MemoryRepository(Protocol):
 
     async def embedded_by_other(
         self, user_id: UUID | None, model: str, after: UUID | None, limit: int
-    ) -> builtins.list[Memory]:
+    ) -> list[Memory]:
         """Live memories (in id order, after `after`) whose embedding is missing or was made
         by another model than `model`: what a re-embedding still has to do."""
 
@@ -131,12 +130,12 @@ class MemoryRepository(Protocol):
 
     async def cleanup_candidates(
         self, user_id: UUID | None, older_than: datetime, max_importance: float, limit: int
-    ) -> builtins.list[Memory]:
+    ) -> list[Memory]:
         """Live memories created before `older_than` with importance below `max_importance`."""
 
     async def all_for_reindex(
         self, user_id: UUID | None, after: UUID | None, limit: int
-    ) -> builtins.list[Memory]:
+    ) -> list[Memory]:
         """Live memories in id order, for rebuilding an index page by page."""
 
     async def stats(self, user_id: UUID | None) -> dict[str, int]:

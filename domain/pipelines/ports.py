@@ -71,7 +71,7 @@ class PipelineRunStore(Protocol):
 
     async def get(self, run_id: UUID, user_id: UUID) -> PipelineRun | None: ...
 
-    async def list(
+    async def page(
         self, user_id: UUID, limit: int = 50, after: str | None = None
     ) -> Page[PipelineRun]:
         """The user's runs, newest first (`created_at`, then id), cursor-paged."""

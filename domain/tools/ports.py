@@ -25,7 +25,7 @@ class ApprovalStore(Protocol):
     async def get(self, user_id: UUID, approval_id: UUID) -> Approval | None:
         """The user's approval, or None (also for another user's id)."""
 
-    async def list(self, user_id: UUID, status: ApprovalStatus | None = None) -> list[Approval]:
+    async def for_user(self, user_id: UUID, status: ApprovalStatus | None = None) -> list[Approval]:
         """The user's approvals, newest first."""
 
     async def resolve(

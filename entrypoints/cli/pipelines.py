@@ -31,7 +31,7 @@ def list_pipelines() -> None:
     """Every declared pipeline: its mode, stages and output."""
 
     async def work(container: Container) -> list[dict[str, Any]]:
-        return [p.to_dict() for p in container.pipelines().list()]
+        return [p.to_dict() for p in container.pipelines().all()]
 
     table = Table()
     table.add_column("name", no_wrap=True)

@@ -48,7 +48,7 @@ def list_prompts() -> None:
     """Every prompt: its versions (latest marked), variables and tags."""
 
     async def work(container: Container) -> list[PromptSummary]:
-        found: list[PromptSummary] = container.prompt_manager().list()
+        found: list[PromptSummary] = container.prompt_manager().all()
         return found
 
     summaries = run_with_container(work)

@@ -28,7 +28,7 @@ def list_tools(
     """Every version of every tool, with its category, switch and source."""
 
     async def work(container: Container) -> list[ToolMetadata]:
-        return await container.tools().list(category)
+        return await container.tools().all(category)
 
     table = Table("name", "version", "category", "enabled", "approval", "source", "description")
     for m in run_with_container(work):

@@ -93,7 +93,7 @@ class EvalQuery:
         dataset: str | None = None,
     ) -> EvalRunConnection:
         await _superuser(info)
-        page = await info.context.container.eval_runs().list(first, after, dataset)
+        page = await info.context.container.eval_runs().page(first, after, dataset)
         return EvalRunConnection(
             items=[EvalRunType.of(r) for r in page.items], next_cursor=page.next_cursor
         )

@@ -106,7 +106,7 @@ class PipelineQuery:
     @strawberry.field(description="The declared pipelines, with their DAG as Mermaid.")
     async def pipelines(self, info: Info[Context, None]) -> list[PipelineType]:
         await info.context.require_user()
-        return [PipelineType.of(p) for p in info.context.container.pipelines().list()]
+        return [PipelineType.of(p) for p in info.context.container.pipelines().all()]
 
     @strawberry.field(description="One of your pipeline runs.")
     async def pipeline_run(self, info: Info[Context, None], id: strawberry.ID) -> PipelineRunType:

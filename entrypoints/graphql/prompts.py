@@ -69,7 +69,7 @@ class PromptQuery:
     @strawberry.field(description="The prompt templates, each with its versions.")
     async def prompts(self, info: Info[Context, None]) -> list[PromptType]:
         await info.context.require_user()
-        return [PromptType.of(s) for s in info.context.container.prompt_manager().list()]
+        return [PromptType.of(s) for s in info.context.container.prompt_manager().all()]
 
     @strawberry.field(description="Render a prompt (latest release, or `version`).")
     async def render_prompt(

@@ -79,7 +79,7 @@ class Query(MemoryQuery, PromptQuery, ToolQuery, PipelineQuery, ApiKeyQuery, Eva
     @strawberry.field(description="The agents on offer.")
     async def agents(self, info: Info[Context, None]) -> list[AgentType]:
         await info.context.require_user()
-        return [AgentType.of(d) for d in info.context.container.agent_catalog().list()]
+        return [AgentType.of(d) for d in info.context.container.agent_catalog().all()]
 
 
 @strawberry.type

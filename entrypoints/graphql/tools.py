@@ -67,7 +67,7 @@ class ToolQuery:
     @strawberry.field(description="Every version of every tool, with its switch.")
     async def tools(self, info: Info[Context, None], category: str | None = None) -> list[ToolType]:
         await info.context.require_user()
-        return [ToolType.of(m) for m in await info.context.container.tools().list(category)]
+        return [ToolType.of(m) for m in await info.context.container.tools().all(category)]
 
     @strawberry.field(description="Your paused tool calls; `pendingOnly` for those waiting.")
     async def approvals(
@@ -75,7 +75,7 @@ class ToolQuery:
     ) -> list[ApprovalType]:
         user = await info.context.require_user()
         status = ApprovalStatus.PENDING if pending_only else None
-        found = await info.context.container.approvals().list(user.id, status)
+        found = await info.context.container.approvals().for_user(user.id, status)
         return [ApprovalType.of(a) for a in found]
 
 

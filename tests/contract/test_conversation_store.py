@@ -51,7 +51,7 @@ async def all_pages(store: ConversationStore, user: User, size: int) -> list[Con
     seen: list[Conversation] = []
     cursor: str | None = None
     while True:
-        page = await store.list(user.id, size, after=cursor)
+        page = await store.page(user.id, size, after=cursor)
         assert len(page.items) <= size
         seen.extend(page.items)
         if page.next_cursor is None:
@@ -91,7 +91,7 @@ async def test_list_is_most_recently_updated_first_ties_by_id(
     convs = [conversation(owners.alice, updated=u) for u in (10, 30, 20, 30, 30)]
     await stored(conversation_store, *convs)
 
-    page = await conversation_store.list(owners.alice.id, limit=10)
+    page = await conversation_store.page(owners.alice.id, limit=10)
 
     expected = sorted(convs, key=lambda c: (c.updated_at, c.id), reverse=True)
     assert [c.id for c in page.items] == [c.id for c in expected]
@@ -116,7 +116,7 @@ async def test_exactly_full_page_has_no_next_cursor(
 ) -> None:
     await stored(conversation_store, *(conversation(owners.alice, updated=u) for u in range(3)))
 
-    page = await conversation_store.list(owners.alice.id, limit=3)
+    page = await conversation_store.page(owners.alice.id, limit=3)
 
     assert len(page.items) == 3 and page.next_cursor is None
 
@@ -129,7 +129,7 @@ async def test_bad_cursor_is_a_validation_error(
     await conversation_store.create(conv)
 
     with pytest.raises(ValidationFailed):
-        await conversation_store.list(owners.alice.id, 10, after=cursor)
+        await conversation_store.page(owners.alice.id, 10, after=cursor)
     with pytest.raises(ValidationFailed):
         await conversation_store.messages(owners.alice.id, conv.id, 10, after=cursor)
 
@@ -140,8 +140,8 @@ async def test_page_size_is_checked_and_clamped(
     await stored(conversation_store, conversation(owners.alice))
 
     with pytest.raises(ValidationFailed):
-        await conversation_store.list(owners.alice.id, limit=0)
-    assert len((await conversation_store.list(owners.alice.id, limit=10_000)).items) == 1
+        await conversation_store.page(owners.alice.id, limit=0)
+    assert len((await conversation_store.page(owners.alice.id, limit=10_000)).items) == 1
 
 
 # --- messages ------------------------------------------------------------------------
@@ -157,7 +157,7 @@ async def test_add_message_bumps_updated_at_and_reorders(
 
     got = await conversation_store.get(owners.alice.id, old.id)
     assert got is not None and got.updated_at == at(100)
-    page = await conversation_store.list(owners.alice.id, 10)
+    page = await conversation_store.page(owners.alice.id, 10)
     assert [c.id for c in page.items] == [old.id, recent.id]
 
 
@@ -282,7 +282,7 @@ async def test_soft_delete_hides_and_restore_brings_back(
     assert await conversation_store.soft_delete(owners.alice.id, conv.id, at(60))
     assert not await conversation_store.soft_delete(owners.alice.id, conv.id, at(61))
     assert await conversation_store.get(owners.alice.id, conv.id) is None
-    assert (await conversation_store.list(owners.alice.id, 10)).items == []
+    assert (await conversation_store.page(owners.alice.id, 10)).items == []
     with pytest.raises(NotFound):
         await conversation_store.messages(owners.alice.id, conv.id, 10)
     with pytest.raises(NotFound):
@@ -291,7 +291,7 @@ async def test_soft_delete_hides_and_restore_brings_back(
     assert await conversation_store.restore(owners.alice.id, conv.id)
     assert not await conversation_store.restore(owners.alice.id, conv.id)
     assert await conversation_store.get(owners.alice.id, conv.id) == conv
-    assert [c.id for c in (await conversation_store.list(owners.alice.id, 10)).items] == [conv.id]
+    assert [c.id for c in (await conversation_store.page(owners.alice.id, 10)).items] == [conv.id]
 
 
 # --- isolation: bob can never reach alice's conversation -------------------------------
@@ -314,7 +314,7 @@ async def test_isolation_get(
 async def test_isolation_list(
     conversation_store: ConversationStore, owners: Owners, alices: Conversation
 ) -> None:
-    page = await conversation_store.list(owners.bob.id, 100)
+    page = await conversation_store.page(owners.bob.id, 100)
     assert page.items == [] and page.next_cursor is None
 
 

@@ -68,9 +68,9 @@ async def test_listing_is_newest_first_and_paged(eval_run_store: EvalRunStore) -
     for r in runs:
         await eval_run_store.add(r)
 
-    first = await eval_run_store.list(limit=2)
-    second = await eval_run_store.list(limit=2, after=first.next_cursor)
-    third = await eval_run_store.list(limit=2, after=second.next_cursor)
+    first = await eval_run_store.page(limit=2)
+    second = await eval_run_store.page(limit=2, after=first.next_cursor)
+    third = await eval_run_store.page(limit=2, after=second.next_cursor)
 
     seen = [r.id for page in (first, second, third) for r in page.items]
     assert seen == [r.id for r in reversed(runs)]
@@ -82,7 +82,7 @@ async def test_listing_by_dataset(eval_run_store: EvalRunStore) -> None:
     b = run("b", t=2)
     await eval_run_store.add(b)
 
-    page = await eval_run_store.list(dataset="b")
+    page = await eval_run_store.page(dataset="b")
 
     assert [r.id for r in page.items] == [b.id]
 

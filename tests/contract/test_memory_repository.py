@@ -69,7 +69,7 @@ async def test_list_newest_first_with_cursor(
     await memory_repository.add_many(items)
     seen, cursor = [], None
     while True:
-        page = await memory_repository.list(alice.id, 3, cursor)
+        page = await memory_repository.page(alice.id, 3, cursor)
         seen += [m.id for m in page.items]
         cursor = page.next_cursor
         if cursor is None:
@@ -195,7 +195,7 @@ async def test_isolation_between_users(
         h.id != mine.id
         for h in await memory_repository.lexical_search(bob.id, "Alice PIN 4321", 10)
     )
-    assert [m.id for m in (await memory_repository.list(bob.id, 10)).items] != [mine.id]
+    assert [m.id for m in (await memory_repository.page(bob.id, 10)).items] != [mine.id]
     assert not await memory_repository.soft_delete(bob.id, mine.id, at(1))
     assert (await memory_repository.stats(bob.id))["total"] == 1
     assert len(await memory_repository.get_many(alice.id, [mine.id])) == 1

@@ -119,7 +119,7 @@ async def test_paging_is_newest_first_without_gaps_or_repeats(
     after: str | None = None
     pages = 0
     while True:
-        page = await pipeline_run_store.list(alice.id, limit=3, after=after)
+        page = await pipeline_run_store.page(alice.id, limit=3, after=after)
         seen += [r.id for r in page.items]
         pages += 1
         if page.next_cursor is None:
@@ -138,7 +138,7 @@ async def test_another_users_run_is_invisible(
     await pipeline_run_store.save(hers)
 
     assert await pipeline_run_store.get(hers.id, bob.id) is None
-    assert (await pipeline_run_store.list(bob.id)).items == []
+    assert (await pipeline_run_store.page(bob.id)).items == []
     assert await pipeline_run_store.get(uuid4(), alice.id) is None
 
 

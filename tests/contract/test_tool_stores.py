@@ -160,10 +160,10 @@ async def test_list_is_newest_first_and_only_the_users(
     for item in (older, newer, middle, approval(bob, 5)):
         await approval_store.add(item)
 
-    listed = await approval_store.list(alice.user.id)
+    listed = await approval_store.for_user(alice.user.id)
 
     assert [a.id for a in listed] == [newer.id, middle.id, older.id]
-    assert await approval_store.list(uuid4()) == []
+    assert await approval_store.for_user(uuid4()) == []
 
 
 async def test_list_filters_by_status(approval_store: ApprovalStore, alice: Owned) -> None:
@@ -178,10 +178,10 @@ async def test_list_filters_by_status(approval_store: ApprovalStore, alice: Owne
     def ids(items: list[Approval]) -> list[UUID]:
         return [a.id for a in items]
 
-    assert ids(await approval_store.list(alice.user.id, ApprovalStatus.PENDING)) == [second.id]
-    assert ids(await approval_store.list(alice.user.id, ApprovalStatus.APPROVED)) == [first.id]
-    assert ids(await approval_store.list(alice.user.id, ApprovalStatus.REJECTED)) == [third.id]
-    assert ids(await approval_store.list(alice.user.id)) == [third.id, second.id, first.id]
+    assert ids(await approval_store.for_user(alice.user.id, ApprovalStatus.PENDING)) == [second.id]
+    assert ids(await approval_store.for_user(alice.user.id, ApprovalStatus.APPROVED)) == [first.id]
+    assert ids(await approval_store.for_user(alice.user.id, ApprovalStatus.REJECTED)) == [third.id]
+    assert ids(await approval_store.for_user(alice.user.id)) == [third.id, second.id, first.id]
 
 
 async def test_another_users_approval_is_invisible_and_untouchable(
@@ -191,7 +191,7 @@ async def test_another_users_approval_is_invisible_and_untouchable(
     await approval_store.add(hers)
 
     assert await approval_store.get(bob.user.id, hers.id) is None
-    assert await approval_store.list(bob.user.id) == []
+    assert await approval_store.for_user(bob.user.id) == []
     assert not await approval_store.resolve(bob.user.id, hers.id, ApprovalStatus.APPROVED, {})
 
     still = await approval_store.get(alice.user.id, hers.id)
@@ -298,6 +298,6 @@ async def test_deleting_the_user_deletes_approvals_and_keeps_switches(
     async with db.transaction() as tx:
         await tx.execute(delete(users).where(users.c.id == alice.user.id))
 
-    assert await approval_store.list(alice.user.id) == []
+    assert await approval_store.for_user(alice.user.id) == []
     assert await tool_state_store.switches() == {"calculator": False}
     assert await changed_by(tool_state_store, db, "calculator") is None

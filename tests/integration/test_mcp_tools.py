@@ -66,7 +66,7 @@ async def registry() -> AsyncIterator[ToolRegistry]:
 @pytest.fixture(autouse=True)
 async def _reset(registry: ToolRegistry) -> None:
     registry.metrics = RecordingToolMetrics()
-    for meta in registry.list():
+    for meta in registry.all():
         await registry.enable(meta.name)
 
 
@@ -117,7 +117,7 @@ async def run(registry: ToolRegistry, tools: tuple[str, ...], model: FunctionMod
 
 
 async def test_the_servers_tools_are_described(registry: ToolRegistry) -> None:
-    metas = {m.name: m for m in registry.list()}
+    metas = {m.name: m for m in registry.all()}
     assert set(metas) == {"shout", "add", "broken"}
     for meta in metas.values():
         assert (meta.source, meta.category, meta.tags) == ("mcp:tiny", "mcp", ("mcp", "tiny"))
@@ -211,12 +211,12 @@ async def test_the_container_opens_the_servers_and_lists_their_tools(tmp_path: P
     config = tiny().model_dump()
     container = make_container(make_settings(tmp_path, tools={"mcp_servers": [config]}))
     async with AppRuntime(container, memory=False):
-        listed = {m.name: m for m in await container.tools().list()}
+        listed = {m.name: m for m in await container.tools().all()}
         assert {"shout", "add", "broken"} <= set(listed)
         assert {"calculator", "current_time"} <= set(listed)  # the built-ins are still there
         assert listed["shout"].source == "mcp:tiny"
         assert listed["calculator"].source == "python"
-        assert [m.name for m in await container.tools().list("mcp")] == [
+        assert [m.name for m in await container.tools().all("mcp")] == [
             "add",
             "broken",
             "shout",

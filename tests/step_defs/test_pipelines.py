@@ -257,4 +257,4 @@ def cannot_read(pipeline_world: PipelineWorld, other: str, owner: str) -> None:
 @then(parsers.parse('"{user}" has no runs'))
 def no_runs(pipeline_world: PipelineWorld, user: str) -> None:
     w = pipeline_world
-    assert w.runner.run(w.store.list(w.user(user))).items == []
+    assert w.runner.run(w.store.page(w.user(user))).items == []

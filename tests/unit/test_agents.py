@@ -223,7 +223,7 @@ def test_catalog_validates_definitions(tmp_path: Path) -> None:
     for fn in BUILTIN_TOOLS:
         registry.register(fn)
     catalog = AgentCatalog(YamlAgentSource(tmp_path), source, registry)
-    assert [d.name for d in catalog.list()] == ["helper"]
+    assert [d.name for d in catalog.all()] == ["helper"]
     assert catalog.get("helper") is catalog.get("helper")
     with pytest.raises(ConfigurationError, match="unknown tools"):
         catalog.register(AgentDefinition(name="bad", tools=("rm_rf",)))

@@ -31,7 +31,7 @@ async def test_a_user_never_reads_another_users_run() -> None:
     await store.save(mine)
     assert (await store.get(mine.id, ADA)) == mine
     assert await store.get(mine.id, EVE) is None
-    assert (await store.list(EVE)).items == []
+    assert (await store.page(EVE)).items == []
     with pytest.raises(NotFound):
         await GetPipelineRun(store).execute(mine.id, EVE)
     with pytest.raises(Conflict):  # nor take it over by saving under the same id
@@ -103,7 +103,7 @@ async def test_a_running_run_is_visible_and_a_cancelled_one_is_recorded() -> Non
     store = InProcessPipelineRunStore()
     task = asyncio.create_task(use_case(store).execute(pipeline(slow), 1, user_id=ADA))
     await started.wait()
-    (running,) = (await store.list(ADA)).items
+    (running,) = (await store.page(ADA)).items
     assert running.status is RunStatus.RUNNING
     task.cancel()
     with pytest.raises(asyncio.CancelledError):

@@ -46,7 +46,7 @@ def test_latest_by_semver_or_pinned() -> None:
     assert manager.get("greeting").version == "1.10.0"
     assert manager.get("greeting", "1.2.0").template == "Hi {{ user }} (1.2.0)"
     assert manager.get("greeting", "2.0.0-beta.1").version == "2.0.0-beta.1"
-    summary = next(s for s in manager.list() if s.name == "greeting")
+    summary = next(s for s in manager.all() if s.name == "greeting")
     assert summary.versions == ["1.0.0", "1.2.0", "1.10.0", "2.0.0-beta.1"]
     assert summary.latest == "1.10.0" and set(summary.variables) == {"user", "times", "excited"}
 
@@ -127,7 +127,7 @@ async def test_reload_sees_new_and_removed_files(tmp_path: Path) -> None:
     (tmp_path / "g" / "new.yaml").write_text("version: 1.0.0\ntemplate: new\n")
     path.unlink()
     assert await manager.reload() == ["hello", "new"]
-    assert [s.name for s in manager.list()] == ["new"]
+    assert [s.name for s in manager.all()] == ["new"]
 
 
 async def test_a_broken_edit_fails_reload_and_keeps_the_loaded_prompts(tmp_path: Path) -> None:

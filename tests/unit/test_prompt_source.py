@@ -34,7 +34,7 @@ def test_fixture_files_load_with_groups_and_merged_versions() -> None:
 
 
 def test_the_shipped_prompts_load() -> None:
-    names = {s.name for s in load(Path("config/prompts")).list()}
+    names = {s.name for s in load(Path("config/prompts")).all()}
     assert {"system", "assistant", "timekeeper", "companion"} <= names
 
 
@@ -44,7 +44,7 @@ def test_the_file_name_is_the_default_name(tmp_path: Path) -> None:
 
 
 def test_a_missing_directory_has_no_prompts(tmp_path: Path) -> None:
-    assert load(tmp_path / "nope").list() == []
+    assert load(tmp_path / "nope").all() == []
 
 
 @pytest.mark.parametrize(

@@ -76,7 +76,7 @@ def test_versions_side_by_side_latest_by_number_and_pinned() -> None:
         registry.get("weather", "3.0.0")
     with pytest.raises(ToolNotFound):
         registry.get("nope")
-    assert [m.version for m in registry.list()] == ["1.10.0", "1.9.0"]
+    assert [m.version for m in registry.all()] == ["1.10.0", "1.9.0"]
     assert list(registry.list_by_category()) == ["web"]
 
 
@@ -95,7 +95,7 @@ def test_registration_is_thread_safe() -> None:
         t.start()
     for t in threads:
         t.join()
-    assert len(registry.list()) == 20 and len(errors) == 40
+    assert len(registry.all()) == 20 and len(errors) == 40
 
 
 async def test_switches_persist_and_reach_other_processes_within_the_ttl() -> None:

@@ -39,7 +39,7 @@ turn paused for a person to approve a tool call) or
 
 @router.get("", response_model=AgentList)
 async def list_agents(_user: CurrentUser, container: ContainerDep) -> AgentList:
-    return AgentList(items=[AgentOut.of(d) for d in container.agent_catalog().list()])
+    return AgentList(items=[AgentOut.of(d) for d in container.agent_catalog().all()])
 
 
 @router.get("/{name}", response_model=AgentOut)

@@ -89,7 +89,7 @@ async def list_runs(
     after: str | None = None,
     dataset: Annotated[str | None, Query(max_length=200)] = None,
 ) -> EvalRunPage:
-    page = await container.eval_runs().list(limit, after, dataset)
+    page = await container.eval_runs().page(limit, after, dataset)
     return EvalRunPage(
         items=[EvalRunSummary.of(r) for r in page.items], next_cursor=page.next_cursor
     )

@@ -51,7 +51,7 @@ STARTED = int(time.time())
 
 @router.get("/models", response_model=ModelList)
 async def list_models(_user: CurrentUser, container: ContainerDep) -> ModelList:
-    agents = container.agent_catalog().list()
+    agents = container.agent_catalog().all()
     return ModelList(data=[ModelOut(id=a.name, created=STARTED) for a in agents])
 
 

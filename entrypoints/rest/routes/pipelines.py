@@ -76,7 +76,7 @@ After = Annotated[str | None, Query(max_length=200)]
 
 @router.get("", response_model=PipelineList)
 async def list_pipelines(_user: CurrentUser, container: ContainerDep) -> PipelineList:
-    return PipelineList(items=[PipelineOut.of(p) for p in container.pipelines().list()])
+    return PipelineList(items=[PipelineOut.of(p) for p in container.pipelines().all()])
 
 
 @router.get("/runs", response_model=RunPage)

@@ -72,7 +72,7 @@ class RenderOut(BaseModel):
 
 @router.get("", response_model=PromptList)
 async def list_prompts(_user: CurrentUser, container: ContainerDep) -> PromptList:
-    return PromptList(items=[PromptOut.of(s) for s in container.prompt_manager().list()])
+    return PromptList(items=[PromptOut.of(s) for s in container.prompt_manager().all()])
 
 
 @router.post("/{name}/render", response_model=RenderOut)

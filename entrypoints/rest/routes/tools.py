@@ -32,7 +32,7 @@ Version = Annotated[str | None, Query(max_length=32)]
 async def list_tools(
     _user: CurrentUser, container: ContainerDep, category: Category = None
 ) -> ToolList:
-    tools = await container.tools().list(category)
+    tools = await container.tools().all(category)
     return ToolList(items=[ToolOut.of(m) for m in tools])
 
 
@@ -67,7 +67,7 @@ async def list_approvals(
     user: CurrentUser, container: ContainerDep, status: ApprovalStatus | None = None
 ) -> ApprovalList:
     """The user's paused tool calls, newest first (`?status=pending` for those waiting)."""
-    found = await container.approvals().list(user.id, status)
+    found = await container.approvals().for_user(user.id, status)
     return ApprovalList(items=[ApprovalOut.of(a) for a in found])
 
 
