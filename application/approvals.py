@@ -54,7 +54,7 @@ class ResolveApproval:
         )
         self._recorder.begin(turn)
         async with self._recorder.guard(turn):
-            result = await turn.framework.run_async(
+            result = await turn.runner.run_async(
                 None, history=turn.history, deps=turn.deps, deferred_results=results
             )
             return await self._recorder.complete(turn, result)

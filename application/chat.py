@@ -50,7 +50,7 @@ class SendMessage:
         await self._recorder.start(turn)
         try:
             async with self._recorder.guard(turn):
-                result = await turn.framework.run_async(
+                result = await turn.runner.run_async(
                     turn.model_prompt, history=turn.history, deps=turn.deps
                 )
                 done = await self._recorder.complete(turn, result)

@@ -24,7 +24,7 @@ from uuid import UUID
 from pydantic_ai.messages import AgentStreamEvent, ModelMessage
 from pydantic_ai.run import AgentRunResultEvent
 
-from application.agents.framework import NativeEvent, RunFinished
+from application.agents.runner import NativeEvent, RunFinished
 from application.chat_events import Announcer
 from application.chat_recorder import TurnRecorder
 from application.chat_stream import error_event, stream_turn

@@ -26,8 +26,8 @@ from pydantic_ai import DeferredToolRequests
 from pydantic_ai.run import AgentRunResult
 
 from application.agents.budgeting import observe_usage
-from application.agents.framework import usage_of
 from application.agents.history import tool_calls_of
+from application.agents.runner import usage_of
 from application.chat_turn import Turn
 from application.context import ConversationContext
 from application.facts import FactExtractor
@@ -86,11 +86,11 @@ class TurnRecorder:
 
     def begin(self, turn: Turn) -> None:
         """The run starts now (a resumed turn's user message is stored already)."""
-        self._metrics.turn_started(turn.framework.name)
+        self._metrics.turn_started(turn.runner.name)
         turn.started = time.perf_counter()
 
     def first_token(self, turn: Turn) -> None:
-        self._metrics.first_token(turn.framework.name, time.perf_counter() - turn.started)
+        self._metrics.first_token(turn.runner.name, time.perf_counter() - turn.started)
 
     @asynccontextmanager
     async def guard(self, turn: Turn) -> AsyncIterator[None]:
@@ -128,7 +128,7 @@ class TurnRecorder:
                 user_id, turn.user_message.id, MessageStatus.OK, None
             )
         usage = usage_of(result)
-        await observe_usage(turn.framework, turn.history, turn.model_prompt, usage)
+        await observe_usage(turn.runner, turn.history, turn.model_prompt, usage)
         calls = tool_calls_of(result.new_messages())
         reply = Message(
             conversation_id=turn.conversation.id,
@@ -137,10 +137,10 @@ class TurnRecorder:
             tool_calls=calls,
             token_count=usage.output_tokens,
             usage=usage.to_dict(),
-            metadata={"agent": turn.framework.name},
+            metadata={"agent": turn.runner.name},
         )
         await self._store.add_message(user_id, reply)
-        policy = turn.framework.definition.history
+        policy = turn.runner.definition.history
         await self._context.record(turn.conversation.id, [turn.user_message, reply], policy)
         self._write_episode(turn, reply)
         if turn.context is not None:
@@ -149,7 +149,7 @@ class TurnRecorder:
             )
         turn.finished = True
         self._metrics.turn_finished(
-            turn.framework.name, "ok", time.perf_counter() - turn.started, usage
+            turn.runner.name, "ok", time.perf_counter() - turn.started, usage
         )
         return TurnResult(turn.conversation.id, reply.id, result.output, usage, calls)
 
@@ -163,7 +163,7 @@ class TurnRecorder:
         )
         await asyncio.shield(write)
         self._metrics.turn_finished(
-            turn.framework.name, code, time.perf_counter() - turn.started, None
+            turn.runner.name, code, time.perf_counter() - turn.started, None
         )
 
     async def _pause(
@@ -177,7 +177,7 @@ class TurnRecorder:
         approval = Approval(
             user_id=user_id,
             conversation_id=turn.conversation.id,
-            agent_name=turn.framework.name,
+            agent_name=turn.runner.name,
             message_id=turn.user_message.id,
             prompt=turn.user_message.content,
             calls=[
@@ -193,7 +193,7 @@ class TurnRecorder:
         turn.finished = True
         usage = usage_of(result)
         self._metrics.turn_finished(
-            turn.framework.name, "pending_approval", time.perf_counter() - turn.started, usage
+            turn.runner.name, "pending_approval", time.perf_counter() - turn.started, usage
         )
         return TurnResult(
             turn.conversation.id,
@@ -207,7 +207,7 @@ class TurnRecorder:
     def _write_episode(self, turn: Turn, reply: Message) -> None:
         """After the response: remember the turn as an episode and/or extract its facts."""
         memory, user = turn.deps.memory, turn.deps.user_id
-        policy = turn.framework.definition.memory
+        policy = turn.runner.definition.memory
         if memory is None or not (policy.episodes or policy.extract_facts):
             return
         episode = NewMemory(

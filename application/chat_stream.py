@@ -15,7 +15,7 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-from application.agents.framework import (
+from application.agents.runner import (
     RunFinished,
     StreamItem,
     TextDelta,
@@ -35,7 +35,7 @@ from domain.agents.events import (
 from domain.agents.models import TurnResult
 from domain.errors import MAIError
 
-#: One step of a streamed turn: the framework's item, and the chat event told of it (if any).
+#: One step of a streamed turn: the runner's item, and the chat event told of it (if any).
 Step = tuple[StreamItem, ChatEvent | None]
 
 
@@ -54,7 +54,7 @@ async def stream_turn(
     cid = turn.conversation.id
     first_token = True
     async with recorder.guard(turn):
-        stream = turn.framework.run_stream(
+        stream = turn.runner.run_stream(
             turn.model_prompt, history=turn.history, deps=turn.deps, native=native
         )
         async for item in stream:
@@ -69,7 +69,7 @@ async def stream_turn(
 
 
 def chat_event(item: StreamItem, cid: UUID) -> ChatEvent | None:
-    """The chat event told of a framework item (None: nothing to tell)."""
+    """The chat event told of a runner item (None: nothing to tell)."""
     if isinstance(item, TextDelta):
         return DeltaEvent(cid, item.text)
     if isinstance(item, ToolCalled):

@@ -26,8 +26,8 @@ from pydantic_ai.messages import (
 from application.agents.budgeting import fitted_history
 from application.agents.catalog import AgentCatalog
 from application.agents.client_history import fit
-from application.agents.framework import AgentDeps, BaseAgentFramework
 from application.agents.history import summary_message, to_model_messages
+from application.agents.runner import AgentDeps, AgentRunner
 from application.context import ConversationContext, TurnContext
 from application.memory import LongTermMemory
 from domain.agents.models import MemoryPolicy
@@ -43,7 +43,7 @@ log = structlog.get_logger("mai.chat")
 class Turn:
     """One turn as it goes: what it runs on, and how far it got."""
 
-    framework: BaseAgentFramework[Any]
+    runner: AgentRunner[Any]
     conversation: Conversation
     user_message: Message
     deps: AgentDeps
@@ -61,9 +61,9 @@ class Turn:
         return self.prompt if self.prompt is not None else self.user_message.content
 
 
-def sliding(framework: BaseAgentFramework[Any]) -> bool:
+def sliding(runner: AgentRunner[Any]) -> bool:
     """The earlier layout: recalled memories before the history (`HistoryPolicy.layout`)."""
-    return framework.definition.history.layout == "sliding"
+    return runner.definition.history.layout == "sliding"
 
 
 class TurnPreparer:
@@ -96,16 +96,16 @@ class TurnPreparer:
         (OpenAI clients, UI protocols); the history of a new conversation's first turn,
         fitted to the agent's policy. A stored conversation named by `conversation_id` wins."""
         self._check(message)
-        framework = self._agents.get(agent)
+        runner = self._agents.get(agent)
         conversation = await self._conversation(user_id, agent, message, conversation_id)
         user_message = Message(conversation_id=conversation.id, role=Role.USER, content=message)
         deps = AgentDeps(user_id=user_id, conversation_id=conversation.id, memory=self._memory())
         if username:  # a prompt may greet the user by name (`user` variable)
             deps.extras["username"] = username
-        note = await self._recalled(framework.definition.memory, deps, message)
-        prompt = f"{note}\n\n{message}" if note and not sliding(framework) else None
+        note = await self._recalled(runner.definition.memory, deps, message)
+        prompt = f"{note}\n\n{message}" if note and not sliding(runner) else None
         # the model's real context: refuse what cannot fit (413), clamp the history budget
-        policy = await fitted_history(framework, prompt or message)
+        policy = await fitted_history(runner, prompt or message)
         history: list[ModelMessage] = []
         loaded: TurnContext | None = None
         if conversation_id is not None:
@@ -113,13 +113,11 @@ class TurnPreparer:
             history = summary_message(loaded.summary) + to_model_messages(loaded.messages)
         elif client_history:
             history = fit(client_history, policy)
-        if note and sliding(framework):
+        if note and sliding(runner):
             history = [ModelRequest(parts=[SystemPromptPart(content=note)]), *history]
         # else the note went after the stable part, with the new message: cached prefix
         new = conversation_id is None
-        return Turn(
-            framework, conversation, user_message, deps, history, new, loaded, prompt=prompt
-        )
+        return Turn(runner, conversation, user_message, deps, history, new, loaded, prompt=prompt)
 
     async def resume(self, user_id: UUID, approval: Approval) -> Turn:
         """The turn an approval paused, from its stored run state: its user's message is
@@ -130,7 +128,7 @@ class TurnPreparer:
                 "Conversation not found.",
                 details={"conversation_id": str(approval.conversation_id)},
             )
-        framework = self._agents.get(approval.agent_name)
+        runner = self._agents.get(approval.agent_name)
         user_message = Message(
             conversation_id=conversation.id,
             role=Role.USER,
@@ -140,7 +138,7 @@ class TurnPreparer:
         deps = AgentDeps(user_id=user_id, conversation_id=conversation.id, memory=self._memory())
         history = ModelMessagesTypeAdapter.validate_json(approval.state)
         return Turn(
-            framework, conversation, user_message, deps, history, False, None, True, stored=True
+            runner, conversation, user_message, deps, history, False, None, True, stored=True
         )
 
     def _check(self, message: str) -> None:

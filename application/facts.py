@@ -13,8 +13,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from application.agents.framework import BaseAgentFramework
 from application.agents.ports import ModelSource
+from application.agents.runner import AgentRunner
 from application.memory import LongTermMemory, NewMemory
 from domain.agents.models import AgentDefinition
 from domain.memory.long_term import MemoryKind, MemorySource
@@ -36,7 +36,7 @@ class ExtractedFacts(BaseModel):
 class FactExtractor:
     def __init__(self, models: ModelSource, *, duplicate_similarity: float = 0.9) -> None:
         self._duplicate = duplicate_similarity
-        self._agent: BaseAgentFramework[ExtractedFacts] = BaseAgentFramework(
+        self._agent: AgentRunner[ExtractedFacts] = AgentRunner(
             AgentDefinition(
                 name="fact-extractor",
                 instructions=INSTRUCTIONS,
@@ -80,7 +80,7 @@ class LLMImportanceScorer:
     remember this, from 0 (trivia) to 1 (critical: health, safety, identity, deadlines)."""
 
     def __init__(self, models: ModelSource) -> None:
-        self._agent: BaseAgentFramework[float] = BaseAgentFramework(
+        self._agent: AgentRunner[float] = AgentRunner(
             AgentDefinition(
                 name="importance-scorer",
                 instructions=(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from application.agents.framework import BaseAgentFramework
 from application.agents.ports import ModelSource
+from application.agents.runner import AgentRunner
 from domain.agents.models import AgentDefinition
 from domain.conversations.models import Message
 from domain.memory.short_term import ConversationMemory
@@ -21,7 +21,7 @@ class AgentSummarizer:
     """The `Summarizer` port as a small Pydantic AI agent (built once, reused)."""
 
     def __init__(self, models: ModelSource, *, max_tokens: int = 256) -> None:
-        self._agent: BaseAgentFramework[str] = BaseAgentFramework(
+        self._agent: AgentRunner[str] = AgentRunner(
             AgentDefinition(
                 name="summarizer",
                 instructions=INSTRUCTIONS,

@@ -23,7 +23,7 @@ from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
 from adapters.inprocess.models import StaticModelSource
-from application.agents.framework import BaseAgentFramework, TextDelta
+from application.agents.runner import AgentRunner, TextDelta
 from bench.harness import Row, Timing
 from domain.agents.models import AgentDefinition
 from entrypoints.rest.app import create_app
@@ -39,7 +39,7 @@ async def words(messages: list[ModelMessage], _info: AgentInfo) -> AsyncIterator
 
 async def run() -> list[Row]:
     model = FunctionModel(stream_function=words)
-    direct = BaseAgentFramework[str](AgentDefinition(name="bench"), model=model)
+    direct = AgentRunner[str](AgentDefinition(name="bench"), model=model)
 
     async def direct_ttft() -> float:
         started = time.perf_counter()

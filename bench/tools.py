@@ -19,7 +19,7 @@ from adapters.inprocess.tools import InProcessToolStateStore
 from adapters.redis import RedisClient
 from adapters.redis.cache import RedisCache
 from adapters.redis.rate_limiter import RedisRateLimiter
-from application.agents.framework import AgentDeps
+from application.agents.runner import AgentDeps
 from application.tools import tool, with_cache, with_rate_limit
 from application.tools.registry import ToolRegistry
 from application.tools.toolset import invoke

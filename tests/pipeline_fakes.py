@@ -20,7 +20,7 @@ from adapters.inprocess.models import StaticModelSource
 from adapters.inprocess.tools import InProcessToolStateStore
 from adapters.prompts.yaml_source import YamlPromptSource
 from application.agents.catalog import AgentCatalog
-from application.agents.framework import AgentDeps
+from application.agents.runner import AgentDeps
 from application.pipelines.declared import PipelineFactory
 from application.pipelines.executor import InProcessExecutor
 from application.prompts.manager import PromptManager

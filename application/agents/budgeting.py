@@ -15,7 +15,7 @@ from typing import Any
 from pydantic_ai.messages import ModelMessage
 
 from application.agents.client_history import model_message_tokens
-from application.agents.framework import BaseAgentFramework
+from application.agents.runner import AgentRunner
 from domain.agents.budget import (
     DEFAULT_REPLY_TOKENS,
     MESSAGE_ALLOWANCE_TOKENS,
@@ -31,36 +31,36 @@ COUNTER = ApproximateTokenCounter()
 CALIBRATION = TokenCalibration()  # per process: relearnt from the first turns after a start
 
 
-async def calibration_key(framework: BaseAgentFramework[Any]) -> str:
+async def calibration_key(runner: AgentRunner[Any]) -> str:
     """The model an agent runs on, as calibration knows it (`system:name`, e.g.
     `openai:SmolLM2-135M-Instruct`); `""` when it cannot be had now."""
     try:
-        model = await framework.resolve_model()
+        model = await runner.resolve_model()
     except MAIError:
         return ""
     return f"{model.system}:{model.model_name}"
 
 
-def _fixed_tokens(framework: BaseAgentFramework[Any]) -> int:
-    definition = framework.definition
+def _fixed_tokens(runner: AgentRunner[Any]) -> int:
+    definition = runner.definition
     return COUNTER.count(definition.instructions) + TOOL_DEFINITION_TOKENS * len(definition.tools)
 
 
-async def fitted_history(framework: BaseAgentFramework[Any], prompt: str) -> HistoryPolicy:
+async def fitted_history(runner: AgentRunner[Any], prompt: str) -> HistoryPolicy:
     """The agent's history policy, its `max_tokens` at most what the model's context leaves
     next to the instructions, the tool definitions, `prompt` and the reply. Unchanged when
     the context window is unknown. Raises `PayloadTooLarge` when `prompt` cannot fit."""
-    definition = framework.definition
-    window = await framework.context_window()
+    definition = runner.definition
+    window = await runner.context_window()
     if window is None:
         return definition.history
-    scale = CALIBRATION.scale(await calibration_key(framework))
+    scale = CALIBRATION.scale(await calibration_key(runner))
     reply = definition.model_settings.max_tokens or DEFAULT_REPLY_TOKENS
     budget = ContextBudget(window, reply_tokens=min(reply, window // 2))
-    fixed = math.ceil(_fixed_tokens(framework) * scale)
+    fixed = math.ceil(_fixed_tokens(runner) * scale)
     tokens = math.ceil(COUNTER.count(prompt) * scale)
     if tokens > MESSAGE_ALLOWANCE_TOKENS:  # big enough to matter: count it exactly
-        exact = await framework.count_tokens(prompt)
+        exact = await runner.count_tokens(prompt)
         if exact is not None:
             tokens = exact
     budget.check_message(tokens, fixed)
@@ -73,7 +73,7 @@ async def fitted_history(framework: BaseAgentFramework[Any], prompt: str) -> His
 
 
 async def observe_usage(
-    framework: BaseAgentFramework[Any],
+    runner: AgentRunner[Any],
     history: Sequence[ModelMessage],
     prompt: str,
     usage: TurnUsage,
@@ -84,8 +84,8 @@ async def observe_usage(
     if usage.requests != 1 or usage.input_tokens <= 0:
         return
     estimated = (
-        _fixed_tokens(framework)
+        _fixed_tokens(runner)
         + sum(model_message_tokens(message) for message in history)
         + COUNTER.count(prompt)
     )
-    CALIBRATION.observe(await calibration_key(framework), estimated, usage.input_tokens)
+    CALIBRATION.observe(await calibration_key(runner), estimated, usage.input_tokens)

@@ -1,4 +1,4 @@
-"""The agents this service offers: definitions by name, each built once into a framework."""
+"""The agents this service offers: definitions by name, each built once into an `AgentRunner`."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from application.agents.framework import BaseAgentFramework
 from application.agents.ports import ModelSource, ToolProvider
 from application.agents.prompted import check_prompt
+from application.agents.runner import AgentRunner
 from application.context import ConversationContext
 from application.prompts.manager import PromptManager
 from domain.agents.models import AgentDefinition
@@ -39,7 +39,7 @@ class AgentCatalog:
         self._context = context
         self._output_types: dict[str, type[Any]] = {"text": str, **(output_types or {})}
         self._definitions: dict[str, AgentDefinition] = {}
-        self._built: dict[str, BaseAgentFramework[Any]] = {}
+        self._built: dict[str, AgentRunner[Any]] = {}
         for definition in source.load():
             self.register(definition)
 
@@ -73,11 +73,11 @@ class AgentCatalog:
             raise NotFound(f"Agent {name!r} not found.", details={"agent": name})
         return found
 
-    def get(self, name: str) -> BaseAgentFramework[Any]:
+    def get(self, name: str) -> AgentRunner[Any]:
         built = self._built.get(name)
         if built is None:
             definition = self.definition(name)
-            built = BaseAgentFramework(
+            built = AgentRunner(
                 definition,
                 output_type=self._output_types[definition.output_type],
                 models=self._models,

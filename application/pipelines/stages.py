@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from pydantic_ai import DeferredToolRequests
 
 from application.agents.catalog import AgentCatalog
-from application.agents.framework import AgentDeps
+from application.agents.runner import AgentDeps
 from application.prompts.manager import PromptManager
 from application.tools.registry import ToolRegistry
 from application.tools.toolset import invoke
@@ -113,8 +113,8 @@ class AgentStage(DeclaredStage):
             ) from None
 
     async def call(self, value: Any, context: StageContext) -> Any:
-        framework = self._agents.get(self.agent)
-        result = await framework.run_async(
+        runner = self._agents.get(self.agent)
+        result = await runner.run_async(
             self.prompt_for(value), deps=AgentDeps(user_id=context.user_id)
         )
         if isinstance(result.output, DeferredToolRequests):

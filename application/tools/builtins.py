@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel
 from pydantic_ai import ModelRetry, RunContext
 
-from application.agents.framework import AgentDeps
+from application.agents.runner import AgentDeps
 from application.memory import NewMemory
 from application.tools.declare import tool
 from application.tools.guards import with_cache, with_rate_limit, with_timeout

@@ -20,7 +20,7 @@ from uuid import UUID
 from pydantic_ai.tools import Tool
 from pydantic_ai.toolsets import AbstractToolset, FunctionToolset
 
-from application.agents.framework import AgentDeps
+from application.agents.runner import AgentDeps
 from application.tools.declare import ToolSpec, spec_of
 from application.tools.toolset import RegistryToolset
 from domain.agents.models import AgentDefinition

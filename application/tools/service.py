@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
-from application.agents.framework import AgentDeps
+from application.agents.runner import AgentDeps
 from application.memory import LongTermMemory
 from application.tools.registry import ToolRegistry
 from application.tools.toolset import invoke

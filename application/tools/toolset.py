@@ -27,7 +27,7 @@ from pydantic_ai.models.test import TestModel
 from pydantic_ai.toolsets import AbstractToolset, ToolsetTool
 from pydantic_ai.usage import RunUsage
 
-from application.agents.framework import AgentDeps
+from application.agents.runner import AgentDeps
 from application.tools.guards import ToolRuntime, tool_runtime
 from domain.errors import MAIError, ValidationFailed
 from domain.errors import ToolFailed as ToolFailedError

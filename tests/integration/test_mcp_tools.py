@@ -26,7 +26,7 @@ from adapters.inprocess.tool_metrics import RecordingToolMetrics
 from adapters.inprocess.tools import InProcessToolStateStore
 from adapters.mcp.servers import open_mcp_servers
 from adapters.settings import MCPServerConfig
-from application.agents.framework import AgentDeps
+from application.agents.runner import AgentDeps
 from application.tools.registry import ToolRegistry
 from application.tools.toolset import invoke
 from domain.agents.models import AgentDefinition

@@ -10,7 +10,7 @@ from adapters.lmstudio import LMStudioModels, open_http_client
 from adapters.settings import LMStudioSettings
 from application.agents import budgeting
 from application.agents.budgeting import COUNTER, calibration_key, fitted_history, observe_usage
-from application.agents.framework import BaseAgentFramework, usage_of
+from application.agents.runner import AgentRunner, usage_of
 from domain.agents.calibration import TokenCalibration
 from domain.agents.models import AgentDefinition
 from domain.errors import PayloadTooLarge
@@ -49,7 +49,7 @@ async def test_a_real_turn_calibrates_the_estimate(
         instructions="You are a helpful assistant. Answer in one short sentence. " * 4,
         model_settings=ModelParams(max_tokens=8, temperature=0.0),
     )
-    agent: BaseAgentFramework[str] = BaseAgentFramework(definition, models=llm_models)
+    agent: AgentRunner[str] = AgentRunner(definition, models=llm_models)
     result = await agent.run_async(TEXT)
     usage = usage_of(result)
     assert usage.requests == 1 and usage.input_tokens > 0
@@ -70,9 +70,7 @@ async def test_the_servers_count_decides_whether_a_long_message_fits(
     client = open_http_client(settings)
     try:
         models = LMStudioModels(settings, client)
-        agent: BaseAgentFramework[str] = BaseAgentFramework(
-            AgentDefinition(name="long-message"), models=models
-        )
+        agent: AgentRunner[str] = AgentRunner(AgentDefinition(name="long-message"), models=models)
         long = "Напомни мне купить молоко и хлеб. " * 140
         estimated = COUNTER.count(long)
         counted = await models.count_tokens(long)

@@ -19,7 +19,7 @@ from adapters.config.agents import YamlAgentSource
 from adapters.inprocess.models import StaticModelSource
 from adapters.inprocess.tools import InProcessToolStateStore
 from application.agents.catalog import AgentCatalog
-from application.agents.framework import BaseAgentFramework, RunFinished, TextDelta
+from application.agents.runner import AgentRunner, RunFinished, TextDelta
 from application.tools.builtins import BUILTIN_TOOLS, current_time
 from application.tools.registry import ToolRegistry
 from container import Container
@@ -179,37 +179,33 @@ class Answer(BaseModel):
 
 
 async def test_typed_output_from_python() -> None:
-    framework: BaseAgentFramework[Answer] = BaseAgentFramework(
+    runner: AgentRunner[Answer] = AgentRunner(
         AgentDefinition(name="geo", instructions="Answer with a city."),
         output_type=Answer,
         model=TestModel(custom_output_args={"city": "Paris", "confidence": 0.9}),
     )
-    framework.validate_dependencies()
-    result = await framework.run_async("Capital of France?")
+    runner.validate_dependencies()
+    result = await runner.run_async("Capital of France?")
     assert result.output == Answer(city="Paris", confidence=0.9)
-    items = [i async for i in framework.run_stream("again")]
+    items = [i async for i in runner.run_stream("again")]
     assert isinstance(items[-1], RunFinished) and items[-1].result.output.city == "Paris"
-    assert framework.agent is framework.agent  # built once, reused
+    assert runner.agent is runner.agent  # built once, reused
 
 
 def test_sync_run_and_dependency_validation() -> None:
-    framework: BaseAgentFramework[str] = BaseAgentFramework(
-        AgentDefinition(name="echo"), model=echo_model()
-    )
-    assert framework.run("hi").output == "echo: hi (turn 1)"
+    runner: AgentRunner[str] = AgentRunner(AgentDefinition(name="echo"), model=echo_model())
+    assert runner.run("hi").output == "echo: hi (turn 1)"
     with pytest.raises(ConfigurationError, match="no model"):
-        BaseAgentFramework(AgentDefinition(name="lonely")).validate_dependencies()
+        AgentRunner(AgentDefinition(name="lonely")).validate_dependencies()
     with pytest.raises(ConfigurationError, match="unknown tools"):
-        BaseAgentFramework(
+        AgentRunner(
             AgentDefinition(name="xy"), model=echo_model(), unknown_tools=["nope"]
         ).validate_dependencies()
 
 
 async def test_stream_items_from_the_framework() -> None:
-    framework: BaseAgentFramework[str] = BaseAgentFramework(
-        AgentDefinition(name="echo"), model=echo_model()
-    )
-    items = [i async for i in framework.run_stream("hello there")]
+    runner: AgentRunner[str] = AgentRunner(AgentDefinition(name="echo"), model=echo_model())
+    items = [i async for i in runner.run_stream("hello there")]
     assert (
         "".join(i.text for i in items if isinstance(i, TextDelta)).strip()
         == "echo: hello there (turn 1)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx2
 
-from application.agents.framework import BaseAgentFramework, usage_of
+from application.agents.runner import AgentRunner, usage_of
 from domain.agents.models import AgentDefinition
 from tests.unit.scripted_llm import Server, completion, make
 
@@ -22,9 +22,7 @@ def cached_completion(cached: int) -> httpx2.Response:
 
 async def test_cached_prompt_tokens_are_part_of_the_turns_usage() -> None:
     models, _ = make(Server(cached_completion(40)), model="chat-model")
-    agent: BaseAgentFramework[str] = BaseAgentFramework(
-        AgentDefinition(name="cached"), models=models
-    )
+    agent: AgentRunner[str] = AgentRunner(AgentDefinition(name="cached"), models=models)
     usage = usage_of(await agent.run_async("hi"))
     assert (usage.input_tokens, usage.cached_tokens) == (50, 40)
     assert usage.to_dict()["cached_tokens"] == 40
@@ -32,7 +30,5 @@ async def test_cached_prompt_tokens_are_part_of_the_turns_usage() -> None:
 
 async def test_servers_that_do_not_say_report_zero() -> None:
     models, _ = make(Server(completion("hello")), model="chat-model")
-    agent: BaseAgentFramework[str] = BaseAgentFramework(
-        AgentDefinition(name="uncached"), models=models
-    )
+    agent: AgentRunner[str] = AgentRunner(AgentDefinition(name="uncached"), models=models)
     assert usage_of(await agent.run_async("hi")).cached_tokens == 0

@@ -19,7 +19,7 @@ from pydantic_ai.messages import (
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from adapters.inprocess.tools import InProcessToolStateStore
-from application.agents.framework import AgentDeps
+from application.agents.runner import AgentDeps
 from application.tools.builtins import calculator
 from application.tools.registry import ToolRegistry
 from application.tools.toolset import invoke

@@ -24,7 +24,7 @@ from adapters.inprocess.rate_limiter import InProcessRateLimiter
 from adapters.inprocess.tool_metrics import RecordingToolMetrics
 from adapters.inprocess.tools import InProcessToolStateStore
 from adapters.web.fetcher import MAX_REDIRECTS, HttpxWebFetcher
-from application.agents.framework import AgentDeps
+from application.agents.runner import AgentDeps
 from application.tools.builtins import Page, make_http_get
 from application.tools.registry import ToolRegistry
 from application.tools.toolset import invoke

@@ -9,7 +9,7 @@ import httpx2
 from pydantic_ai.usage import RequestUsage
 
 from adapters.lmstudio.timings import with_timings
-from application.agents.framework import BaseAgentFramework, RunFinished, usage_of
+from application.agents.runner import AgentRunner, RunFinished, usage_of
 from domain.agents.models import AgentDefinition
 from tests.unit.scripted_llm import Server, completion, make
 
@@ -21,9 +21,9 @@ def timed_completion(cache_n: int, prompt_n: int, usage: dict[str, Any]) -> http
     return httpx2.Response(200, json=body)
 
 
-def agent(server: Server) -> BaseAgentFramework[str]:
+def agent(server: Server) -> AgentRunner[str]:
     models, _ = make(server, model="chat-model")
-    return BaseAgentFramework(AgentDefinition(name="timed"), models=models)
+    return AgentRunner(AgentDefinition(name="timed"), models=models)
 
 
 async def test_cache_n_is_the_cached_count_when_usage_has_none() -> None:

@@ -15,8 +15,8 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from adapters.config.agents import YamlAgentSource
 from adapters.prompts import YamlPromptSource
-from application.agents.framework import AgentDeps
 from application.agents.prompted import check_prompt, instructions_for
+from application.agents.runner import AgentDeps
 from application.memory import Retrieval
 from application.prompts import PromptManager
 from domain.agents.models import AgentDefinition, MemoryPolicy

@@ -13,7 +13,7 @@ from pydantic_ai.models.test import TestModel
 from adapters.inprocess.models import StaticModelSource
 from application.agents import budgeting
 from application.agents.budgeting import fitted_history, observe_usage
-from application.agents.framework import BaseAgentFramework
+from application.agents.runner import AgentRunner
 from domain.agents.calibration import TokenCalibration
 from domain.agents.models import AgentDefinition, HistoryPolicy, TurnUsage
 from domain.errors import PayloadTooLarge
@@ -85,9 +85,9 @@ def fresh_calibration(monkeypatch: pytest.MonkeyPatch) -> TokenCalibration:
     return calibration
 
 
-def agent(source: StaticModelSource, max_tokens: int = 100_000) -> BaseAgentFramework[str]:
+def agent(source: StaticModelSource, max_tokens: int = 100_000) -> AgentRunner[str]:
     definition = AgentDefinition(name="budgeted", history=HistoryPolicy(max_tokens=max_tokens))
-    return BaseAgentFramework(definition, models=source)
+    return AgentRunner(definition, models=source)
 
 
 async def test_ordinary_messages_cost_no_tokenize_call() -> None:
@@ -121,10 +121,10 @@ def history_of(text: str) -> list[ModelMessage]:
 async def test_a_one_request_turn_teaches_the_calibration(
     fresh_calibration: TokenCalibration,
 ) -> None:
-    framework = agent(StaticModelSource(TestModel()))
+    runner = agent(StaticModelSource(TestModel()))
     history = history_of("the earlier part of the conversation " * 30)
-    await observe_usage(framework, history, "and now", TurnUsage(requests=1, input_tokens=900))
+    await observe_usage(runner, history, "and now", TurnUsage(requests=1, input_tokens=900))
     known = fresh_calibration.get("test:test")
     assert known is not None and known.ratio > 1
-    await observe_usage(framework, history, "tools", TurnUsage(requests=3, input_tokens=9000))
+    await observe_usage(runner, history, "tools", TurnUsage(requests=3, input_tokens=9000))
     assert fresh_calibration.get("test:test") == known  # summed over requests: not a sample

@@ -16,7 +16,7 @@ from adapters.inprocess.cache import InProcessCache
 from adapters.inprocess.rate_limiter import InProcessRateLimiter
 from adapters.inprocess.tool_metrics import RecordingToolMetrics
 from adapters.inprocess.tools import InProcessToolStateStore
-from application.agents.framework import AgentDeps
+from application.agents.runner import AgentDeps
 from application.tools import tool, with_cache, with_rate_limit, with_retry, with_timeout
 from application.tools.builtins import BUILTIN_TOOLS, calculator
 from application.tools.registry import ToolRegistry

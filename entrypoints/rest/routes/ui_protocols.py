@@ -70,7 +70,7 @@ async def _serve(
     user: User,
     container: Container,
 ) -> StreamingResponse:
-    framework = container.agent_catalog().get(name)
+    runner = container.agent_catalog().get(name)
     body = await request.body()
     try:
         run_input = kind.build_run_input(body)
@@ -79,7 +79,7 @@ async def _serve(
             "The request is not a valid message of this protocol.",
             details={"errors": exc.errors(include_url=False, include_input=False)[:10]},
         ) from None
-    adapter = kind(agent=framework.agent, run_input=run_input, accept=request.headers.get("accept"))
+    adapter = kind(agent=runner.agent, run_input=run_input, accept=request.headers.get("accept"))
     message, earlier = split_model_turn(adapter.sanitize_messages(adapter.messages))
     conversation_id = await _stored(container, user, adapter.conversation_id)
     cid, events = await container.stream_native().execute(

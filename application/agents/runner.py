@@ -1,4 +1,4 @@
-"""`BaseAgentFramework`: one agent definition on a `pydantic_ai.Agent`, built once.
+"""`AgentRunner`: one agent definition on a `pydantic_ai.Agent`, built once.
 
 The Pydantic AI agent is constructed in `__init__` and reused by every run (its construction
 costs ~0.2 ms, BENCHMARKS.md; a run on a reused agent adds almost nothing). The model is
@@ -110,7 +110,7 @@ def usage_of(result: AgentRunResult[Any]) -> TurnUsage:
     )
 
 
-class BaseAgentFramework(Generic[ResultT]):
+class AgentRunner(Generic[ResultT]):
     """A typed agent: `run()`, `run_async()`, `run_stream()`, validated output, usage."""
 
     def __init__(
@@ -342,7 +342,7 @@ def _stream_item(event: object) -> StreamItem | None:
 
 __all__ = [
     "AgentDeps",
-    "BaseAgentFramework",
+    "AgentRunner",
     "NativeEvent",
     "RunFinished",
     "StreamItem",
