@@ -140,7 +140,7 @@ class Container(containers.DeclarativeContainer):
     conversation_store = chat_package.container.conversation_store
     window_store = chat_package.container.window_store
     summarizer = chat_package.container.summarizer
-    conversation_context = chat_package.container.conversation_context
+    conversation_window = chat_package.container.conversation_window
     agent_catalog = chat_package.container.agent_catalog
     list_conversations = chat_package.container.list_conversations
     get_conversation = chat_package.container.get_conversation

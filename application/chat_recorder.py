@@ -29,7 +29,7 @@ from application.agents.budgeting import observe_usage
 from application.agents.history import tool_calls_of
 from application.agents.runner import usage_of
 from application.chat_turn import Turn
-from application.context import ConversationContext
+from application.conversation_window import ConversationWindow
 from application.facts import FactExtractor
 from application.memory import NewMemory
 from domain.agents.models import TurnResult
@@ -62,7 +62,7 @@ class TurnRecorder:
     def __init__(
         self,
         conversations: ConversationStore,
-        context: ConversationContext,
+        window: ConversationWindow,
         metrics: ChatMetrics,
         facts: FactExtractor | None = None,
         approvals: ApprovalStore | None = None,
@@ -71,7 +71,7 @@ class TurnRecorder:
     ) -> None:
         self.tasks = tasks  # after-the-turn work and event publishing outlive the turn
         self._store = conversations
-        self._context = context
+        self._window = window
         self._metrics = metrics
         self._facts = facts
         self._approvals = approvals
@@ -141,11 +141,11 @@ class TurnRecorder:
         )
         await self._store.add_message(user_id, reply)
         policy = turn.runner.definition.history
-        await self._context.record(turn.conversation.id, [turn.user_message, reply], policy)
+        await self._window.record(turn.conversation.id, [turn.user_message, reply], policy)
         self._write_episode(turn, reply)
-        if turn.context is not None:
-            self._context.summarize_later(
-                turn.conversation.id, turn.context, [turn.user_message, reply]
+        if turn.window is not None:
+            self._window.summarize_later(
+                turn.conversation.id, turn.window, [turn.user_message, reply]
             )
         turn.finished = True
         self._metrics.turn_finished(

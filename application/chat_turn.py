@@ -28,7 +28,7 @@ from application.agents.catalog import AgentCatalog
 from application.agents.client_history import fit
 from application.agents.history import summary_message, to_model_messages
 from application.agents.runner import AgentDeps, AgentRunner
-from application.context import ConversationContext, TurnContext
+from application.conversation_window import ConversationWindow, FittedWindow
 from application.memory import LongTermMemory
 from domain.agents.models import MemoryPolicy
 from domain.conversations.models import Conversation, Message, Role, title_from
@@ -49,7 +49,7 @@ class Turn:
     deps: AgentDeps
     history: list[ModelMessage]
     new_conversation: bool
-    context: TurnContext | None  # the window it was fitted from (None: no stored window)
+    window: FittedWindow | None  # the window it was fitted from (None: no stored window)
     resumed: bool = False  # a turn paused for approval, now running again
     prompt: str | None = None  # what the model gets as this turn's message (None = stored text)
     stored: bool = False  # the user's message is in the store (a failure can be recorded)
@@ -72,13 +72,13 @@ class TurnPreparer:
         agents: AgentCatalog,
         conversations: ConversationStore,
         max_message_chars: int,
-        context: ConversationContext,
+        window: ConversationWindow,
         memory: Callable[[], LongTermMemory | None] = lambda: None,
     ) -> None:
         self._agents = agents
         self._store = conversations
         self._max_chars = max_message_chars
-        self._context = context
+        self._window = window
         self._memory = memory
 
     async def prepare(
@@ -107,9 +107,9 @@ class TurnPreparer:
         # the model's real context: refuse what cannot fit (413), clamp the history budget
         policy = await fitted_history(runner, prompt or message)
         history: list[ModelMessage] = []
-        loaded: TurnContext | None = None
+        loaded: FittedWindow | None = None
         if conversation_id is not None:
-            loaded = await self._context.load(user_id, conversation.id, policy)
+            loaded = await self._window.load(user_id, conversation.id, policy)
             history = summary_message(loaded.summary) + to_model_messages(loaded.messages)
         elif client_history:
             history = fit(client_history, policy)

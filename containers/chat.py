@@ -20,7 +20,7 @@ from application.chat_events import FollowConversation
 from application.chat_native import StreamNative
 from application.chat_recorder import TurnRecorder
 from application.chat_turn import TurnPreparer
-from application.context import ConversationContext
+from application.conversation_window import ConversationWindow
 from application.prompts import PromptManager
 from application.summarizer import AgentSummarizer
 from containers.lazy import lazy
@@ -60,8 +60,8 @@ class ChatContainer(containers.DeclarativeContainer):
         memory=providers.Singleton(InProcessWindowStore),
     )
     summarizer = providers.Singleton(AgentSummarizer, models.model_source)
-    conversation_context = providers.Singleton(
-        ConversationContext,
+    conversation_window = providers.Singleton(
+        ConversationWindow,
         conversation_store,
         window_store,
         tasks=infrastructure.background_tasks,
@@ -82,7 +82,7 @@ class ChatContainer(containers.DeclarativeContainer):
         models.model_source,
         tools.tool_registry,
         conversation_store,
-        context=conversation_context,
+        window=conversation_window,
         prompts=prompt_manager,
     )
     chat_metrics = providers.Singleton(PrometheusChatMetrics)
@@ -94,13 +94,13 @@ class ChatContainer(containers.DeclarativeContainer):
         agents=agent_catalog,
         conversations=conversation_store,
         max_message_chars=settings.provided.agents.max_message_chars,
-        context=conversation_context,
+        window=conversation_window,
         memory=memory.memory_when_open,
     )
     turn_recorder = providers.Factory(
         TurnRecorder,
         conversations=conversation_store,
-        context=conversation_context,
+        window=conversation_window,
         metrics=chat_metrics,
         facts=memory.fact_extractor,
         approvals=tools.approval_store,

@@ -20,7 +20,7 @@ from pydantic_ai.profiles.openai import OpenAIModelProfile
 from pydantic_ai.providers.openai_compatible import OpenAICompatibleProvider
 
 from adapters.lmstudio.client import NO_RETRY
-from adapters.lmstudio.context import discover_context_window
+from adapters.lmstudio.context_window import discover_context_window
 from adapters.lmstudio.errors import BASE_URL_VARIABLE, translate_model_error
 from adapters.lmstudio.providers import is_provider_model, local_name, provider_model
 from adapters.lmstudio.timings import LocalChatModel

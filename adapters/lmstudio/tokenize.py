@@ -18,7 +18,7 @@ from typing import Any
 import httpx2
 
 from adapters.lmstudio.client import NO_RETRY
-from adapters.lmstudio.context import PROBE_TIMEOUT_SECONDS, server_root
+from adapters.lmstudio.context_window import PROBE_TIMEOUT_SECONDS, server_root
 
 Body = Callable[[str, str], dict[str, Any]]
 Read = Callable[[Any], int | None]

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from application.agents.ports import ModelSource, ToolProvider
 from application.agents.prompted import check_prompt
 from application.agents.runner import AgentRunner
-from application.context import ConversationContext
+from application.conversation_window import ConversationWindow
 from application.prompts.manager import PromptManager
 from domain.agents.models import AgentDefinition
 from domain.agents.ports import AgentDefinitionSource
@@ -29,14 +29,14 @@ class AgentCatalog:
         tools: ToolProvider,
         conversations: ConversationStore | None = None,
         output_types: Mapping[str, type[BaseModel]] | None = None,
-        context: ConversationContext | None = None,
+        window: ConversationWindow | None = None,
         prompts: PromptManager | None = None,
     ) -> None:
         self._prompts = prompts
         self._models = models
         self._tools = tools
         self._conversations = conversations
-        self._context = context
+        self._window = window
         self._output_types: dict[str, type[Any]] = {"text": str, **(output_types or {})}
         self._definitions: dict[str, AgentDefinition] = {}
         self._built: dict[str, AgentRunner[Any]] = {}
@@ -84,7 +84,7 @@ class AgentCatalog:
                 toolsets=[self._tools.toolset_for(definition)],
                 deferred=self._tools.needs_approval(definition),
                 conversations=self._conversations,
-                context=self._context,
+                window=self._window,
                 prompts=self._prompts,
             )
             self._built[name] = built

@@ -41,7 +41,7 @@ from application.agents.history import (
 )
 from application.agents.ports import ModelSource, TokenCountingSource
 from application.agents.prompted import instructions_for
-from application.context import ConversationContext
+from application.conversation_window import ConversationWindow
 from application.memory import LongTermMemory
 from application.prompts.manager import PromptManager
 from domain.agents.models import AgentDefinition, TurnUsage
@@ -125,7 +125,7 @@ class AgentRunner(Generic[ResultT]):
         deferred: bool = False,
         prompts: PromptManager | None = None,
         conversations: ConversationStore | None = None,
-        context: ConversationContext | None = None,
+        window: ConversationWindow | None = None,
         unknown_tools: Sequence[str] = (),
     ) -> None:
         self.definition = definition
@@ -133,7 +133,7 @@ class AgentRunner(Generic[ResultT]):
         self._model = model
         self._models = models
         self._conversations = conversations
-        self._context = context
+        self._window = window
         self._unknown_tools = list(unknown_tools)
         # An agent with approval-gated tools may end a run with the calls it waits for.
         self.deferred = deferred
@@ -201,14 +201,12 @@ class AgentRunner(Generic[ResultT]):
             return None
         return await self._models.count_tokens(text, self.definition.model)
 
-    async def get_conversation_context(
-        self, user_id: UUID, conversation_id: UUID
-    ) -> list[ModelMessage]:
+    async def load_history(self, user_id: UUID, conversation_id: UUID) -> list[ModelMessage]:
         """The history the agent sees this turn, per its history policy: the cached window
         (rebuilt from the database on a miss) fitted to its token budget, summary first."""
-        if self._context is not None:
-            ctx = await self._context.load(user_id, conversation_id, self.definition.history)
-            return summary_message(ctx.summary) + to_model_messages(ctx.messages)
+        if self._window is not None:
+            fitted = await self._window.load(user_id, conversation_id, self.definition.history)
+            return summary_message(fitted.summary) + to_model_messages(fitted.messages)
         if self._conversations is None:
             return []
         limit = self.definition.history.max_messages

@@ -12,7 +12,7 @@ from container import Container
 from domain.conversations.models import Message
 from domain.errors import AuthenticationFailed
 from domain.identity.models import TokenClaims, User
-from entrypoints.context import bind_user
+from entrypoints.log_fields import bind_user
 
 MESSAGES_PER_CONVERSATION = 100
 

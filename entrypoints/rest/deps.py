@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from container import Container
 from domain.errors import AuthenticationFailed, PermissionDenied
 from domain.identity.models import TokenClaims, User
-from entrypoints.context import bind_user
+from entrypoints.log_fields import bind_user
 
 bearer = HTTPBearer(
     auto_error=False,

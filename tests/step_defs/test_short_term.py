@@ -67,7 +67,7 @@ class StubSummarizer:
 @given("summaries are written by a test summarizer")
 def stub_summarizer(world: World, brief: Brief) -> None:
     world.container.summarizer.override(providers.Object(StubSummarizer()))
-    world.container.conversation_context.reset()
+    world.container.conversation_window.reset()
     world.container.agent_catalog.reset()
     brief_agent(world, brief, brief.agent, 4)
 
@@ -101,7 +101,7 @@ class DownWindows:
 @when("the conversation cache goes down")
 def cache_down(world: World) -> None:
     world.container.window_store.override(providers.Object(DownWindows()))
-    world.container.conversation_context.reset()
+    world.container.conversation_window.reset()
 
 
 @then(parsers.parse("the model saw at most {n:d} earlier messages on the last turn"))

@@ -1,4 +1,4 @@
-"""Log context shared by every entrypoint (REST, GraphQL, CLI)."""
+"""Log fields shared by every entrypoint (REST, GraphQL, CLI)."""
 
 from __future__ import annotations
 

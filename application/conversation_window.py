@@ -36,7 +36,10 @@ log = structlog.get_logger("mai.context")
 
 
 @dataclass(frozen=True, slots=True)
-class TurnContext:
+class FittedWindow:
+    """What the model sees of a conversation this turn: the cached window's messages
+    fitted to the agent's budget, and the summary of what fell out of it."""
+
     messages: list[Message]  # what the model sees, oldest first, within budget
     summary: str | None
     fit: TruncationResult
@@ -45,7 +48,10 @@ class TurnContext:
     history: HistoryPolicy | None = None  # the policy it was fitted with
 
 
-class ConversationContext:
+class ConversationWindow:
+    """Each conversation's window: `load` fits it to the budget for a turn, `record`
+    appends the turn, `summarize_later` folds what fell out into the summary."""
+
     def __init__(
         self,
         conversations: ConversationStore,
@@ -83,7 +89,7 @@ class ConversationContext:
 
     async def load(
         self, user_id: UUID, conversation_id: UUID, history: HistoryPolicy
-    ) -> TurnContext:
+    ) -> FittedWindow:
         degraded = False
         window: CachedWindow | None = None
         try:
@@ -102,7 +108,7 @@ class ConversationContext:
                 await self._save(conversation_id, window)
         memory = ConversationMemory.from_window(window)
         fit = self._fit(memory, history)
-        return TurnContext(fit.kept, memory.summary, fit, window, degraded, history)
+        return FittedWindow(fit.kept, memory.summary, fit, window, degraded, history)
 
     async def record(
         self, conversation_id: UUID, messages: Sequence[Message], history: HistoryPolicy
@@ -117,22 +123,22 @@ class ConversationContext:
             )
 
     def summarize_later(
-        self, conversation_id: UUID, context: TurnContext, recorded: Sequence[Message] = ()
+        self, conversation_id: UUID, fitted: FittedWindow, recorded: Sequence[Message] = ()
     ) -> None:
         """Fold what fell out of the window into the summary, after the turn. With the
         `prefix_cache` layout, also fold ahead: `recorded` (the turn just stored) may push
         the history past its fold threshold."""
-        history = context.history
+        history = fitted.history
         if history is None or history.layout == "sliding":
-            if self._summarizer is None or not self._policy.should_summarize(context.fit):
+            if self._summarizer is None or not self._policy.should_summarize(fitted.fit):
                 return
-            dropped = context.fit.dropped
+            dropped = fitted.fit.dropped
         else:
-            dropped = context.fit.dropped or plan_fold_ahead(
-                [*context.fit.kept, *recorded],
+            dropped = fitted.fit.dropped or plan_fold_ahead(
+                [*fitted.fit.kept, *recorded],
                 max_messages=history.max_messages,
                 max_tokens=history.max_tokens,
-                summary=context.summary,
+                summary=fitted.summary,
                 policy=self._fold,
             )
             if not dropped:
@@ -140,18 +146,18 @@ class ConversationContext:
         if conversation_id in self._summarizing:
             return  # the running one folds these messages; the next turn sees its result
         self._summarizing.add(conversation_id)
-        self._tasks.spawn(self._summarize(conversation_id, context, dropped), name="summary")
+        self._tasks.spawn(self._summarize(conversation_id, fitted, dropped), name="summary")
 
     async def _summarize(
-        self, conversation_id: UUID, context: TurnContext, dropped: list[Message]
+        self, conversation_id: UUID, fitted: FittedWindow, dropped: list[Message]
     ) -> None:
-        summary = context.summary
+        summary = fitted.summary
         try:
             if self._summarizer is not None:
                 try:
-                    summary = await self._summarizer.summarize(context.summary, dropped)
+                    summary = await self._summarizer.summarize(fitted.summary, dropped)
                 except Exception as exc:
-                    if context.history is None or context.history.layout == "sliding":
+                    if fitted.history is None or fitted.history.layout == "sliding":
                         raise
                     # prefix_cache: the block leaves anyway, so the view stays stable
                     log.warning("context_summary_failed", error_type=type(exc).__name__)
