@@ -87,6 +87,8 @@ class Database:
             async with self._serialised(), self.sessions() as session, session.begin():
                 yield session
         except Exception as exc:
+            if not is_unavailable(exc):
+                raise  # the caller's own error, untouched (its cause too)
             raise self._unavailable(exc) from exc
 
     @asynccontextmanager
@@ -103,6 +105,8 @@ class Database:
             async with self.engine.connect() as conn:
                 yield conn
         except Exception as exc:
+            if not is_unavailable(exc):
+                raise  # the caller's own error, untouched (its cause too)
             raise self._unavailable(exc) from exc
 
     @asynccontextmanager
@@ -115,16 +119,16 @@ class Database:
             async with self._serialised(), self.engine.connect() as conn:
                 yield (await conn.get_raw_connection()).driver_connection
         except Exception as exc:
+            if not is_unavailable(exc):
+                raise  # the caller's own error, untouched (its cause too)
             raise self._unavailable(exc) from exc
 
     def _serialised(self) -> AbstractAsyncContextManager[object]:
         lock = self._lock()
         return nullcontext() if lock is None else lock
 
-    def _unavailable(self, exc: Exception) -> Exception:
-        """`exc` itself, or a retryable `ServiceUnavailable` when the database is out of reach."""
-        if not is_unavailable(exc):
-            return exc
+    def _unavailable(self, exc: Exception) -> ServiceUnavailable:
+        """The retryable error for a database out of reach."""
         return ServiceUnavailable(
             "The database is unavailable.",
             details={"backend": self.dialect, "cause": type(_root(exc)).__name__},

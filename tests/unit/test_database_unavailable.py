@@ -36,3 +36,20 @@ async def test_a_failing_statement_is_not_called_unavailable(tmp_path: object) -
         assert "no_such_table" in str(raised.value)
     finally:
         await db.close()
+
+
+async def test_an_error_raised_inside_a_transaction_passes_through_unchanged(
+    tmp_path: object,
+) -> None:
+    """Not re-raised from itself: an exception whose cause is itself sends traceback
+    renderers (structlog's, rich's) round in a loop."""
+    db = Database.from_url(f"sqlite+aiosqlite:///{tmp_path}/x.sqlite")
+    mine = KeyError("the caller's")
+    try:
+        for opened in (db.transaction, db.read, db.driver_connection):
+            with pytest.raises(KeyError) as raised:
+                async with opened():
+                    raise mine
+            assert raised.value is mine and raised.value.__cause__ is None
+    finally:
+        await db.close()
