@@ -23,6 +23,7 @@ from adapters.lmstudio.client import NO_RETRY
 from adapters.lmstudio.context_window import discover_context_window
 from adapters.lmstudio.errors import BASE_URL_VARIABLE, translate_model_error
 from adapters.lmstudio.providers import is_provider_model, local_name, provider_model
+from adapters.lmstudio.sdk_client import LocalServerOpenAI
 from adapters.lmstudio.timings import LocalChatModel
 from adapters.lmstudio.tokenize import ServerTokenizer
 from adapters.settings import LMStudioSettings
@@ -286,7 +287,7 @@ class LMStudioModels:
         # One SDK client over the shared HTTP client. max_retries=0: the transport retries
         # (see client.py); the SDK retrying too would multiply the attempts.
         if self._openai is None:
-            self._openai = AsyncOpenAI(
+            self._openai = LocalServerOpenAI(
                 base_url=self._settings.base_url,
                 api_key=self._settings.api_key.get_secret_value() or "not-needed",
                 http_client=self._http,
