@@ -44,6 +44,16 @@ def echo_instructions(messages: list[ModelMessage], info: AgentInfo) -> ModelRes
     return ModelResponse(parts=[TextPart(info.instructions or "")])
 
 
+#: Every user message `heard` was asked about, in order (a test clears it first).
+HEARD: list[str] = []
+
+
+def heard(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+    """Notes the message it answers in HEARD: proof of whether any case ran."""
+    HEARD.append(user_texts(messages)[-1])
+    return ModelResponse(parts=[TextPart("success")])
+
+
 def strict_judge(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     """An LLMJudge model: passes outputs that mention "success", fails the rest."""
     prompt = " ".join(user_texts(messages))

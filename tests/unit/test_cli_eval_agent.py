@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.unit.cli_evals_support import (
+    HEARD,
     MODELS,
     ROOT,
     World,
@@ -228,3 +229,25 @@ def test_an_unknown_agent_or_a_missing_file_fails_before_anything_runs(
     one_line_error(mai("eval", "agent", "assistant", smoke, "--model", "function:nowhere:x"), 78)
     one_line_error(mai("eval", "agent", "assistant", smoke, "--compare", "colour=red"), 2)
     assert world.runs.runs == {} and world.users.users == {}
+
+
+@pytest.mark.parametrize(
+    ("compare", "fragment"),
+    [("model=function:nowhere:x", "function:nowhere:x"), ("prompt=9.9.9", "9.9.9")],
+)
+def test_a_bad_compare_variant_fails_before_the_first_variant_runs(
+    world: World, compare: str, fragment: str
+) -> None:
+    smoke = str(ROOT / "evals" / "assistant-smoke.yaml")
+    HEARD.clear()
+
+    result = mai("eval", "agent", "assistant", smoke,
+                 "--model", f"function:{MODELS}:heard", "--compare", compare)  # fmt: skip
+
+    one_line_error(result, 78, fragment)
+    assert HEARD == []  # the first variant's model was never asked anything
+    assert world.runs.runs == {} and world.users.users == {}
+    # The same command without the bad variant does run its cases (the check can fail).
+    ran = mai("eval", "agent", "assistant", smoke, "--model", f"function:{MODELS}:heard")
+    assert ran.exit_code == 0, ran.output
+    assert len(HEARD) >= 4 and len(world.runs.runs) == 1
