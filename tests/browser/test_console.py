@@ -1,6 +1,7 @@
 """The console in chromium, against a real server and a deterministic fake LLM: sign in,
-watch an answer stream, approve a tool call, reopen and delete the conversation, edit a
-memory, switch a tool, run a pipeline to completion, and use it at phone width by keyboard."""
+watch an answer stream, approve a tool call, reopen and delete the conversation, edit and
+delete a memory, switch a tool, run a pipeline to completion, and use it at phone width by
+keyboard."""
 
 from __future__ import annotations
 
@@ -65,7 +66,9 @@ def test_a_signed_in_user_watches_an_answer_stream_and_approves_a_tool_call(
     assert console.api("GET", f"/conversations/{conversation_id}").status_code == 404
 
 
-def test_the_memory_inspector_shows_scores_and_edits_a_memory(page: Any, console: Console) -> None:
+def test_the_memory_inspector_shows_scores_edits_and_deletes_a_memory(
+    page: Any, console: Console
+) -> None:
     created = console.api("POST", "/memories", json={"content": "Ada drinks her coffee black"})
     assert created.status_code == 201, created.text
     memory_id = created.json()["id"]
@@ -77,7 +80,12 @@ def test_the_memory_inspector_shows_scores_and_edits_a_memory(page: Any, console
     results = page.get_by_role("region", name="Search results")
     card = results.locator(f".memory[data-memory-id='{memory_id}']")
     card.wait_for()
-    assert card.locator("dt", has_text="score").count() >= 1  # the ranking the API returned
+    # The rank the API returned and each retrieval signal's own score, found by both here.
+    for signal in ("score", "dense", "lexical"):
+        score = card.locator(
+            ".scores div", has=page.locator("dt", has_text=re.compile(f"^{signal}$"))
+        )
+        expect(score.locator("dd")).to_have_text(re.compile(r"^\d+\.\d{3}$"))
     card.get_by_role("button", name="Details").click()
     card.get_by_text("Provenance").wait_for()
 
@@ -89,6 +97,22 @@ def test_the_memory_inspector_shows_scores_and_edits_a_memory(page: Any, console
     expect(card).to_contain_text("Ada drinks her coffee with oat milk")
     stored = console.api("GET", f"/memories/{memory_id}").json()
     assert stored["content"] == "Ada drinks her coffee with oat milk"
+
+    # Delete: the memory leaves the results and the full list, the store and search.
+    assert memory_id in search_ids(console, "coffee oat milk")
+    listed = page.locator(f".memory[data-memory-id='{memory_id}']")
+    expect(listed).to_have_count(2)  # in the search results and in "All memories"
+    page.once("dialog", lambda d: d.accept())
+    card.get_by_role("button", name="Delete").click()
+    expect(listed).to_have_count(0)
+    assert console.api("GET", f"/memories/{memory_id}").status_code == 404
+    assert memory_id not in search_ids(console, "coffee oat milk")
+
+
+def search_ids(console: Console, q: str) -> list[str]:
+    found = console.api("GET", "/memories/search", params={"q": q, "k": 50})
+    assert found.status_code == 200, found.text
+    return [m["id"] for m in found.json()["items"]]
 
 
 def test_a_superuser_switches_a_tool_off_and_on(page: Any, console: Console) -> None:
