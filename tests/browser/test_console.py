@@ -6,12 +6,13 @@ keyboard."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import httpx
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Console, sign_in
+from tests.browser.conftest import PASSWORD, Console, sign_in
 from tests.fakes.openai_server import GREETING
 
 
@@ -207,3 +208,75 @@ def test_a_new_user_creates_an_account_from_the_sign_in_page(page: Any, console:
     page.get_by_role("link", name="Tools").click()
     switch = page.get_by_role("switch", name="calculator enabled")
     expect(switch).to_be_disabled()  # only a superuser switches tools
+
+
+EVAL_DATASET = """
+name: console-evals
+cases:
+  - name: echoes
+    inputs: Hello
+    evaluators: [{Contains: {value: "echo: Hello"}}]
+  - name: says-banana
+    inputs: Hello again
+    evaluators: [{Contains: {value: banana}}]
+"""
+
+
+def test_a_superuser_opens_an_eval_run_and_its_cases(
+    page: Any, console: Console, tmp_path: Path
+) -> None:
+    # A tiny eval run through the CLI, on the server's own database (tests.fakes' echo
+    # model says "echo: <message>…", so one case passes and one fails: 0.5 < 0.9).
+    dataset = tmp_path / "console-evals.yaml"
+    dataset.write_text(EVAL_DATASET)
+    ran = console.server.mai(
+        "eval", "agent", "assistant", str(dataset), "--model", "function:tests.fakes:echo",
+        "--min-score", "0.9",
+        check=False,
+    )  # fmt: skip
+    assert ran.returncode == 1, ran.stdout + ran.stderr
+    [run] = console.api("GET", "/evals", params={"dataset": "console-evals"}).json()["items"]
+
+    sign_in(page, console)
+    page.get_by_role("link", name="Evals").click()
+    page.get_by_label("Dataset").select_option("console-evals")
+    runs = page.get_by_role("table", name="Eval runs")
+    expect(runs.locator("tbody tr")).to_have_count(1)  # the filter asked the API for one set
+    row = runs.locator(f"tr[data-eval-run='{run['id']}']")
+    expect(row).to_contain_text("assistant")
+    expect(row).to_contain_text("0.500")
+    expect(row).to_contain_text("failed")
+
+    row.get_by_role("button", name=re.compile("^Open")).click()
+    heading = page.get_by_role("heading", name=re.compile("^console-evals"))
+    expect(heading).to_be_focused()  # keyboard users land on the run they opened
+    assert page.evaluate("location.hash") == f"#/evals/{run['id']}"
+    expect(page.locator("[data-eval-score]")).to_have_text("0.500")
+    cases = page.get_by_role("table", name="Cases")
+    passed = cases.locator("[data-eval-case=echoes]")
+    failed = cases.locator("[data-eval-case=says-banana]")
+    expect(passed).to_contain_text("1.00")
+    expect(passed.locator(".pass")).to_contain_text("Contains")
+    expect(failed).to_contain_text("0.00")
+    expect(failed.locator(".fail")).to_contain_text("Contains")
+
+    page.set_viewport_size({"width": 375, "height": 740})  # the run still fits a phone
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"the eval run scrolls sideways at phone width ({width}px)"
+    page.get_by_role("link", name="All runs").click()
+    expect(runs).to_be_visible()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"the list of eval runs scrolls sideways at phone width ({width}px)"
+
+
+def test_a_user_who_is_not_a_superuser_is_told_evals_are_not_theirs(
+    page: Any, console: Console
+) -> None:
+    console.server.mai("users", "create", "lin", "--email", "lin@example.com",
+                       "--password", PASSWORD)  # fmt: skip
+    page.goto(console.url + "/#/evals")
+    page.get_by_label("Username").fill("lin")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("status")).to_contain_text("Only a superuser can see eval runs")
+    expect(page.get_by_role("table", name="Eval runs")).to_have_count(0)
