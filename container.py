@@ -180,6 +180,14 @@ def recording_spans() -> AbstractContextManager[None]:
     return record()
 
 
+def check_eval_model(spec: str) -> None:
+    """Fail now (ConfigurationError) when `spec` names no model `mai eval --model` can run
+    on: the same resolution `pin_chat_model` makes, before anything runs."""
+    from adapters.evals.models import eval_model
+
+    eval_model(spec)
+
+
 def pin_chat_model(container: Container, spec: str) -> None:
     """Every agent of this container runs on the model `spec` names (`mai eval --model`);
     call before the agent catalog is first built."""

@@ -48,6 +48,13 @@ class AgentCatalog:
 
     def register(self, definition: AgentDefinition) -> None:
         """Add (or replace) an agent; its output type must be known and its tools provided."""
+        self.check(definition)
+        self._definitions[definition.name] = definition
+        self._built.pop(definition.name, None)
+
+    def check(self, definition: AgentDefinition) -> None:
+        """What `register` checks, without registering: the output type, the tools and the
+        prompt (and pinned version) exist. ConfigurationError otherwise."""
         if definition.output_type not in self._output_types:
             raise ConfigurationError(
                 f"Agent {definition.name!r}: unknown output_type {definition.output_type!r} "
@@ -61,8 +68,6 @@ class AgentCatalog:
                 details={"agent": definition.name, "field": "tools"},
             )
         check_prompt(definition, self._prompts)
-        self._definitions[definition.name] = definition
-        self._built.pop(definition.name, None)
 
     def all(self) -> list[AgentDefinition]:
         return sorted(self._definitions.values(), key=lambda d: d.name)

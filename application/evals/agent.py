@@ -15,7 +15,7 @@ mean over cases.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 from uuid import UUID
 
@@ -31,6 +31,7 @@ from application.evals.datasets import AgentDataset, messages_of
 from application.evals.evaluators import RECALLED, TOOL_CALLS
 from application.evals.recall import RecallRecorder
 from application.memory import LongTermMemory, NewMemory
+from domain.agents.models import AgentDefinition
 from domain.errors import ConfigurationError, ServiceUnavailable
 from domain.evals.models import CaseScore, EvalKind, EvalRun, average
 from domain.identity.models import User
@@ -85,12 +86,24 @@ class RunAgentEval:
         self._memory = memory
         self._user: User | None = None
 
+    def check(self, agent: str, prompt_versions: Iterable[str | None]) -> None:
+        """Fail before anything runs: an unknown agent (NOT_FOUND), or any of the prompt
+        versions (one per `--compare` variant) the agent's prompt does not have."""
+        for version in prompt_versions:
+            self._pinned(agent, version)
+
     def prepare(self, agent: str, prompt_version: str | None = None) -> None:
-        """Fail before anything runs: an unknown agent (NOT_FOUND), or a prompt version the
-        agent's prompt does not have (the catalog checks the pinned reference)."""
+        """Check the agent and the prompt version, and pin the agent to that version."""
+        pinned = self._pinned(agent, prompt_version)
+        if pinned is not None:
+            self._catalog.register(pinned)
+
+    def _pinned(self, agent: str, prompt_version: str | None) -> AgentDefinition | None:
+        """The agent's definition with its prompt pinned to `prompt_version`, checked by the
+        catalog (the version exists, its variables are supplied); None when not pinned."""
         definition = self._catalog.definition(agent)
         if prompt_version is None:
-            return
+            return None
         if definition.prompt is None:
             raise ConfigurationError(
                 f"Agent {agent!r} has no prompt file, so --prompt-version does not apply.",
@@ -98,7 +111,9 @@ class RunAgentEval:
             )
         ref = PromptRef(PromptRef.parse(definition.prompt).name, prompt_version)
         pinned = PromptRef.parse(str(ref))  # validates the version's syntax
-        self._catalog.register(definition.model_copy(update={"prompt": str(pinned)}))
+        updated = definition.model_copy(update={"prompt": str(pinned)})
+        self._catalog.check(updated)
+        return updated
 
     async def execute(
         self,

@@ -84,6 +84,18 @@ async def _judge(container: Container, spec: str | None) -> None:
     set_default_judge_model(await judge_model(container, spec))
 
 
+def _check_variants(agent: str, variants: list[Variant]) -> None:
+    """Every variant's model resolves and its prompt version exists, before the first case
+    of the first variant runs: a bad `--compare` must not leave half a comparison stored."""
+    from container import check_eval_model
+
+    for variant in variants:
+        if variant.model:
+            check_eval_model(variant.model)
+    with container_session() as (_runner, container):
+        container.run_agent_eval().check(agent, [v.prompt_version for v in variants])
+
+
 def _run_variant(
     agent: str,
     file: Path,
@@ -250,6 +262,7 @@ def agent(
         dataset = load_agent_dataset(dataset_file)
         base = Variant(model, prompt_version)
         variants = [base, *(parse_variant(v, base) for v in compare or [])]
+        _check_variants(agent_name, variants)
         runs = [
             (v, _run_variant(agent_name, dataset_file, dataset, v, min_score, judge_model))
             for v in variants

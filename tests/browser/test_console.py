@@ -1,16 +1,18 @@
 """The console in chromium, against a real server and a deterministic fake LLM: sign in,
-watch an answer stream, approve a tool call, reopen and delete the conversation, edit a
-memory, switch a tool, run a pipeline to completion, and use it at phone width by keyboard."""
+watch an answer stream, approve a tool call, reopen and delete the conversation, edit and
+delete a memory, switch a tool, run a pipeline to completion, and use it at phone width by
+keyboard."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import httpx
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Console, sign_in
+from tests.browser.conftest import PASSWORD, Console, sign_in
 from tests.fakes.openai_server import GREETING
 
 
@@ -65,7 +67,9 @@ def test_a_signed_in_user_watches_an_answer_stream_and_approves_a_tool_call(
     assert console.api("GET", f"/conversations/{conversation_id}").status_code == 404
 
 
-def test_the_memory_inspector_shows_scores_and_edits_a_memory(page: Any, console: Console) -> None:
+def test_the_memory_inspector_shows_scores_edits_and_deletes_a_memory(
+    page: Any, console: Console
+) -> None:
     created = console.api("POST", "/memories", json={"content": "Ada drinks her coffee black"})
     assert created.status_code == 201, created.text
     memory_id = created.json()["id"]
@@ -77,7 +81,12 @@ def test_the_memory_inspector_shows_scores_and_edits_a_memory(page: Any, console
     results = page.get_by_role("region", name="Search results")
     card = results.locator(f".memory[data-memory-id='{memory_id}']")
     card.wait_for()
-    assert card.locator("dt", has_text="score").count() >= 1  # the ranking the API returned
+    # The rank the API returned and each retrieval signal's own score, found by both here.
+    for signal in ("score", "dense", "lexical"):
+        score = card.locator(
+            ".scores div", has=page.locator("dt", has_text=re.compile(f"^{signal}$"))
+        )
+        expect(score.locator("dd")).to_have_text(re.compile(r"^\d+\.\d{3}$"))
     card.get_by_role("button", name="Details").click()
     card.get_by_text("Provenance").wait_for()
 
@@ -89,6 +98,22 @@ def test_the_memory_inspector_shows_scores_and_edits_a_memory(page: Any, console
     expect(card).to_contain_text("Ada drinks her coffee with oat milk")
     stored = console.api("GET", f"/memories/{memory_id}").json()
     assert stored["content"] == "Ada drinks her coffee with oat milk"
+
+    # Delete: the memory leaves the results and the full list, the store and search.
+    assert memory_id in search_ids(console, "coffee oat milk")
+    listed = page.locator(f".memory[data-memory-id='{memory_id}']")
+    expect(listed).to_have_count(2)  # in the search results and in "All memories"
+    page.once("dialog", lambda d: d.accept())
+    card.get_by_role("button", name="Delete").click()
+    expect(listed).to_have_count(0)
+    assert console.api("GET", f"/memories/{memory_id}").status_code == 404
+    assert memory_id not in search_ids(console, "coffee oat milk")
+
+
+def search_ids(console: Console, q: str) -> list[str]:
+    found = console.api("GET", "/memories/search", params={"q": q, "k": 50})
+    assert found.status_code == 200, found.text
+    return [m["id"] for m in found.json()["items"]]
 
 
 def test_a_superuser_switches_a_tool_off_and_on(page: Any, console: Console) -> None:
@@ -183,3 +208,75 @@ def test_a_new_user_creates_an_account_from_the_sign_in_page(page: Any, console:
     page.get_by_role("link", name="Tools").click()
     switch = page.get_by_role("switch", name="calculator enabled")
     expect(switch).to_be_disabled()  # only a superuser switches tools
+
+
+EVAL_DATASET = """
+name: console-evals
+cases:
+  - name: echoes
+    inputs: Hello
+    evaluators: [{Contains: {value: "echo: Hello"}}]
+  - name: says-banana
+    inputs: Hello again
+    evaluators: [{Contains: {value: banana}}]
+"""
+
+
+def test_a_superuser_opens_an_eval_run_and_its_cases(
+    page: Any, console: Console, tmp_path: Path
+) -> None:
+    # A tiny eval run through the CLI, on the server's own database (tests.fakes' echo
+    # model says "echo: <message>…", so one case passes and one fails: 0.5 < 0.9).
+    dataset = tmp_path / "console-evals.yaml"
+    dataset.write_text(EVAL_DATASET)
+    ran = console.server.mai(
+        "eval", "agent", "assistant", str(dataset), "--model", "function:tests.fakes:echo",
+        "--min-score", "0.9",
+        check=False,
+    )  # fmt: skip
+    assert ran.returncode == 1, ran.stdout + ran.stderr
+    [run] = console.api("GET", "/evals", params={"dataset": "console-evals"}).json()["items"]
+
+    sign_in(page, console)
+    page.get_by_role("link", name="Evals").click()
+    page.get_by_label("Dataset").select_option("console-evals")
+    runs = page.get_by_role("table", name="Eval runs")
+    expect(runs.locator("tbody tr")).to_have_count(1)  # the filter asked the API for one set
+    row = runs.locator(f"tr[data-eval-run='{run['id']}']")
+    expect(row).to_contain_text("assistant")
+    expect(row).to_contain_text("0.500")
+    expect(row).to_contain_text("failed")
+
+    row.get_by_role("button", name=re.compile("^Open")).click()
+    heading = page.get_by_role("heading", name=re.compile("^console-evals"))
+    expect(heading).to_be_focused()  # keyboard users land on the run they opened
+    assert page.evaluate("location.hash") == f"#/evals/{run['id']}"
+    expect(page.locator("[data-eval-score]")).to_have_text("0.500")
+    cases = page.get_by_role("table", name="Cases")
+    passed = cases.locator("[data-eval-case=echoes]")
+    failed = cases.locator("[data-eval-case=says-banana]")
+    expect(passed).to_contain_text("1.00")
+    expect(passed.locator(".pass")).to_contain_text("Contains")
+    expect(failed).to_contain_text("0.00")
+    expect(failed.locator(".fail")).to_contain_text("Contains")
+
+    page.set_viewport_size({"width": 375, "height": 740})  # the run still fits a phone
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"the eval run scrolls sideways at phone width ({width}px)"
+    page.get_by_role("link", name="All runs").click()
+    expect(runs).to_be_visible()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"the list of eval runs scrolls sideways at phone width ({width}px)"
+
+
+def test_a_user_who_is_not_a_superuser_is_told_evals_are_not_theirs(
+    page: Any, console: Console
+) -> None:
+    console.server.mai("users", "create", "lin", "--email", "lin@example.com",
+                       "--password", PASSWORD)  # fmt: skip
+    page.goto(console.url + "/#/evals")
+    page.get_by_label("Username").fill("lin")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("status")).to_contain_text("Only a superuser can see eval runs")
+    expect(page.get_by_role("table", name="Eval runs")).to_have_count(0)

@@ -44,6 +44,28 @@ def echo_instructions(messages: list[ModelMessage], info: AgentInfo) -> ModelRes
     return ModelResponse(parts=[TextPart(info.instructions or "")])
 
 
+#: Every user message `heard` was asked about, in order (a test clears it first).
+HEARD: list[str] = []
+
+
+def heard(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+    """Notes the message it answers in HEARD: proof of whether any case ran."""
+    HEARD.append(user_texts(messages)[-1])
+    return ModelResponse(parts=[TextPart("success")])
+
+
+def colour_keeper(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+    """Answers "What is my favourite colour?" from an earlier "My favourite colour is X."
+    in the conversation's history, and says "Noted." to anything else."""
+    said = user_texts(messages)
+    if "favourite colour?" not in said[-1]:
+        return ModelResponse(parts=[TextPart("Noted.")])
+    told = [t for t in said[:-1] if t.startswith("My favourite colour is ")]
+    colour = told[-1].removeprefix("My favourite colour is ").rstrip(".") if told else None
+    answer = f"Your favourite colour is {colour}." if colour else "You never told me."
+    return ModelResponse(parts=[TextPart(answer)])
+
+
 def strict_judge(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     """An LLMJudge model: passes outputs that mention "success", fails the rest."""
     prompt = " ".join(user_texts(messages))

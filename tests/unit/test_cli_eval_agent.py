@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.unit.cli_evals_support import (
+    HEARD,
     MODELS,
     ROOT,
     World,
@@ -182,6 +183,48 @@ cases:
     assert world.memories.rows == {}  # forgotten, and purged from the index
 
 
+def test_a_multi_turn_case_runs_its_turns_on_one_conversation_and_scores_the_last_reply(
+    world: World, tmp_path: Path
+) -> None:
+    dataset = write(
+        tmp_path,
+        "turns.yaml",
+        """
+cases:
+  - name: green
+    inputs: ["My favourite colour is green.", "What is my favourite colour?"]
+    expected_output: Your favourite colour is green.
+  - name: blue
+    inputs: ["My favourite colour is blue.", "Lovely weather.", "What is my favourite colour?"]
+    expected_output: Your favourite colour is blue.
+  - name: asked-first
+    inputs: ["What is my favourite colour?", "My favourite colour is red."]
+    expected_output: Noted.
+  - name: never-told
+    inputs: What is my favourite colour?
+    expected_output: Your favourite colour is blue.
+evaluators: [EqualsExpected]
+""",
+    )
+    out = tmp_path / "run.json"
+
+    result = mai("eval", "agent", "assistant", dataset,
+                 "--model", f"function:{MODELS}:colour_keeper", "--json", str(out))  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    cases = {c["name"]: c for c in json.loads(out.read_text())[0]["cases"]}
+    # The last turn saw the first one's message: both went on one conversation.
+    assert cases["green"]["output"] == "Your favourite colour is green."
+    assert cases["blue"]["output"] == "Your favourite colour is blue."
+    assert cases["green"]["score"] == cases["blue"]["score"] == 1.0
+    # The reply scored is the last one, not the first ("You never told me.").
+    assert cases["asked-first"]["output"] == "Noted." and cases["asked-first"]["score"] == 1.0
+    # A case starts a conversation of its own: nothing carries over from the cases before.
+    assert cases["never-told"]["output"] == "You never told me."
+    assert cases["never-told"]["score"] == 0.0
+    assert world.users.users == {}
+
+
 @pytest.mark.parametrize(
     ("text", "fragments"),
     [
@@ -228,3 +271,25 @@ def test_an_unknown_agent_or_a_missing_file_fails_before_anything_runs(
     one_line_error(mai("eval", "agent", "assistant", smoke, "--model", "function:nowhere:x"), 78)
     one_line_error(mai("eval", "agent", "assistant", smoke, "--compare", "colour=red"), 2)
     assert world.runs.runs == {} and world.users.users == {}
+
+
+@pytest.mark.parametrize(
+    ("compare", "fragment"),
+    [("model=function:nowhere:x", "function:nowhere:x"), ("prompt=9.9.9", "9.9.9")],
+)
+def test_a_bad_compare_variant_fails_before_the_first_variant_runs(
+    world: World, compare: str, fragment: str
+) -> None:
+    smoke = str(ROOT / "evals" / "assistant-smoke.yaml")
+    HEARD.clear()
+
+    result = mai("eval", "agent", "assistant", smoke,
+                 "--model", f"function:{MODELS}:heard", "--compare", compare)  # fmt: skip
+
+    one_line_error(result, 78, fragment)
+    assert HEARD == []  # the first variant's model was never asked anything
+    assert world.runs.runs == {} and world.users.users == {}
+    # The same command without the bad variant does run its cases (the check can fail).
+    ran = mai("eval", "agent", "assistant", smoke, "--model", f"function:{MODELS}:heard")
+    assert ran.exit_code == 0, ran.output
+    assert len(HEARD) >= 4 and len(world.runs.runs) == 1

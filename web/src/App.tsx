@@ -4,6 +4,7 @@ import { api, currentSession, onSession, signOut } from "./api";
 import { ApiKeys } from "./screens/ApiKeys";
 import { Chat } from "./screens/Chat";
 import { Conversations } from "./screens/Conversations";
+import { Evals } from "./screens/Evals";
 import { Memories } from "./screens/Memories";
 import { Pipelines } from "./screens/Pipelines";
 import { Prompts } from "./screens/Prompts";
@@ -19,6 +20,7 @@ const SCREENS = [
   ["tools", "Tools"],
   ["prompts", "Prompts"],
   ["pipelines", "Pipelines"],
+  ["evals", "Evals"],
   ["keys", "API keys"],
 ] as const;
 
@@ -88,6 +90,8 @@ export function App() {
           <Prompts />
         ) : screen === "pipelines" ? (
           <Pipelines />
+        ) : screen === "evals" ? (
+          <Evals key={rest[0] ?? "list"} me={me} runId={rest[0] ?? null} />
         ) : screen === "keys" ? (
           <ApiKeys />
         ) : (

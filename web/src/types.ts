@@ -117,3 +117,27 @@ export interface ApiKey {
   expired?: boolean;
   key?: string;
 }
+export interface EvalCase {
+  name: string;
+  score: number;
+  duration: number;
+  assertions: Record<string, boolean>;
+  scores: Record<string, number>;
+  error: string | null;
+  output: string | null;
+}
+export interface EvalRun {
+  id: string;
+  kind: string; // agent or memory
+  dataset: string;
+  target: string; // the agent, or the retrieval mode
+  model: string | null;
+  prompt_version: string | null;
+  score: number; // average case score (agent) or recall@10 (memory)
+  threshold: number | null;
+  passed: boolean;
+  metrics: Record<string, number>;
+  details: Record<string, unknown>;
+  created_at: string;
+  cases?: EvalCase[]; // GET /evals/{id} only
+}
