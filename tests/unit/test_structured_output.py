@@ -63,6 +63,21 @@ def test_an_unknown_form_is_refused() -> None:
         LMStudioSettings(structured_output="grammar")  # type: ignore[arg-type]
 
 
+async def test_forced_tool_choice_setting_reaches_the_request() -> None:
+    """`LM_STUDIO__FORCED_TOOL_CHOICE=true`: output as a tool call is forced (`required`);
+    by default it is left to the model (`auto`), which llama.cpp's servers need."""
+    answer = completion(None, [tool_call("final_result", ANSWER)])
+    bodies = {}
+    for forced in (True, False):
+        server = Server(answer)
+        models, _ = make(server, model="chat", structured_output="tool", forced_tool_choice=forced)
+        result = await Agent(await models.model(), output_type=City).run("Capital of France?")
+        assert result.output.name == "Paris"
+        bodies[forced] = server.bodies()[0]
+    assert bodies[True]["tool_choice"] == "required"
+    assert bodies[False].get("tool_choice") in (None, "auto")
+
+
 async def test_server_quirks_are_settings_with_todays_values_as_defaults() -> None:
     server = Server(completion("hi"))
     models, _ = make(server, model="chat")
