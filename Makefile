@@ -26,13 +26,17 @@ migrate: install
 	$(BIN)/mai db upgrade
 
 # LM Studio when it answers at LM_STUDIO__BASE_URL, else the bundled model on that address.
-# The bundled server does not say its context window over HTTP: pass on the one it was
-# started with (MAI_LLM_N_CTX), unless LM_STUDIO__CONTEXT_TOKENS is set already.
+# When the bundled server is the one there (`context-tokens` prints its window), two of its
+# limits are passed on unless set already: its context window (MAI_LLM_N_CTX; it does not
+# say it over HTTP) and the only JSON-schema form it takes (`json_object`; the default,
+# `json_schema`, is what LM Studio and llama-server take).
 run: migrate
 	bash scripts/ensure_llm.sh
 	ctx="$$(bash scripts/ensure_llm.sh context-tokens)"; \
 	if [ -n "$$ctx" ] && [ -z "$${LM_STUDIO__CONTEXT_TOKENS:-}" ]; then \
 	  export LM_STUDIO__CONTEXT_TOKENS="$$ctx"; fi; \
+	if [ -n "$$ctx" ] && [ -z "$${LM_STUDIO__STRUCTURED_OUTPUT:-}" ]; then \
+	  export LM_STUDIO__STRUCTURED_OUTPUT=json_object; fi; \
 	exec $(BIN)/mai serve
 
 services:

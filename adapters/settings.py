@@ -38,11 +38,12 @@ class LMStudioSettings(BaseModel):
     # say, e.g. the bundled llama-cpp-python server (started with --n_ctx 4096).
     context_tokens: int = Field(default=0, ge=0)
     # How typed output (typed agents, fact extraction, LLM importance) is constrained:
-    # `json_object` = `response_format: {"type": "json_object", "schema": …}`, the only
-    # form llama-cpp-python's server (the bundled one) accepts; `json_schema` = OpenAI's
-    # form (LM Studio, llama.cpp's llama-server); `tool` = no constrained decoding, the
-    # output is a tool call (models that call tools reliably).
-    structured_output: Literal["json_object", "json_schema", "tool"] = "json_object"
+    # `json_schema` = OpenAI's form (LM Studio, which refuses `json_object` with a 400,
+    # llama.cpp's llama-server, vLLM, OpenAI); `json_object` = `response_format: {"type":
+    # "json_object", "schema": …}`, the only form llama-cpp-python's server (the bundled
+    # one) accepts: `make run` sets it when it is the bundled server that answers;
+    # `tool` = no constrained decoding, the output is a tool call.
+    structured_output: Literal["json_object", "json_schema", "tool"] = "json_schema"
     # Local-server quirks (defaults: what llama.cpp's servers need): the reply cap is sent
     # as `max_tokens` (true: `max_completion_tokens`, which they ignore), and tool calls
     # are never forced (`tool_choice: "required"` is a 500 there).

@@ -120,7 +120,9 @@ async def _ready(url: str, process: subprocess.Popen[bytes], http: object) -> No
 async def _side(name: str, old: bool, workdir: Path) -> Side:
     log = workdir / f"{name}.log"
     process, url = _start(log)
-    settings = LMStudioSettings(base_url=url, model=MODEL_ALIAS, timeout_seconds=900)
+    settings = LMStudioSettings(
+        base_url=url, model=MODEL_ALIAS, timeout_seconds=900, structured_output="json_object"
+    )
     http = open_http_client(settings)
     await _ready(url, process, http)
     models = LMStudioModels(settings, http)

@@ -41,15 +41,17 @@ from domain.memory.long_term import MemoryKind
 from runtime import AppRuntime
 from tests.conftest import make_container, make_settings
 
-AGENTS_DIR = Path("config/agents")
+AGENTS_DIR = Path(__file__).resolve().parents[1] / "config" / "agents"
 SHIPPED = sorted(p.stem for p in AGENTS_DIR.glob("*.yaml"))
 
 
 class RecordingServer:
-    """An OpenAI-compatible chat endpoint in process: records, answers, counts."""
+    """An OpenAI-compatible chat endpoint in process: records, answers, counts. `chats`
+    keeps the body of every chat request (summaries excluded), in order."""
 
     def __init__(self) -> None:
         self.log = ShareLog()
+        self.chats: list[dict[str, Any]] = []
         self._ids = itertools.count()
 
     def handle(self, request: httpx2.Request) -> httpx2.Response:
@@ -60,6 +62,8 @@ class RecordingServer:
         first = str(messages[0].get("content") or "") if messages else ""
         is_summary = first.startswith(SUMMARIZER_INSTRUCTIONS[:40])
         self.log.record(render(body), chat=not is_summary)
+        if not is_summary:
+            self.chats.append(body)
         n = next(self._ids)
         message: dict[str, Any] = {"role": "assistant", "content": reply_text(n)}
         if is_summary:
@@ -93,8 +97,10 @@ class RecordingServer:
         )
 
 
-async def conversation(agent: str, *, old: bool) -> ShareLog:
-    server = RecordingServer()
+async def conversation(agent: str, *, old: bool, server: RecordingServer | None = None) -> ShareLog:
+    """Drive `USER_TURNS` through `SendMessage` as one conversation with `agent`; the log
+    of what `server` (a fresh one unless given) received."""
+    server = server if server is not None else RecordingServer()
     http = httpx2.AsyncClient(transport=NullContentTransport(httpx2.MockTransport(server.handle)))
     models = LMStudioModels(
         LMStudioSettings(base_url="http://recorder.invalid/v1", model="bench"), http

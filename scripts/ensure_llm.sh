@@ -6,7 +6,9 @@
 #
 #   ensure_llm.sh context-tokens   print the bundled server's context window (MAI_LLM_N_CTX
 #                                  when it was started) if it is the one at the URL; print
-#                                  nothing otherwise (the app then asks the server itself)
+#                                  nothing otherwise (the app then asks the server itself).
+#                                  `make run` also sets LM_STUDIO__STRUCTURED_OUTPUT=json_object
+#                                  when it prints a window: the bundled server's schema form
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -54,4 +56,4 @@ bash "$ROOT/scripts/local_llm.sh" install
 bash "$ROOT/scripts/local_llm.sh" fetch
 bash "$ROOT/scripts/local_llm.sh" serve "$port"
 echo "llm: context window $(bash "$ROOT/scripts/local_llm.sh" n-ctx "$port") tokens" \
-     "(passed to the app as LM_STUDIO__CONTEXT_TOKENS)"
+     "(passed to the app as LM_STUDIO__CONTEXT_TOKENS, with LM_STUDIO__STRUCTURED_OUTPUT=json_object)"

@@ -233,7 +233,9 @@ class LMStudioModels:
 
     async def context_window(self, name: str | None = None) -> int | None:
         """`LM_STUDIO__CONTEXT_TOKENS`, else what the server reports (cached per model);
-        None when neither says or the server cannot be asked now."""
+        None when neither says or the server cannot be asked now. A provisional answer
+        (LM Studio's trained maximum for a model it has not loaded yet) is used but not
+        cached: the next call, after the completion that loads the model, asks again."""
         if is_provider_model(name):
             return None  # a hosted provider: its own limits apply
         if self._settings.context_tokens:
@@ -242,11 +244,14 @@ class LMStudioModels:
             resolved = local_name(name) if name else await self.resolve_model_name()
         except MAIError:
             return None
-        if resolved not in self._windows:
-            self._windows[resolved] = await discover_context_window(
-                self._http, self.base_url, resolved, self._auth_headers()
-            )
-        return self._windows[resolved]
+        if resolved in self._windows:
+            return self._windows[resolved]
+        found = await discover_context_window(
+            self._http, self.base_url, resolved, self._auth_headers()
+        )
+        if found is None or found.final:
+            self._windows[resolved] = found.tokens if found else None
+        return found.tokens if found else None
 
     async def count_tokens(self, text: str, name: str | None = None) -> int | None:
         """`text`'s tokens by the server's tokenizer (`tokenize.py`); None for a hosted

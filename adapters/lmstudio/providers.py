@@ -1,11 +1,13 @@
 """`model:` as a Pydantic AI model string: another provider for one agent.
 
-`openai:gpt-4o`, `anthropic:claude-…`, `google-gla:…`, `groq:…`, `ollama:…` (any prefix
+`openai:gpt-4o`, `anthropic:claude-…`, `google:gemini-…`, `groq:…`, `ollama:…` (any prefix
 Pydantic AI's `infer_model` knows) go to that provider, keys from its usual environment
-variable (`OPENAI_API_KEY`, `ANTHROPIC_API_KEY`, …; `OLLAMA_BASE_URL` for Ollama). A name
+variable (`OPENAI_API_KEY`, `ANTHROPIC_API_KEY`, `GOOGLE_API_KEY`, `GROQ_API_KEY`;
+`OLLAMA_BASE_URL` for Ollama). Pydantic AI 1.x's Google prefixes still work: `google-gla:` is
+the Gemini API (`google:` now), `google-vertex:` is Vertex AI (`google-cloud:`). A name
 without a prefix, or with `local:`, is a model on the configured local server (so a local
-name with a colon, like `qwen2.5:7b`, is written `local:qwen2.5:7b`). Providers other than
-OpenAI-compatible ones need their extra installed (`pydantic-ai-slim[anthropic]`, …).
+name with a colon, like `qwen2.5:7b`, is written `local:qwen2.5:7b`). The Anthropic, Google
+and Groq SDKs are installed (pyproject's pydantic-ai-slim extras); other providers' may not be.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from pydantic_ai.models import Model, infer_model
 from domain.errors import ConfigurationError
 
 LOCAL_PREFIX = "local:"
+#: Pydantic AI 1.x's names for the two Google providers, renamed in 2.x.
+RENAMED_PREFIXES = {"google-gla:": "google:", "google-vertex:": "google-cloud:"}
 
 
 def is_provider_model(name: str | None) -> bool:
@@ -30,8 +34,12 @@ def local_name(name: str) -> str:
 def provider_model(name: str) -> Model:
     """The provider's model; `ConfigurationError` for an unknown provider, a missing key
     or a provider whose package is not installed. No network call."""
+    current = name
+    for old, new in RENAMED_PREFIXES.items():
+        if name.startswith(old):
+            current = new + name.removeprefix(old)
     try:
-        return infer_model(name)
+        return infer_model(current)
     except (UserError, ImportError, ValueError) as exc:
         reason = str(exc).split(". ")[0].rstrip(".")
         raise ConfigurationError(

@@ -34,11 +34,16 @@ class HistoryPolicy(BaseModel):
     a local server's prefix cache reuses the previous request (`domain.memory.folding`);
     `sliding` is the earlier rule: the newest messages that fit, one more dropped per turn,
     recalled memories and the summary before the history.
+
+    The defaults are the shipped agents' values: a fold keeps half the budget and the next
+    one comes when less than 15 % is free, so 10 messages folded every ~3 turns (each fold
+    re-reads the whole prompt); 40 messages / 2500 tokens fold every ~8-15 turns and leave
+    room for the instructions, the message and the reply in a 4096-token context.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    max_messages: int = Field(default=10, ge=0, le=1000)
-    max_tokens: int = Field(default=4000, ge=0, le=1_000_000)
+    max_messages: int = Field(default=40, ge=0, le=1000)
+    max_tokens: int = Field(default=2500, ge=0, le=1_000_000)
     layout: Literal["prefix_cache", "sliding"] = "prefix_cache"
 
 

@@ -39,6 +39,7 @@ def chat_server(tmp_path: Path) -> Iterator[tuple[Server, subprocess.Popen[bytes
         LM_STUDIO__BASE_URL=url,
         LM_STUDIO__TIMEOUT_SECONDS="180",
         LM_STUDIO__MAX_RETRIES="1",
+        LM_STUDIO__STRUCTURED_OUTPUT="json_object",  # the bundled server's form (make run)
     )
     server = start_server(tmp_path, env)
     yield server, llm

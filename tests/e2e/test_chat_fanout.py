@@ -33,6 +33,7 @@ def pair_with_llm(tmp_path: Path, scratch_pg_url: str) -> Iterator[tuple[Server,
             scratch_pg_url,
             LM_STUDIO__BASE_URL=url,
             LM_STUDIO__TIMEOUT_SECONDS="180",
+            LM_STUDIO__STRUCTURED_OUTPUT="json_object",  # the bundled server's form
             AGENTS__DIR=str(REPO / "config" / "agents"),  # the shipped assistant: no tools
         )
         try:

@@ -141,8 +141,11 @@ def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 def llm_settings(llm_server: str) -> LMStudioSettings:
-    """Settings pointing at the local server; the model is auto-detected."""
-    return LMStudioSettings(base_url=llm_server, timeout_seconds=180, max_retries=1)
+    """Settings pointing at the local server; the model is auto-detected. The bundled
+    server takes a JSON schema only as `json_object` (what `make run` sets for it)."""
+    return LMStudioSettings(
+        base_url=llm_server, timeout_seconds=180, max_retries=1, structured_output="json_object"
+    )
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Typed output on the real bundled model (SmolLM2-135M on llama-cpp-python's server).
 
-With `LM_STUDIO__STRUCTURED_OUTPUT=json_object` (the default) the schema goes to the server
+With `LM_STUDIO__STRUCTURED_OUTPUT=json_object` (what `make run` sets for the bundled server,
+and the `llm_settings` fixture here) the schema goes to the server
 as `response_format: {"type": "json_object", "schema": …}` and decoding is constrained to
 it, so even a 135M model returns a valid object every time; as a tool call it often
 returned nothing usable. Asserts validity (the schema), not wisdom (the content).

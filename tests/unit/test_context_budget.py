@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx2
 import pytest
 from dependency_injector import providers
+from pydantic_ai import Agent
 from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
@@ -17,7 +18,7 @@ from domain.model_params import ModelParams
 from entrypoints.rest.errors import http_status
 from runtime import AppRuntime
 from tests.conftest import make_container, make_settings
-from tests.unit.scripted_llm import Server, make, models_answer
+from tests.unit.scripted_llm import Server, completion, make, models_answer
 
 COUNTER = ApproximateTokenCounter()
 
@@ -58,6 +59,30 @@ async def test_lm_studio_reports_the_loaded_context_length() -> None:
     }
     models = lmstudio_models(httpx2.Response(200, json=body))
     assert await models.context_window() == 8192  # type: ignore[attr-defined]
+
+
+async def test_a_model_lm_studio_has_not_loaded_yet_is_asked_again_after_loading() -> None:
+    """JIT loading: before the first completion LM Studio lists only the trained maximum;
+    that is used for now but not kept, and the loaded context replaces it once known."""
+    unloaded = {"data": [{"id": "qwen", "state": "not-loaded", "max_context_length": 32768}]}
+    loaded = {"data": [{**unloaded["data"][0], "state": "loaded", "loaded_context_length": 4096}]}
+    server = Server(
+        httpx2.Response(200, json=unloaded),
+        completion("hi"),  # the request that makes LM Studio load the model
+        httpx2.Response(200, json=loaded),
+    )
+    models, _ = make(server, model="qwen")
+    assert await models.context_window() == 32768
+    await Agent(await models.model()).run("hi")
+    assert await models.context_window() == 4096
+    probes = len(server.requests)
+    assert await models.context_window() == 4096  # final now: cached, no further probe
+    assert len(server.requests) == probes
+    assert [r.url.path for r in server.requests] == [
+        "/api/v0/models",
+        "/v1/chat/completions",
+        "/api/v0/models",
+    ]
 
 
 async def test_llama_server_reports_n_ctx_in_props() -> None:

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from dependency_injector import providers
 from pydantic_ai import Agent
 
 from adapters.config.agents import YamlAgentSource
 from adapters.lmstudio.providers import is_provider_model
 from domain.errors import ConfigurationError
+from runtime import AppRuntime
+from tests.conftest import make_container, make_settings
+from tests.fakes.loopback import serve
+from tests.fakes.provider_server import REPLY, ProviderFake
 from tests.unit.scripted_llm import Server, completion, make
 
 
@@ -89,3 +96,158 @@ async def test_a_provider_model_is_used_for_its_agent_only(
     assert local.requests == []  # nothing went to the local server
     named = await models.model("local:qwen2.5:7b")
     assert named.model_name == "qwen2.5:7b"
+
+
+# --- every provider the README names, offline: the request each one sends ----------------
+
+
+@dataclass(frozen=True)
+class Wire:
+    """What one provider's request must look like on the loopback fake."""
+
+    model: str
+    env: dict[str, str]  # `{root}` is the fake's address
+    path: str
+    key_header: tuple[str, str]
+    check: Callable[[dict[str, Any]], None]
+
+
+INSTRUCTIONS = "Answer in one short sentence."
+LOOPBACK = ("127.0.0.1", "::1")
+
+
+def responses_shape(body: dict[str, Any]) -> None:
+    """OpenAI's Responses API, which `openai:` models use."""
+    assert body["model"] == "gpt-4o-mini" and body["instructions"].startswith(INSTRUCTIONS)
+    assert body["input"][-1] == {"role": "user", "content": "hi"}
+
+
+def openai_shape(model: str) -> Callable[[dict[str, Any]], None]:
+    """OpenAI's Chat Completions API, which Ollama and Groq models use."""
+
+    def check(body: dict[str, Any]) -> None:
+        assert body["model"] == model
+        first, last = body["messages"][0], body["messages"][-1]
+        assert first["role"] in ("system", "developer") and INSTRUCTIONS in first["content"]
+        assert last == {"role": "user", "content": "hi"}
+
+    return check
+
+
+def anthropic_shape(body: dict[str, Any]) -> None:
+    assert body["model"] == "claude-haiku-4-5" and isinstance(body["max_tokens"], int)
+    system = body["system"]
+    text = system if isinstance(system, str) else " ".join(p["text"] for p in system)
+    assert INSTRUCTIONS in text
+    last = body["messages"][-1]
+    assert last["role"] == "user"
+    content = last["content"]
+    assert content == "hi" or [p.get("text") for p in content] == ["hi"]
+
+
+def gemini_shape(body: dict[str, Any]) -> None:
+    assert body["contents"][-1] == {"role": "user", "parts": [{"text": "hi"}]}
+    system = body["systemInstruction"]["parts"]
+    assert INSTRUCTIONS in " ".join(p["text"] for p in system)
+
+
+WIRES = {
+    "openai": Wire(
+        "openai:gpt-4o-mini",
+        {"OPENAI_API_KEY": "sk-openai-test", "OPENAI_BASE_URL": "{root}/v1"},
+        "/v1/responses",
+        ("authorization", "Bearer sk-openai-test"),
+        responses_shape,
+    ),
+    "ollama": Wire(
+        "ollama:llama3.2",
+        {"OLLAMA_BASE_URL": "{root}/v1", "OLLAMA_API_KEY": "ollama-test"},
+        "/v1/chat/completions",
+        ("authorization", "Bearer ollama-test"),
+        openai_shape("llama3.2"),
+    ),
+    "groq": Wire(
+        "groq:llama-3.3-70b-versatile",
+        {"GROQ_API_KEY": "gsk-test", "GROQ_BASE_URL": "{root}"},
+        "/openai/v1/chat/completions",
+        ("authorization", "Bearer gsk-test"),
+        openai_shape("llama-3.3-70b-versatile"),
+    ),
+    "anthropic": Wire(
+        "anthropic:claude-haiku-4-5",
+        {"ANTHROPIC_API_KEY": "sk-ant-test", "ANTHROPIC_BASE_URL": "{root}"},
+        "/v1/messages",
+        ("authorization", "Bearer sk-ant-test"),  # the SDK (2.x) sends the key as a bearer
+        anthropic_shape,
+    ),
+    "google": Wire(
+        "google:gemini-2.5-flash",
+        {"GOOGLE_API_KEY": "g-test", "GOOGLE_GEMINI_BASE_URL": "{root}"},
+        "/v1beta/models/gemini-2.5-flash:generateContent",
+        ("x-goog-api-key", "g-test"),
+        gemini_shape,
+    ),
+    "google-gla": Wire(  # Pydantic AI 1.x's name for the same provider, still accepted
+        "google-gla:gemini-2.5-flash",
+        {"GOOGLE_API_KEY": "g-test", "GOOGLE_GEMINI_BASE_URL": "{root}"},
+        "/v1beta/models/gemini-2.5-flash:generateContent",
+        ("x-goog-api-key", "g-test"),
+        gemini_shape,
+    ),
+}
+
+
+@pytest.fixture
+def provider_fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, ProviderFake]]:
+    """The fake on loopback; while it runs, a connection anywhere else is refused (so a
+    provider that ignored its base URL would fail here rather than reach the internet)."""
+    connect = socket.socket.connect
+
+    def loopback_only(sock: socket.socket, address: Any) -> None:
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and address[0] not in LOOPBACK:
+            raise OSError(f"test: a connection to {address[0]} was attempted (loopback only)")
+        connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", loopback_only)
+    fake = ProviderFake()
+    with serve(fake.app()) as root:
+        yield root, fake
+
+
+@pytest.mark.parametrize("provider", sorted(WIRES))
+async def test_a_yaml_agent_on_each_provider_sends_that_providers_request(
+    provider: str,
+    provider_fake: tuple[str, ProviderFake],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`model: <provider>:<name>` in an agent file, loaded at start-up and run through
+    `SendMessage`, reaches that provider's API (here a loopback fake) in its own shape."""
+    root, fake = provider_fake
+    wire = WIRES[provider]
+    for variable in {v for w in WIRES.values() for v in w.env}:
+        monkeypatch.delenv(variable, raising=False)
+    for variable, value in wire.env.items():
+        monkeypatch.setenv(variable, value.format(root=root))
+    (tmp_path / "remote.yaml").write_text(
+        f"name: remote\nmodel: {wire.model!r}\ninstructions: {INSTRUCTIONS!r}\n"
+    )
+    local = Server(completion("from the local server"))
+    models, _ = make(local, model="local-default")
+    container = make_container(make_settings(tmp_path, agents={"dir": str(tmp_path)}))
+    container.model_source.override(providers.Object(models))
+    runtime = AppRuntime(container)
+    await runtime.open()
+    try:
+        user = await container.register_user().execute("ada", "ada@example.com", "password123")
+        done = await container.send_message().execute(user.id, "remote", "hi")
+        await runtime.tasks.drain()
+    finally:
+        await runtime.close()
+    assert done.output == REPLY
+    assert [(r.method, r.path) for r in fake.requests] == [("POST", wire.path)]
+    request = fake.requests[0]
+    header, value = wire.key_header
+    assert request.headers.get(header) == value
+    wire.check(request.body)
+    assert local.requests == []  # nothing went to the local server
