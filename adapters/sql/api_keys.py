@@ -102,7 +102,7 @@ class SqlApiKeyStore:
                 )
                 .values(revoked_at=at)
             )
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        return bool(result.rowcount == 1)
 
     async def touch(self, key_id: UUID, at: datetime) -> None:
         async with self._db.transaction() as tx:

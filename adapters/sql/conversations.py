@@ -19,7 +19,7 @@ from sqlalchemy.engine import RowMapping
 from adapters.sql.database import Database
 from adapters.sql.tables import UTCDateTime, conversations, messages
 from domain.conversations.models import Conversation, Message, MessageStatus, Role
-from domain.errors import NotFound
+from domain.errors import NotFound, ValidationFailed
 from domain.pagination import Cursor, Page, clamp_page_size
 
 T = TypeVar("T")
@@ -80,6 +80,14 @@ def _page(items: list[T], limit: int, cursor_of: Callable[[T], Cursor]) -> Page[
     return Page(items[:limit], cursor_of(items[limit - 1]).encode())
 
 
+def _check_first(conversation: Conversation, first: Message) -> None:
+    if first.conversation_id != conversation.id:
+        raise ValidationFailed(
+            "The first message belongs to another conversation.",
+            details={"field": "conversation_id"},
+        )
+
+
 def _owned(user_id: UUID, conversation_id: UUID) -> Any:
     """The WHERE clause of "this user's live conversation"."""
     return and_(_c.id == conversation_id, _c.user_id == user_id, _c.deleted_at.is_(None))
@@ -89,7 +97,11 @@ class SqlConversationStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def create(self, conversation: Conversation) -> None:
+    async def create(self, conversation: Conversation, first: Message | None = None) -> None:
+        updated_at = conversation.updated_at
+        if first is not None:
+            _check_first(conversation, first)
+            updated_at = max(updated_at, first.created_at)  # as add_message's touch would
         async with self._db.transaction() as tx:
             await tx.execute(
                 insert(conversations).values(
@@ -98,13 +110,15 @@ class SqlConversationStore:
                     agent_name=conversation.agent_name,
                     title=conversation.title,
                     created_at=conversation.created_at,
-                    updated_at=conversation.updated_at,
+                    updated_at=updated_at,
                     deleted_at=conversation.deleted_at,
                 )
             )
+            if first is not None:
+                await tx.execute(insert(messages).values(_message_values(first)))
 
     async def get(self, user_id: UUID, conversation_id: UUID) -> Conversation | None:
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:  # every turn reads it: the light path
             result = await tx.execute(select(conversations).where(_owned(user_id, conversation_id)))
             row = result.mappings().first()
         return None if row is None else _to_conversation(row)
@@ -135,7 +149,7 @@ class SqlConversationStore:
             .values(updated_at=case((_c.updated_at < at, at), else_=_c.updated_at))
         )
         async with self._db.transaction() as tx:
-            if (await tx.execute(touch)).rowcount != 1:  # type: ignore[attr-defined]
+            if (await tx.execute(touch)).rowcount != 1:
                 raise NotFound(
                     "Conversation not found.", details={"id": str(message.conversation_id)}
                 )
@@ -157,7 +171,7 @@ class SqlConversationStore:
             .values(status=status.value, error=error)
         )
         async with self._db.transaction() as tx:
-            if (await tx.execute(statement)).rowcount != 1:  # type: ignore[attr-defined]
+            if (await tx.execute(statement)).rowcount != 1:
                 raise NotFound("Message not found.", details={"id": str(message_id)})
 
     async def messages(
@@ -191,7 +205,7 @@ class SqlConversationStore:
             .order_by(_m.created_at.desc(), _m.id.desc())
             .limit(max(limit, 0))
         )
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             owner = await tx.execute(select(_c.id).where(_owned(user_id, conversation_id)))
             if owner.first() is None:
                 raise NotFound("Conversation not found.", details={"id": str(conversation_id)})
@@ -238,7 +252,7 @@ class SqlConversationStore:
         statement = update(conversations).where(_owned(user_id, conversation_id))
         async with self._db.transaction() as tx:
             result = await tx.execute(statement.values(deleted_at=at))
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        return bool(result.rowcount == 1)
 
     async def restore(self, user_id: UUID, conversation_id: UUID) -> bool:
         statement = update(conversations).where(
@@ -246,4 +260,4 @@ class SqlConversationStore:
         )
         async with self._db.transaction() as tx:
             result = await tx.execute(statement.values(deleted_at=None))
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        return bool(result.rowcount == 1)

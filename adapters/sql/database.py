@@ -1,4 +1,4 @@
-"""The SQLAlchemy async engine and session factory for PostgreSQL and SQLite.
+"""The SQLAlchemy async engine for PostgreSQL and SQLite.
 
 One `Database` per process, opened by the container's resource and disposed on shutdown.
 Creating it does no I/O; the first query connects.
@@ -27,8 +27,6 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
-    AsyncSession,
-    async_sessionmaker,
     create_async_engine,
 )
 
@@ -43,7 +41,6 @@ _UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03")
 class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.sessions = async_sessionmaker(engine, expire_on_commit=False)
         self.dialect = engine.dialect.name
         # SQLite has one writer at a time, and a transaction that reads and then writes
         # fails at once ("database is locked") instead of waiting when another connection
@@ -78,14 +75,18 @@ class Database:
         return cls(engine)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session inside one transaction: committed on success, rolled back on error.
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A connection inside one transaction: committed on success, rolled back on error.
+
+        A Core connection, not an ORM session: every repository speaks SQLAlchemy Core
+        (`execute` on tables), and the session's unit-of-work bookkeeping around each
+        statement and commit cost as much CPU as the statements on SQLite (issue 15).
 
         An unreachable database raises `ServiceUnavailable` (retryable). Whether a write
         whose commit was cut off took effect is unknown: the caller was not told it did."""
         try:
-            async with self._serialised(), self.sessions() as session, session.begin():
-                yield session
+            async with self._serialised(), self.engine.begin() as conn:
+                yield conn
         except Exception as exc:
             if not is_unavailable(exc):
                 raise  # the caller's own error, untouched (its cause too)

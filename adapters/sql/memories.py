@@ -183,7 +183,7 @@ class SqlMemoryRepository:
             .values(deleted_at=at, updated_at=at, index_state=IndexState.DELETING.value)
         )
         async with self._db.transaction() as tx:
-            return (await tx.execute(stmt)).rowcount == 1  # type: ignore[attr-defined, no-any-return]
+            return (await tx.execute(stmt)).rowcount == 1
 
     async def touch(self, user_id: UUID, ids: Sequence[UUID], at: datetime) -> None:
         if ids and self._sqlite is not None:
@@ -301,7 +301,7 @@ class SqlMemoryRepository:
             values.pop(key)
         stmt = update(memories).where(_live(memory.user_id), _t.id == memory.id).values(values)
         async with self._db.transaction() as tx:
-            return (await tx.execute(stmt)).rowcount == 1  # type: ignore[attr-defined, no-any-return]
+            return (await tx.execute(stmt)).rowcount == 1
 
     async def embedded_by_other(
         self, user_id: UUID | None, model: str, after: UUID | None, limit: int

@@ -20,7 +20,7 @@ from sqlalchemy import and_, delete, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql.database import Database
 from adapters.sql.tables import pipeline_runs, pipeline_stage_results
@@ -114,7 +114,7 @@ class SqlPipelineRunStore:
         try:
             async with self._db.transaction() as tx:
                 result = await tx.execute(self._upsert(_run_values(run)))
-                if result.rowcount != 1:  # type: ignore[attr-defined]
+                if result.rowcount != 1:
                     raise Conflict("That run already exists.", details={"id": str(run.id)})
                 await tx.execute(delete(pipeline_stage_results).where(_s.run_id == run.id))
                 if stages:
@@ -154,7 +154,7 @@ class SqlPipelineRunStore:
         return Page(items, Cursor(last.created_at, last.id).encode() if last else None)
 
 
-async def _stages_of(tx: AsyncSession, run_ids: list[UUID]) -> dict[UUID, list[RowMapping]]:
+async def _stages_of(tx: AsyncConnection, run_ids: list[UUID]) -> dict[UUID, list[RowMapping]]:
     """The stage rows of these runs, each run's in the order its stages finished."""
     if not run_ids:
         return {}

@@ -88,7 +88,7 @@ class SqlSessionStore:
                 )
                 .values(refresh_jti=new_jti, expires_at=expires_at)
             )
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        return bool(result.rowcount == 1)
 
     async def revoke(self, session_id: UUID, reason: str, at: datetime) -> None:
         """Revoke one session; the first revocation's time and reason are kept."""
@@ -107,7 +107,7 @@ class SqlSessionStore:
                 .where(auth_sessions.c.user_id == user_id, auth_sessions.c.revoked_at.is_(None))
                 .values(revoked_at=at, revoked_reason=reason)
             )
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        return int(result.rowcount)
 
     async def list_active(self, user_id: UUID, now: datetime) -> Sequence[AuthSession]:
         """Unrevoked, unexpired sessions, newest first."""

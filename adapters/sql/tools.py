@@ -160,4 +160,4 @@ class SqlApprovalStore:
         )
         async with self._db.transaction() as tx:
             result = await tx.execute(statement)
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        return bool(result.rowcount == 1)

@@ -90,7 +90,7 @@ class SqlUserRepository:
                 )
         except IntegrityError as exc:
             raise conflict_from(exc) from None
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        if result.rowcount != 1:
             raise NotFound("User not found.", details={"id": str(user.id)})
 
     async def count(self) -> int:
@@ -101,4 +101,4 @@ class SqlUserRepository:
     async def delete(self, user_id: UUID) -> bool:
         async with self._db.transaction() as session:
             result = await session.execute(sa_delete(users).where(users.c.id == user_id))
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return bool(result.rowcount)
