@@ -78,9 +78,10 @@ class TurnRecorder:
 
     async def start(self, turn: Turn) -> None:
         """Commit the user's message (and a new conversation) before the model is called."""
-        if turn.new_conversation:
-            await self._store.create(turn.conversation)
-        await self._store.add_message(turn.deps.user_id, turn.user_message)
+        if turn.new_conversation:  # one write: the conversation with its first message
+            await self._store.create(turn.conversation, turn.user_message)
+        else:
+            await self._store.add_message(turn.deps.user_id, turn.user_message)
         turn.stored = True
         self.begin(turn)
 

@@ -16,7 +16,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.conversations.models import Conversation, Message, MessageStatus
-from domain.errors import Conflict, NotFound
+from domain.errors import Conflict, NotFound, ValidationFailed
 from domain.pagination import Cursor, Page, clamp_page_size
 
 
@@ -38,11 +38,21 @@ class InProcessConversationStore:
             key=lambda m: (m.created_at, m.id),
         )
 
-    async def create(self, conversation: Conversation) -> None:
+    async def create(self, conversation: Conversation, first: Message | None = None) -> None:
+        if first is not None and first.conversation_id != conversation.id:
+            raise ValidationFailed(
+                "The first message belongs to another conversation.",
+                details={"field": "conversation_id"},
+            )
         async with self._lock:
             if conversation.id in self.conversations:
                 raise Conflict("That conversation already exists.", details={"field": "id"})
-            self.conversations[conversation.id] = replace(conversation)
+            if first is not None and first.id in self.messages_by_id:
+                raise Conflict("That message already exists.", details={"field": "id"})
+            stored = self.conversations[conversation.id] = replace(conversation)
+            if first is not None:
+                self.messages_by_id[first.id] = _copy(first)
+                stored.updated_at = max(stored.updated_at, first.created_at)
 
     async def get(self, user_id: UUID, conversation_id: UUID) -> Conversation | None:
         found = self._owned(user_id, conversation_id)

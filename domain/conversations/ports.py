@@ -11,7 +11,9 @@ from domain.pagination import Page
 
 
 class ConversationStore(Protocol):
-    async def create(self, conversation: Conversation) -> None: ...
+    async def create(self, conversation: Conversation, first: Message | None = None) -> None:
+        """Store a new conversation, with its first message in the same write when given
+        (a new conversation's turn commits once before the model is called)."""
 
     async def get(self, user_id: UUID, conversation_id: UUID) -> Conversation | None:
         """The user's conversation, or None if it does not exist, is deleted or is not theirs."""

@@ -147,6 +147,38 @@ async def test_page_size_is_checked_and_clamped(
 # --- messages ------------------------------------------------------------------------
 
 
+async def test_create_with_its_first_message_stores_both_at_once(
+    conversation_store: ConversationStore, owners: Owners
+) -> None:
+    conv = conversation(owners.alice, updated=5)
+    first = message(conv, created=30, text="hello")
+
+    await conversation_store.create(conv, first)
+
+    got = await conversation_store.get(owners.alice.id, conv.id)
+    assert got is not None and got.updated_at == at(30)  # touched, as add_message would
+    page = await conversation_store.messages(owners.alice.id, conv.id, 10)
+    assert [(m.id, m.content, m.created_at) for m in page.items] == [(first.id, "hello", at(30))]
+    # bob sees neither
+    assert await conversation_store.get(owners.bob.id, conv.id) is None
+
+
+async def test_create_refuses_a_first_message_of_another_conversation(
+    conversation_store: ConversationStore, owners: Owners
+) -> None:
+    theirs = conversation(owners.bob)
+    await conversation_store.create(theirs)
+    mine = conversation(owners.alice)
+
+    with pytest.raises(ValidationFailed):
+        await conversation_store.create(mine, message(theirs, created=1, text="sneaky"))
+
+    # nothing was written: neither the conversation nor a message in bob's
+    assert await conversation_store.get(owners.alice.id, mine.id) is None
+    page = await conversation_store.messages(owners.bob.id, theirs.id, 10)
+    assert page.items == []
+
+
 async def test_add_message_bumps_updated_at_and_reorders(
     conversation_store: ConversationStore, owners: Owners
 ) -> None:

@@ -169,7 +169,7 @@ async def test_a_reply_that_cannot_be_stored_fails_the_turn_whole_or_streamed() 
 
 async def test_a_turn_that_cannot_store_its_message_reports_no_message() -> None:
     class Down(InProcessConversationStore):
-        async def create(self, conversation: Conversation) -> None:
+        async def create(self, conversation: Conversation, first: Message | None = None) -> None:
             raise ServiceUnavailable("The database is unavailable.")
 
     c, uid = await chat(store=Down())
