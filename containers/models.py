@@ -8,17 +8,21 @@ from __future__ import annotations
 
 from dependency_injector import containers, providers
 
-from adapters.lmstudio import LMStudioHealth, LMStudioModels
 from adapters.lmstudio.resources import open_llm_http
 from adapters.settings import Settings
 from application.agents.ports import ModelSource
+from containers.lazy import lazy
 
 
 class ModelsContainer(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
 
     llm_http = providers.Resource(open_llm_http, settings.provided.lm_studio)
+    # The OpenAI SDK and Pydantic AI's OpenAI model are imported when the model source is
+    # first built, not with the container (issue #15).
     model_source: providers.Provider[ModelSource] = providers.Singleton(
-        LMStudioModels, settings.provided.lm_studio, llm_http
+        lazy("adapters.lmstudio.models", "LMStudioModels"), settings.provided.lm_studio, llm_http
     )
-    llm_health = providers.Singleton(LMStudioHealth, model_source)
+    llm_health = providers.Singleton(
+        lazy("adapters.lmstudio.health", "LMStudioHealth"), model_source
+    )

@@ -9,8 +9,9 @@ unavailable for now, try again later.
 
 from __future__ import annotations
 
+import sys
+
 import httpx2
-import openai
 from pydantic_ai import exceptions as pai
 
 from domain.errors import MAIError, ModelOutputInvalid, ModelUnavailable, UsageLimitExceeded
@@ -97,9 +98,16 @@ def translate_model_error(exc: BaseException, *, base_url: str | None = None) ->
         exc, pai.ModelUnavailableError | pai.ModelServerError | pai.ModelRateLimitError
     ):  # the same categories when they came without an HTTP status
         return _unavailable(exc, base_url, type(exc).__name__)
-    if isinstance(exc, openai.APIConnectionError):  # incl. APITimeoutError
+    # The OpenAI SDK's own errors. Not imported for this (0.6 s of a cold start, issue #15):
+    # until something imported the SDK, no exception can be one of them.
+    openai = sys.modules.get("openai")
+    if openai is not None and isinstance(exc, openai.APIConnectionError):  # incl. timeouts
         return _unavailable(exc, base_url, type(exc).__name__)
-    if isinstance(exc, openai.APIStatusError) and _is_transient_status(exc.status_code):
+    if (
+        openai is not None
+        and isinstance(exc, openai.APIStatusError)
+        and _is_transient_status(exc.status_code)
+    ):
         return _unavailable(exc, base_url, f"HTTP {exc.status_code}")
     if isinstance(exc, _TRANSPORT_ERRORS):
         return _unavailable(exc, base_url, type(exc).__name__)

@@ -10,24 +10,23 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import httpx2
-from openai import AsyncOpenAI
 from pydantic_ai.models import Model
 from pydantic_ai.profiles import merge_profile
 from pydantic_ai.profiles.openai import OpenAIModelProfile
-from pydantic_ai.providers.openai_compatible import OpenAICompatibleProvider
 
 from adapters.lmstudio.client import NO_RETRY
 from adapters.lmstudio.context_window import discover_context_window
 from adapters.lmstudio.errors import BASE_URL_VARIABLE, translate_model_error
 from adapters.lmstudio.providers import is_provider_model, local_name, provider_model
-from adapters.lmstudio.sdk_client import LocalServerOpenAI
-from adapters.lmstudio.timings import LocalChatModel
 from adapters.lmstudio.tokenize import ServerTokenizer
 from adapters.settings import LMStudioSettings
 from domain.errors import MAIError, ModelUnavailable
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
 
 #: The provider name recorded on every response (message history, telemetry).
 PROVIDER_NAME = "lmstudio"
@@ -211,7 +210,13 @@ class LMStudioModels:
     # --- models --------------------------------------------------------------------
     def chat_model(self, name: str) -> Model:
         """An `OpenAIChatModel` for `name` on this server, through the shared client (one
-        that also reads llama.cpp's `timings` for cached prompt tokens)."""
+        that also reads llama.cpp's `timings` for cached prompt tokens). The OpenAI SDK and
+        Pydantic AI's OpenAI model are imported here, by the first model built, not by a
+        health check or the app's import (issue #15)."""
+        from pydantic_ai.providers.openai_compatible import OpenAICompatibleProvider
+
+        from adapters.lmstudio.timings import LocalChatModel
+
         provider = OpenAICompatibleProvider(PROVIDER_NAME, openai_client=self._openai_client())
         return LocalChatModel(name, provider=provider, profile=self._profile)
 
@@ -292,6 +297,8 @@ class LMStudioModels:
         # One SDK client over the shared HTTP client. max_retries=0: the transport retries
         # (see client.py); the SDK retrying too would multiply the attempts.
         if self._openai is None:
+            from adapters.lmstudio.sdk_client import LocalServerOpenAI
+
             self._openai = LocalServerOpenAI(
                 base_url=self._settings.base_url,
                 api_key=self._settings.api_key.get_secret_value() or "not-needed",
