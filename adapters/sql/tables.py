@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from pgvector.sqlalchemy import VECTOR
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -31,13 +30,14 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Operators,
     String,
     Table,
     Text,
     Uuid,
 )
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.types import TypeDecorator, TypeEngine
+from sqlalchemy.types import TypeDecorator, TypeEngine, UserDefinedType
 
 from adapters.settings import get_settings
 
@@ -81,16 +81,46 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else as_utc(value)
 
 
+class _VectorOperators(UserDefinedType[list[float]]):
+    """What `Embedding` compares through: pgvector's distance operators, as pgvector's own
+    `VECTOR` declares them, without importing pgvector with the schema (issue #15: only the
+    PostgreSQL dialect loads it, in `Embedding.load_dialect_impl`)."""
+
+    cache_ok = True
+
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "VECTOR" if self.dim is None else f"VECTOR({self.dim})"
+
+    class Comparator(UserDefinedType.Comparator[list[float]]):
+        def l2_distance(self, other: object, /) -> Operators:
+            return self.op("<->", return_type=Float)(other)
+
+        def max_inner_product(self, other: object, /) -> Operators:
+            return self.op("<#>", return_type=Float)(other)
+
+        def cosine_distance(self, other: object, /) -> Operators:
+            return self.op("<=>", return_type=Float)(other)
+
+        def l1_distance(self, other: object, /) -> Operators:
+            return self.op("<+>", return_type=Float)(other)
+
+    comparator_factory = Comparator
+
+
 class Embedding(TypeDecorator[list[float]]):
     """A fixed-size float vector: pgvector on PostgreSQL, a JSON array on other dialects.
 
-    `impl` is pgvector's type so column expressions keep `cosine_distance()`; the dialect impl
-    swaps in JSON where pgvector does not exist. Without an explicit `dim` the size is
-    `MEMORY__EMBEDDING_DIM`, read on first use rather than at import so that importing the
-    schema never fails on (or freezes) the environment.
+    `impl` carries pgvector's operators so column expressions keep `cosine_distance()`; the
+    dialect impl is pgvector's `VECTOR` on PostgreSQL and JSON elsewhere. Without an explicit
+    `dim` the size is `MEMORY__EMBEDDING_DIM`, read on first use rather than at import so that
+    importing the schema never fails on (or freezes) the environment.
     """
 
-    impl = VECTOR
+    impl = _VectorOperators
     cache_ok = True
 
     def __init__(self, dim: int | None = None) -> None:
@@ -103,6 +133,8 @@ class Embedding(TypeDecorator[list[float]]):
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "postgresql":
+            from pgvector.sqlalchemy import VECTOR
+
             return dialect.type_descriptor(VECTOR(self.size))
         return dialect.type_descriptor(JSON())
 
