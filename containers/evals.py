@@ -13,10 +13,9 @@ from adapters.sql.eval_runs import SqlEvalRunStore
 from application.chat import SendMessage
 from application.chat_recorder import TurnRecorder
 from application.chat_turn import TurnPreparer
-from application.evals.agent import RunAgentEval
-from application.evals.memory import RunMemoryEval
 from application.evals.recall import RecallRecorder
 from application.evals.runs import EvalRuns
+from containers.lazy import lazy
 from domain.ports import EventBus
 
 
@@ -51,8 +50,10 @@ class EvalsContainer(containers.DeclarativeContainer):
         infrastructure.event_bus,
         eval_recorder,
     )
+    # pydantic_evals (and the OpenTelemetry it brings) is imported on the first eval run,
+    # not with the container (issue #15).
     run_agent_eval = providers.Factory(
-        RunAgentEval,
+        lazy("application.evals.agent", "RunAgentEval"),
         eval_send_message,
         chat.agent_catalog,
         identity.users,
@@ -60,4 +61,6 @@ class EvalsContainer(containers.DeclarativeContainer):
         memory.memory_when_open,
         infrastructure.background_tasks,
     )
-    run_memory_eval = providers.Factory(RunMemoryEval, memory.long_term_memory, identity.users)
+    run_memory_eval = providers.Factory(
+        lazy("application.evals.memory", "RunMemoryEval"), memory.long_term_memory, identity.users
+    )

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Protocol
 
 import structlog
 from pydantic import ValidationError
 from pydantic_ai import RunContext
 from pydantic_ai.exceptions import ApprovalRequired, CallDeferred, ModelRetry, ToolFailed
-from pydantic_ai.models.test import TestModel
+from pydantic_ai.models import Model
 from pydantic_ai.toolsets import AbstractToolset, ToolsetTool
 from pydantic_ai.usage import RunUsage
 
@@ -38,9 +39,16 @@ from domain.tools.ports import ToolMetrics
 
 log = structlog.get_logger("mai.tools")
 _PASS_THROUGH = (ApprovalRequired, CallDeferred, ModelRetry, ToolFailed)
-# A `RunContext` must name a model; a direct call never makes a model request, so it gets
-# Pydantic AI's own placeholder model, built once.
-_NO_MODEL = TestModel()
+
+
+@cache
+def _no_model() -> Model:
+    """A `RunContext` must name a model; a direct call never makes a model request, so it
+    gets Pydantic AI's own placeholder model, built once, on the first direct call (building
+    it loads genai-prices' price data, ~0.2 s that a cold start need not pay: issue #15)."""
+    from pydantic_ai.models.test import TestModel
+
+    return TestModel()
 
 
 class ToolSource(Protocol):
@@ -214,7 +222,7 @@ async def invoke(
         raise ToolDisabled(f"Tool {name!r} is disabled.", details={"tool": name})
     toolset = registry.toolset_of(name, meta.version)
     ctx: RunContext[AgentDeps] = RunContext(
-        deps=deps, model=_NO_MODEL, usage=RunUsage(), tool_name=name, tool_call_approved=True
+        deps=deps, model=_no_model(), usage=RunUsage(), tool_name=name, tool_call_approved=True
     )
     tool = (await toolset.get_tools(ctx)).get(name)
     if tool is None:

@@ -19,14 +19,13 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from application.evals.datasets import AgentDataset, load_agent_dataset
-from application.evals.evaluators import MemoryRecalled
 from application.evals.memory_sets import load_retrieval_set
 from domain.errors import MAIError, ValidationFailed
 from domain.evals.models import EvalRun
 from entrypoints.cli.runtime import container_session, fail
 
 if TYPE_CHECKING:
+    from application.evals.datasets import AgentDataset
     from container import Container
 
 eval_app = typer.Typer(help="Evals: score agents on datasets, memory on questions.")
@@ -65,6 +64,8 @@ def parse_variant(text: str, base: Variant) -> Variant:
 
 
 def _needs_memory(dataset: AgentDataset) -> bool:
+    from application.evals.evaluators import MemoryRecalled
+
     seeded = any((c.metadata or {}).get("memories") for c in dataset.cases)
     recalls = any(
         isinstance(e, MemoryRecalled)
@@ -258,6 +259,9 @@ def agent(
 ) -> None:
     """Run every case of DATASET through AGENT's real chat turn, score it with the
     dataset's evaluators, print a row per case and the average, store the run."""
+    # pydantic_evals is imported by `mai eval agent`, not by every command (issue #15).
+    from application.evals.datasets import load_agent_dataset
+
     try:
         dataset = load_agent_dataset(dataset_file)
         base = Variant(model, prompt_version)

@@ -16,15 +16,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
-from pydantic_ai.ui import UIAdapter
-from pydantic_ai.ui.ag_ui import AGUIAdapter
-from pydantic_ai.ui.vercel_ai import VercelAIAdapter
 
 from application.agents.client_history import split_model_turn
 from container import Container
@@ -33,6 +30,12 @@ from domain.identity.models import User
 from entrypoints.rest.deps import ChatUser, ContainerDep
 from entrypoints.rest.errors import ERROR_RESPONSES
 from entrypoints.streaming import relay
+
+if TYPE_CHECKING:
+    from pydantic_ai.ui import UIAdapter
+
+# Each protocol's adapter (pydantic_ai.ui.*, ~0.15 s together) is imported by the first
+# request that speaks it, not with the app (issue #15).
 
 router = APIRouter(prefix="/agents", tags=["ui-protocols"], responses=ERROR_RESPONSES)
 STREAM: dict[int | str, dict[str, Any]] = {200: {"content": {"text/event-stream": {}}}}
@@ -100,6 +103,8 @@ async def vercel_ai(
     name: str, request: Request, user: ChatUser, container: ContainerDep
 ) -> StreamingResponse:
     """The Vercel AI SDK data stream protocol (UI message stream, SSE)."""
+    from pydantic_ai.ui.vercel_ai import VercelAIAdapter
+
     return await _serve(VercelAIAdapter, name, request, user, container)
 
 
@@ -108,4 +113,6 @@ async def ag_ui(
     name: str, request: Request, user: ChatUser, container: ContainerDep
 ) -> StreamingResponse:
     """The AG-UI protocol (RunAgentInput in, AG-UI events out over SSE)."""
+    from pydantic_ai.ui.ag_ui import AGUIAdapter
+
     return await _serve(AGUIAdapter, name, request, user, container)
