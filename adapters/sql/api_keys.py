@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, insert, select, update
+from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, bindparam, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 
@@ -23,10 +23,12 @@ from domain.errors import Conflict
 from domain.identity.api_keys import ApiKey
 from domain.identity.models import User
 
-#: The key with its owner, columns labelled `api_keys_…` and `users_…`.
+#: The key (`:key_hash`) with its owner, columns labelled `api_keys_…` and `users_…`;
+#: built once (no expression and cache key to build on every request).
 _KEY_WITH_USER = (
     select(api_keys, users)
     .join(users, users.c.id == api_keys.c.user_id)
+    .where(api_keys.c.key_hash == bindparam("key_hash"))
     .set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)
 )
 
@@ -76,7 +78,7 @@ class SqlApiKeyStore:
 
     async def get_by_hash_with_user(self, key_hash: str) -> tuple[ApiKey, User] | None:
         async with self._db.read() as conn:
-            result = await conn.execute(_KEY_WITH_USER.where(api_keys.c.key_hash == key_hash))
+            result = await conn.execute(_KEY_WITH_USER, {"key_hash": key_hash})
             row = result.mappings().first()
         if row is None:
             return None

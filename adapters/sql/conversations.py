@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import and_, case, func, insert, literal, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 
 from adapters.sql.database import Database
@@ -93,6 +93,22 @@ def _owned(user_id: UUID, conversation_id: UUID) -> Any:
     return and_(_c.id == conversation_id, _c.user_id == user_id, _c.deleted_at.is_(None))
 
 
+# The statements every chat turn runs, built once: SQLAlchemy then skips building the
+# expression and its cache key per call (~0.14 ms of CPU per statement on SQLite, measured;
+# issue 15). Parameters: `cid`/`uid` (the conversation and its owner), `at` (a time).
+_OWNED = and_(_c.id == bindparam("cid"), _c.user_id == bindparam("uid"), _c.deleted_at.is_(None))
+_GET = select(conversations).where(_OWNED)
+_AT = bindparam("at", type_=UTCDateTime())
+# Proves ownership (rowcount) and, on PostgreSQL, locks the row so concurrent appends
+# serialise; `updated_at` never moves backwards.
+_TOUCH = (
+    update(conversations)
+    .where(_OWNED)
+    .values(updated_at=case((_c.updated_at < _AT, _AT), else_=_c.updated_at))
+)
+_ADD = insert(messages)
+
+
 class SqlConversationStore:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -115,11 +131,11 @@ class SqlConversationStore:
                 )
             )
             if first is not None:
-                await tx.execute(insert(messages).values(_message_values(first)))
+                await tx.execute(_ADD, _message_values(first))
 
     async def get(self, user_id: UUID, conversation_id: UUID) -> Conversation | None:
         async with self._db.read() as tx:  # every turn reads it: the light path
-            result = await tx.execute(select(conversations).where(_owned(user_id, conversation_id)))
+            result = await tx.execute(_GET, {"cid": conversation_id, "uid": user_id})
             row = result.mappings().first()
         return None if row is None else _to_conversation(row)
 
@@ -140,20 +156,13 @@ class SqlConversationStore:
         return _page(items, limit, lambda c: Cursor(c.updated_at, c.id))
 
     async def add_message(self, user_id: UUID, message: Message) -> None:
-        # Touch the conversation first: it proves ownership (rowcount) and, on PostgreSQL,
-        # locks the row so concurrent appends serialise. `updated_at` never moves backwards.
-        at = literal(message.created_at, UTCDateTime())
-        touch = (
-            update(conversations)
-            .where(_owned(user_id, message.conversation_id))
-            .values(updated_at=case((_c.updated_at < at, at), else_=_c.updated_at))
-        )
+        owner = {"cid": message.conversation_id, "uid": user_id, "at": message.created_at}
         async with self._db.transaction() as tx:
-            if (await tx.execute(touch)).rowcount != 1:
+            if (await tx.execute(_TOUCH, owner)).rowcount != 1:
                 raise NotFound(
                     "Conversation not found.", details={"id": str(message.conversation_id)}
                 )
-            await tx.execute(insert(messages).values(_message_values(message)))
+            await tx.execute(_ADD, _message_values(message))
 
     async def set_message_status(
         self,

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, insert, select, update
+from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, bindparam, insert, select, update
 from sqlalchemy.engine import RowMapping
 
 from adapters.sql.database import Database
@@ -23,10 +23,12 @@ from adapters.sql.tables import auth_sessions, users
 from adapters.sql.users import row_to_user
 from domain.identity.models import AuthSession, User
 
-#: The session with its user, columns labelled `auth_sessions_…` and `users_…`.
+#: The session (`:session_id`) with its user, columns labelled `auth_sessions_…` and
+#: `users_…`; built once (no expression and cache key to build on every request).
 _SESSION_WITH_USER = (
     select(auth_sessions, users)
     .join(users, users.c.id == auth_sessions.c.user_id)
+    .where(auth_sessions.c.id == bindparam("session_id"))
     .set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)
 )
 
@@ -69,7 +71,7 @@ class SqlSessionStore:
 
     async def get_with_user(self, session_id: UUID) -> tuple[AuthSession, User] | None:
         async with self._db.read() as conn:
-            result = await conn.execute(_SESSION_WITH_USER.where(auth_sessions.c.id == session_id))
+            result = await conn.execute(_SESSION_WITH_USER, {"session_id": session_id})
             row = result.mappings().first()
         if row is None:
             return None
