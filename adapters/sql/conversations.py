@@ -17,6 +17,7 @@ from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 
 from adapters.sql.database import Database
+from adapters.sql.sqlite_statements import Prepared
 from adapters.sql.tables import UTCDateTime, conversations, messages
 from domain.conversations.models import Conversation, Message, MessageStatus, Role
 from domain.errors import NotFound, ValidationFailed
@@ -112,6 +113,11 @@ _ADD = insert(messages)
 class SqlConversationStore:
     def __init__(self, db: Database) -> None:
         self._db = db
+        # SQLite: a message is written on the driver's own connection (sqlite_statements)
+        self._sqlite: tuple[Prepared, Prepared] | None = None
+        if db.dialect == "sqlite":
+            columns = [c.key for c in messages.c]
+            self._sqlite = (Prepared(_TOUCH, db), Prepared(_ADD, db, columns))
 
     async def create(self, conversation: Conversation, first: Message | None = None) -> None:
         updated_at = conversation.updated_at
@@ -157,12 +163,35 @@ class SqlConversationStore:
 
     async def add_message(self, user_id: UUID, message: Message) -> None:
         owner = {"cid": message.conversation_id, "uid": user_id, "at": message.created_at}
-        async with self._db.transaction() as tx:
-            if (await tx.execute(_TOUCH, owner)).rowcount != 1:
-                raise NotFound(
-                    "Conversation not found.", details={"id": str(message.conversation_id)}
-                )
-            await tx.execute(_ADD, _message_values(message))
+        if self._sqlite is not None:
+            touched = await self._add_on_sqlite(self._sqlite, owner, _message_values(message))
+        else:
+            async with self._db.transaction() as tx:
+                touched = (await tx.execute(_TOUCH, owner)).rowcount == 1
+                if touched:
+                    await tx.execute(_ADD, _message_values(message))
+        if not touched:
+            raise NotFound("Conversation not found.", details={"id": str(message.conversation_id)})
+
+    async def _add_on_sqlite(
+        self, prepared: tuple[Prepared, Prepared], owner: dict[str, Any], values: dict[str, Any]
+    ) -> bool:
+        """Touch + insert + commit on the driver's connection: 4 trips to its thread instead
+        of 8 through SQLAlchemy. False (nothing written) when the conversation is not the
+        user's live one."""
+        touch, add = prepared
+        async with self._db.driver_connection() as connection:
+            try:
+                cursor = await connection.execute(touch.sql, touch.params(owner))
+                if cursor.rowcount != 1:
+                    await connection.rollback()
+                    return False
+                await connection.execute(add.sql, add.params(values))
+                await connection.commit()
+            except BaseException:
+                await connection.rollback()
+                raise
+        return True
 
     async def set_message_status(
         self,
