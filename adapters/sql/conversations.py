@@ -28,7 +28,7 @@ _c = conversations.c
 _m = messages.c
 
 
-def _to_conversation(row: RowMapping) -> Conversation:
+def _to_conversation(row: Mapping[Any, Any]) -> Conversation:
     return Conversation(
         id=row["id"],
         user_id=row["user_id"],
@@ -115,9 +115,11 @@ class SqlConversationStore:
         self._db = db
         # SQLite: a message is written on the driver's own connection (sqlite_statements)
         self._sqlite: tuple[Prepared, Prepared] | None = None
+        self._sqlite_get: Prepared | None = None
         if db.dialect == "sqlite":
             columns = [c.key for c in messages.c]
             self._sqlite = (Prepared(_TOUCH, db), Prepared(_ADD, db, columns))
+            self._sqlite_get = Prepared(_GET, db)
 
     async def create(self, conversation: Conversation, first: Message | None = None) -> None:
         updated_at = conversation.updated_at
@@ -140,9 +142,13 @@ class SqlConversationStore:
                 await tx.execute(_ADD, _message_values(first))
 
     async def get(self, user_id: UUID, conversation_id: UUID) -> Conversation | None:
-        async with self._db.read() as tx:  # every turn reads it: the light path
-            result = await tx.execute(_GET, {"cid": conversation_id, "uid": user_id})
-            row = result.mappings().first()
+        owner = {"cid": conversation_id, "uid": user_id}
+        row: Mapping[Any, Any] | None
+        if self._sqlite_get is not None:  # every turn reads it: the driver's light path
+            row = await self._sqlite_get.first(self._db, owner)
+        else:
+            async with self._db.read() as tx:
+                row = (await tx.execute(_GET, owner)).mappings().first()
         return None if row is None else _to_conversation(row)
 
     async def page(self, user_id: UUID, limit: int, after: str | None = None) -> Page[Conversation]:
