@@ -13,10 +13,11 @@ from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import and_, case, func, insert, literal, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 
 from adapters.sql.database import Database
+from adapters.sql.sqlite_statements import Prepared
 from adapters.sql.tables import UTCDateTime, conversations, messages
 from domain.conversations.models import Conversation, Message, MessageStatus, Role
 from domain.errors import NotFound, ValidationFailed
@@ -27,7 +28,7 @@ _c = conversations.c
 _m = messages.c
 
 
-def _to_conversation(row: RowMapping) -> Conversation:
+def _to_conversation(row: Mapping[Any, Any]) -> Conversation:
     return Conversation(
         id=row["id"],
         user_id=row["user_id"],
@@ -93,9 +94,32 @@ def _owned(user_id: UUID, conversation_id: UUID) -> Any:
     return and_(_c.id == conversation_id, _c.user_id == user_id, _c.deleted_at.is_(None))
 
 
+# The statements every chat turn runs, built once: SQLAlchemy then skips building the
+# expression and its cache key per call (~0.14 ms of CPU per statement on SQLite, measured;
+# issue 15). Parameters: `cid`/`uid` (the conversation and its owner), `at` (a time).
+_OWNED = and_(_c.id == bindparam("cid"), _c.user_id == bindparam("uid"), _c.deleted_at.is_(None))
+_GET = select(conversations).where(_OWNED)
+_AT = bindparam("at", type_=UTCDateTime())
+# Proves ownership (rowcount) and, on PostgreSQL, locks the row so concurrent appends
+# serialise; `updated_at` never moves backwards.
+_TOUCH = (
+    update(conversations)
+    .where(_OWNED)
+    .values(updated_at=case((_c.updated_at < _AT, _AT), else_=_c.updated_at))
+)
+_ADD = insert(messages)
+
+
 class SqlConversationStore:
     def __init__(self, db: Database) -> None:
         self._db = db
+        # SQLite: a message is written on the driver's own connection (sqlite_statements)
+        self._sqlite: tuple[Prepared, Prepared] | None = None
+        self._sqlite_get: Prepared | None = None
+        if db.dialect == "sqlite":
+            columns = [c.key for c in messages.c]
+            self._sqlite = (Prepared(_TOUCH, db), Prepared(_ADD, db, columns))
+            self._sqlite_get = Prepared(_GET, db)
 
     async def create(self, conversation: Conversation, first: Message | None = None) -> None:
         updated_at = conversation.updated_at
@@ -115,12 +139,16 @@ class SqlConversationStore:
                 )
             )
             if first is not None:
-                await tx.execute(insert(messages).values(_message_values(first)))
+                await tx.execute(_ADD, _message_values(first))
 
     async def get(self, user_id: UUID, conversation_id: UUID) -> Conversation | None:
-        async with self._db.read() as tx:  # every turn reads it: the light path
-            result = await tx.execute(select(conversations).where(_owned(user_id, conversation_id)))
-            row = result.mappings().first()
+        owner = {"cid": conversation_id, "uid": user_id}
+        row: Mapping[Any, Any] | None
+        if self._sqlite_get is not None:  # every turn reads it: the driver's light path
+            row = await self._sqlite_get.first(self._db, owner)
+        else:
+            async with self._db.read() as tx:
+                row = (await tx.execute(_GET, owner)).mappings().first()
         return None if row is None else _to_conversation(row)
 
     async def page(self, user_id: UUID, limit: int, after: str | None = None) -> Page[Conversation]:
@@ -140,20 +168,36 @@ class SqlConversationStore:
         return _page(items, limit, lambda c: Cursor(c.updated_at, c.id))
 
     async def add_message(self, user_id: UUID, message: Message) -> None:
-        # Touch the conversation first: it proves ownership (rowcount) and, on PostgreSQL,
-        # locks the row so concurrent appends serialise. `updated_at` never moves backwards.
-        at = literal(message.created_at, UTCDateTime())
-        touch = (
-            update(conversations)
-            .where(_owned(user_id, message.conversation_id))
-            .values(updated_at=case((_c.updated_at < at, at), else_=_c.updated_at))
-        )
-        async with self._db.transaction() as tx:
-            if (await tx.execute(touch)).rowcount != 1:
-                raise NotFound(
-                    "Conversation not found.", details={"id": str(message.conversation_id)}
-                )
-            await tx.execute(insert(messages).values(_message_values(message)))
+        owner = {"cid": message.conversation_id, "uid": user_id, "at": message.created_at}
+        if self._sqlite is not None:
+            touched = await self._add_on_sqlite(self._sqlite, owner, _message_values(message))
+        else:
+            async with self._db.transaction() as tx:
+                touched = (await tx.execute(_TOUCH, owner)).rowcount == 1
+                if touched:
+                    await tx.execute(_ADD, _message_values(message))
+        if not touched:
+            raise NotFound("Conversation not found.", details={"id": str(message.conversation_id)})
+
+    async def _add_on_sqlite(
+        self, prepared: tuple[Prepared, Prepared], owner: dict[str, Any], values: dict[str, Any]
+    ) -> bool:
+        """Touch + insert + commit on the driver's connection: 4 trips to its thread instead
+        of 8 through SQLAlchemy. False (nothing written) when the conversation is not the
+        user's live one."""
+        touch, add = prepared
+        async with self._db.driver_connection() as connection:
+            try:
+                cursor = await connection.execute(touch.sql, touch.params(owner))
+                if cursor.rowcount != 1:
+                    await connection.rollback()
+                    return False
+                await connection.execute(add.sql, add.params(values))
+                await connection.commit()
+            except BaseException:
+                await connection.rollback()
+                raise
+        return True
 
     async def set_message_status(
         self,

@@ -111,13 +111,15 @@ class Database:
             raise self._unavailable(exc) from exc
 
     @asynccontextmanager
-    async def driver_connection(self) -> AsyncIterator[Any]:
+    async def driver_connection(self, *, write: bool = True) -> AsyncIterator[Any]:
         """The driver's own connection (aiosqlite, asyncpg) under a pooled one, for a hot
-        path that SQLAlchemy's execution layer would slow down; on SQLite one at a time,
-        as `transaction()`. Ending any transaction begun on it is the caller's job (the
-        pool rolls back what is left when it takes the connection back)."""
+        path that SQLAlchemy's execution layer would slow down; on SQLite one writer at a
+        time, as `transaction()` (`write=False`: a read, which takes no turn, as `read()`).
+        Ending any transaction begun on it is the caller's job (the pool rolls back what is
+        left when it takes the connection back)."""
+        serialised = self._serialised() if write else nullcontext()
         try:
-            async with self._serialised(), self.engine.connect() as conn:
+            async with serialised, self.engine.connect() as conn:
                 yield (await conn.get_raw_connection()).driver_connection
         except Exception as exc:
             if not is_unavailable(exc):

@@ -6,12 +6,12 @@ races under concurrent registration, the index does not. Its violation becomes `
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import delete as sa_delete
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from adapters.sql.database import Database
@@ -20,7 +20,7 @@ from domain.errors import Conflict, NotFound
 from domain.identity.models import User
 
 
-def row_to_user(row: RowMapping, prefix: str = "") -> User:
+def row_to_user(row: Mapping[Any, Any], prefix: str = "") -> User:
     """`prefix`: how a joined select labels the users table's columns (`users_`)."""
     return User(
         id=row[f"{prefix}id"],

@@ -9,6 +9,7 @@ pass a real tokenizer's counter where exactness matters.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Protocol, runtime_checkable
 
@@ -91,22 +92,37 @@ class ApproximateTokenCounter:
     def count(self, text: str) -> int:
         if not text:
             return 0
-        classes = text.encode("utf-8", "surrogatepass").translate(_CLASSES)
-        letters = classes.count(b"a")
-        digits = classes.count(b"0")
-        estimate = (
-            0.3 * _runs(classes, "a")
-            + letters / 4.5
-            + _runs(classes, "0")
-            + 0.6 * digits
-            + 0.5 * classes.count(b".")
-            + 0.75 * _runs(classes, "\n")
-        )
-        if len(classes) != len(text):  # some non-ASCII
-            estimate += (
-                0.4 * classes.count(b"l")
-                + 1.0 * classes.count(b"s")
-                + 0.8 * classes.count(b"c")
-                + 2.0 * classes.count(b"e")
-            )
+        short = len(text) <= _REMEMBERED_CHARS
+        estimate = _remembered(text) if short else _estimate(text)
         return max(1, math.ceil(estimate * self.scale))
+
+
+#: Texts up to this long have their estimate remembered (4,096 of them: a few MB at most).
+_REMEMBERED_CHARS = 1000
+
+
+def _estimate(text: str) -> float:
+    classes = text.encode("utf-8", "surrogatepass").translate(_CLASSES)
+    letters = classes.count(b"a")
+    digits = classes.count(b"0")
+    estimate = (
+        0.3 * _runs(classes, "a")
+        + letters / 4.5
+        + _runs(classes, "0")
+        + 0.6 * digits
+        + 0.5 * classes.count(b".")
+        + 0.75 * _runs(classes, "\n")
+    )
+    if len(classes) != len(text):  # some non-ASCII
+        estimate += (
+            0.4 * classes.count(b"l")
+            + 1.0 * classes.count(b"s")
+            + 0.8 * classes.count(b"c")
+            + 2.0 * classes.count(b"e")
+        )
+    return estimate
+
+
+#: A conversation's messages are counted again on every turn (the window is fitted and the
+#: next fold planned each time); a str keeps its hash, so a repeat is a dict lookup.
+_remembered = functools.lru_cache(maxsize=4096)(_estimate)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import aiosqlite
 import httpx
 import pytest
 from sqlalchemy import event
@@ -39,17 +40,26 @@ async def embedded(tmp_path: Path) -> AsyncIterator[tuple[Container, httpx.Async
 
 @contextmanager
 def identity_statements(db: Database) -> Iterator[list[str]]:
-    """The SQL statements run on the identity tables while the block runs."""
+    """The SQL statements run on the identity tables while the block runs: through
+    SQLAlchemy (its execute event) and on aiosqlite's connection itself (the hot reads)."""
     seen: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         if IDENTITY_TABLES.search(statement):
             seen.append(" ".join(statement.split()))
 
+    raw = aiosqlite.Connection.execute_fetchall
+
+    async def recorded(self: aiosqlite.Connection, sql: str, *args: Any) -> Any:
+        record(None, None, sql)
+        return await raw(self, sql, *args)
+
     event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+    aiosqlite.Connection.execute_fetchall = recorded  # type: ignore[method-assign]
     try:
         yield seen
     finally:
+        aiosqlite.Connection.execute_fetchall = raw  # type: ignore[method-assign]
         event.remove(db.engine.sync_engine, "before_cursor_execute", record)
 
 

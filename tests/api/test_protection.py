@@ -113,3 +113,34 @@ async def test_graphql_operations_are_counted(client: httpx.AsyncClient, api: Ap
     await client.post("/graphql", json={"query": "query Me { me { username } }"}, headers=headers)
     metrics = (await client.get("/metrics")).text
     assert 'mai_graphql_operations_total{name="Me",outcome="ok",type="query"}' in metrics
+
+
+async def test_graphql_limits_hold_on_every_repeat_of_a_cached_document(
+    client: httpx.AsyncClient, api: Api
+) -> None:
+    """Documents are parsed and validated once (CachedParsing, ValidationCache):
+    a refused document stays refused on every repeat, and a repeated valid one is
+    validated once, with the limits' rules (the cache key) the same on every operation."""
+    from strawberry.extensions.parser_cache import _get_parse_cache
+    from strawberry.extensions.validation_cache import _get_validate_cache
+
+    from entrypoints.graphql.schema import DOCUMENT_CACHE, MAX_ALIASES
+
+    headers = await api.signup("ada")
+    too_many = "{ " + " ".join(f"a{i}: me {{ id }}" for i in range(MAX_ALIASES + 1)) + " }"
+    for _ in range(3):
+        body = (await client.post("/graphql", json={"query": too_many}, headers=headers)).json()
+        assert body.get("data") is None and "aliases" in body["errors"][0]["message"]
+    validations, parses = _get_validate_cache(DOCUMENT_CACHE), _get_parse_cache(DOCUMENT_CACHE)
+    query = {"query": "query Repeat { me { username } }"}
+    first = (await client.post("/graphql", json=query, headers=headers)).json()
+    before, parsed = validations.cache_info(), parses.cache_info()
+    for _ in range(3):
+        assert (await client.post("/graphql", json=query, headers=headers)).json() == first
+    after = validations.cache_info()
+    assert first["data"]["me"]["username"] == "ada"
+    assert after.hits - before.hits == 3 and after.misses == before.misses
+    assert parses.cache_info().hits - parsed.hits == 3
+    # a syntax error keeps the contract's shape (reported by strawberry's own parse)
+    broken = (await client.post("/graphql", json={"query": "{ me {"}, headers=headers)).json()
+    assert broken["errors"][0]["extensions"]["error"]["code"] == "GRAPHQL_VALIDATION_FAILED"
