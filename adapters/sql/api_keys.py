@@ -17,7 +17,7 @@ from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from adapters.sql.database import Database
-from adapters.sql.sqlite_statements import Prepared
+from adapters.sql.sqlite_statements import HotRead
 from adapters.sql.tables import api_keys, users
 from adapters.sql.users import row_to_user
 from domain.errors import Conflict
@@ -51,7 +51,7 @@ def _row_to_key(row: Mapping[Any, Any], prefix: str = "") -> ApiKey:
 class SqlApiKeyStore:
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._sqlite = Prepared(_KEY_WITH_USER, db) if db.dialect == "sqlite" else None
+        self._with_user = HotRead(_KEY_WITH_USER, db)  # every request reads it
 
     async def add(self, key: ApiKey) -> None:
         try:
@@ -79,13 +79,7 @@ class SqlApiKeyStore:
         return None if row is None else _row_to_key(row)
 
     async def get_by_hash_with_user(self, key_hash: str) -> tuple[ApiKey, User] | None:
-        row: Mapping[Any, Any] | None
-        if self._sqlite is not None:  # on the driver's connection: 2 trips to its thread, not 5
-            row = await self._sqlite.first(self._db, {"key_hash": key_hash})
-        else:
-            async with self._db.read() as conn:
-                result = await conn.execute(_KEY_WITH_USER, {"key_hash": key_hash})
-                row = result.mappings().first()
+        row = await self._with_user.first({"key_hash": key_hash})
         if row is None:
             return None
         return _row_to_key(row, "api_keys_"), row_to_user(row, "users_")

@@ -17,7 +17,7 @@ from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 
 from adapters.sql.database import Database
-from adapters.sql.sqlite_statements import Prepared
+from adapters.sql.sqlite_statements import HotRead, Prepared
 from adapters.sql.tables import UTCDateTime, conversations, messages
 from domain.conversations.models import Conversation, Message, MessageStatus, Role
 from domain.errors import NotFound, ValidationFailed
@@ -114,12 +114,11 @@ class SqlConversationStore:
     def __init__(self, db: Database) -> None:
         self._db = db
         # SQLite: a message is written on the driver's own connection (sqlite_statements)
+        self._get = HotRead(_GET, db)  # every turn reads it
         self._sqlite: tuple[Prepared, Prepared] | None = None
-        self._sqlite_get: Prepared | None = None
         if db.dialect == "sqlite":
             columns = [c.key for c in messages.c]
             self._sqlite = (Prepared(_TOUCH, db), Prepared(_ADD, db, columns))
-            self._sqlite_get = Prepared(_GET, db)
 
     async def create(self, conversation: Conversation, first: Message | None = None) -> None:
         updated_at = conversation.updated_at
@@ -142,13 +141,7 @@ class SqlConversationStore:
                 await tx.execute(_ADD, _message_values(first))
 
     async def get(self, user_id: UUID, conversation_id: UUID) -> Conversation | None:
-        owner = {"cid": conversation_id, "uid": user_id}
-        row: Mapping[Any, Any] | None
-        if self._sqlite_get is not None:  # every turn reads it: the driver's light path
-            row = await self._sqlite_get.first(self._db, owner)
-        else:
-            async with self._db.read() as tx:
-                row = (await tx.execute(_GET, owner)).mappings().first()
+        row = await self._get.first({"cid": conversation_id, "uid": user_id})
         return None if row is None else _to_conversation(row)
 
     async def page(self, user_id: UUID, limit: int, after: str | None = None) -> Page[Conversation]:

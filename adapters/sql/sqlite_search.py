@@ -8,7 +8,8 @@ a wake-up of two threads, and on a busy machine any of them can wait a scheduler
 Here a read is one trip plus the pool's reset, a write two plus the reset: 7 in all (the
 same idea as the pgvector adapter's asyncpg hot path). Values go through the columns' own
 SQLAlchemy type processors, so they are stored and read exactly as everywhere else; the
-full-text statement is SQLAlchemy's own, compiled once per filter.
+full-text statement is SQLAlchemy's own, compiled once per filter (`Prepared`). Reads take
+no writer's turn (in WAL mode a reader neither waits for nor blocks a writer).
 """
 
 from __future__ import annotations
@@ -21,12 +22,10 @@ from uuid import UUID
 from sqlalchemy import Column, Select
 
 from adapters.sql.database import Database
+from adapters.sql.sqlite_statements import Prepared, Processor, bound
 from adapters.sql.tables import memories
 from domain.memory.long_term import Memory
 from domain.memory.long_term_ports import LexicalHit
-
-Processor = Callable[[Any], Any] | None
-_Bind = tuple[str, bool, Any, Processor]  # name, given by the caller, fixed value, processor
 
 #: Every column but the vector (search ranks without it), in SELECT order.
 _COLUMNS: list[Column[Any]] = [c for c in memories.c if c.name != "embedding"]
@@ -50,7 +49,7 @@ class SqliteMemorySearch:
         self._uuid = memories.c.id.type.dialect_impl(dialect).bind_processor(dialect)
         self._time = memories.c.last_accessed_at.type.dialect_impl(dialect).bind_processor(dialect)
         self._read_id = memories.c.id.type.dialect_impl(dialect).result_processor(dialect, None)
-        self._compiled: dict[Select[Any], tuple[str, list[_Bind]]] = {}
+        self._prepared: dict[Select[Any], Prepared] = {}  # one per full-text statement
         self._columns = ", ".join(c.name for c in _COLUMNS)
         self._readers: list[tuple[str, Processor]] = [
             (c.name, c.type.dialect_impl(dialect).result_processor(dialect, None)) for c in _COLUMNS
@@ -58,34 +57,16 @@ class SqliteMemorySearch:
 
     async def lexical(self, statement: Select[Any], values: dict[str, Any]) -> list[LexicalHit]:
         """Run a full-text `statement` selecting (id, rank) with its named bind `values`."""
-        compiled = self._compiled.get(statement)
-        if compiled is None:
-            compiled = self._compiled[statement] = self._compile(statement)
-        sql, binds = compiled
-        params = [
-            _bound(process, values[name] if required else fixed)
-            for name, required, fixed, process in binds
-        ]
-        async with self._db.driver_connection() as connection:
-            rows = await connection.execute_fetchall(sql, params)
-        return [LexicalHit(_bound(self._read_id, row[0]), float(row[1])) for row in rows]
-
-    def _compile(self, statement: Select[Any]) -> tuple[str, list[_Bind]]:
-        """SQL text and, per `?` in order: the bind's name, whether the caller gives its
-        value, the value fixed in the statement (a filter's) and its type's processor."""
-        dialect = self._db.engine.dialect
-        compiled = statement.compile(dialect=dialect)
-        binds: list[_Bind] = []
-        for name in compiled.positiontup or ():
-            bind = compiled.binds[name]
-            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-            binds.append((name, bind.required, bind.effective_value, process))
-        return str(compiled), binds
+        prepared = self._prepared.get(statement)
+        if prepared is None:
+            prepared = self._prepared[statement] = Prepared(statement, self._db)
+        rows = await prepared.rows(self._db, values)
+        return [LexicalHit(bound(self._read_id, row[0]), float(row[1])) for row in rows]
 
     async def get_many(self, user_id: UUID, ids: Sequence[UUID]) -> list[Memory]:
         """The user's live memories among `ids`, in that order, without their vectors."""
         sql = GET_MANY.format(columns=self._columns, marks=_marks(len(ids)))
-        async with self._db.driver_connection() as connection:
+        async with self._db.driver_connection(write=False) as connection:
             rows = await connection.execute_fetchall(sql, self._owned(user_id, ids))
         found = {m.id: m for m in map(self._memory, rows)}
         return [found[i] for i in ids if i in found]
@@ -94,14 +75,14 @@ class SqliteMemorySearch:
         sql = TOUCH.format(marks=_marks(len(ids)))
         async with self._db.driver_connection() as connection:
             try:
-                await connection.execute(sql, [_bound(self._time, at), *self._owned(user_id, ids)])
+                await connection.execute(sql, [bound(self._time, at), *self._owned(user_id, ids)])
                 await connection.commit()
             except BaseException:
                 await connection.rollback()
                 raise
 
     def _owned(self, user_id: UUID, ids: Sequence[UUID]) -> list[Any]:
-        return [_bound(self._uuid, i) for i in (user_id, *ids)]
+        return [bound(self._uuid, i) for i in (user_id, *ids)]
 
     def _memory(self, row: Sequence[Any]) -> Memory:
         return self._to_memory(
@@ -114,7 +95,3 @@ class SqliteMemorySearch:
 
 def _marks(count: int) -> str:
     return ", ".join("?" * count)
-
-
-def _bound(process: Processor, value: Any) -> Any:
-    return value if process is None else process(value)

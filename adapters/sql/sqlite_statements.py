@@ -1,13 +1,12 @@
-"""Core statements run on SQLite's driver connection itself, for the hottest writes.
+"""Core statements run on SQLite's driver connection itself, for the hottest reads and writes.
 
 SQLAlchemy's aiosqlite adapter makes three trips to the connection's thread per statement
 (cursor, execute, close) and two more per transaction (commit, the pool's reset); each
 trip wakes two threads. A chat turn's two message writes (touch the conversation, insert
 the message, commit) made 16 trips, on the driver's connection 8; a read (the request's
-session, the turn's conversation) 5, here 2 (see `sqlite_search.py` for the same idea on
-memory search). The statements are SQLAlchemy's
-own, compiled once for the dialect, and every value goes through its column type's bind
-processor, so rows are written exactly as SQLAlchemy would write them.
+session, the turn's conversation, memory search's full text) 5, here 2. The statements
+are SQLAlchemy's own, compiled once for the dialect, and every value goes through its
+column type's processors, so rows are written and read exactly as SQLAlchemy would.
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
+from sqlalchemy import Select
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
@@ -24,8 +24,9 @@ Processor = Callable[[Any], Any] | None
 
 
 class Prepared:
-    """One statement compiled for the driver: its SQL text, per positional parameter the
-    bind's name and its type's processor (None when the value goes as it is), and for a
+    """One statement compiled for the driver: its SQL text; per positional parameter the
+    bind's name, whether the caller gives its value (else the value fixed in the statement,
+    e.g. a filter's) and its type's processor (None when the value goes as it is); for a
     SELECT its columns' result processors."""
 
     def __init__(
@@ -35,32 +36,59 @@ class Prepared:
         keys = None if column_keys is None else list(column_keys)
         compiled = cast(SQLCompiler, statement.compile(dialect=dialect, column_keys=keys))
         self.sql = str(compiled)
-        self._binds: list[tuple[str, Processor]] = []
+        self._binds: list[tuple[str, bool, Any, Processor]] = []
         for name in compiled.positiontup or ():
             bind = compiled.binds[name]
             process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-            self._binds.append((bind.key, process))
-
+            self._binds.append((name, bind.required, bind.effective_value, process))
         # a SELECT's columns by their keys (labels included), each with its result processor
         self._readers: list[tuple[str, Processor]] = [
             (key, column.type.dialect_impl(dialect).result_processor(dialect, None))
             for key, column in getattr(statement, "selected_columns", {}).items()
         ]
 
-    async def first(self, db: Database, values: Mapping[str, Any]) -> dict[str, Any] | None:
-        """A read's first row by column key, read as SQLAlchemy reads it: one trip to the
-        connection's thread (and the pool's reset), no writer's turn."""
+    def params(self, values: Mapping[str, Any]) -> list[Any]:
+        return [
+            bound(process, values[name] if required else fixed)
+            for name, required, fixed, process in self._binds
+        ]
+
+    async def rows(self, db: Database, values: Mapping[str, Any]) -> list[Sequence[Any]]:
+        """A read's raw rows: one trip to the connection's thread (and the pool's reset),
+        no writer's turn."""
         async with db.driver_connection(write=False) as connection:
-            rows = await connection.execute_fetchall(self.sql, self.params(values))
+            return list(await connection.execute_fetchall(self.sql, self.params(values)))
+
+    async def first(self, db: Database, values: Mapping[str, Any]) -> dict[str, Any] | None:
+        """A read's first row by column key, read as SQLAlchemy reads it."""
+        rows = await self.rows(db, values)
         if not rows:
             return None
         return {
-            key: value if read is None else read(value)
+            key: bound(read, value)
             for (key, read), value in zip(self._readers, rows[0], strict=True)
         }
 
-    def params(self, values: Mapping[str, Any]) -> list[Any]:
-        return [
-            values[name] if process is None else process(values[name])
-            for name, process in self._binds
-        ]
+
+class HotRead:
+    """A one-row read every request or turn makes, by its statement's bind names: on
+    SQLite on the driver's connection (`Prepared`), elsewhere on `Database.read()`."""
+
+    def __init__(self, statement: Select[Any], db: Database) -> None:
+        self._statement = statement
+        self._db = db
+        self._sqlite = Prepared(statement, db) if db.dialect == "sqlite" else None
+
+    async def first(self, values: Mapping[str, Any]) -> Mapping[Any, Any] | None:
+        if self._sqlite is not None:
+            return await self._sqlite.first(self._db, values)
+        async with self._db.read() as conn:
+            row: Mapping[Any, Any] | None = (
+                (await conn.execute(self._statement, values)).mappings().first()
+            )
+        return row
+
+
+def bound(process: Processor, value: Any) -> Any:
+    """`value` as its type's processor makes it (as it is when the type has none)."""
+    return value if process is None else process(value)
