@@ -9,7 +9,7 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from adapters.inprocess.models import StaticModelSource
 from bench.harness import Row, compare, time_sync
-from domain.agents.models import AgentDefinition
+from domain.agents.models import AgentDefinition, HistoryPolicy
 from runtime import AppRuntime
 from tests.conftest import make_container, make_settings
 
@@ -36,7 +36,10 @@ async def run() -> list[Row]:
     container.summarizer.override(providers.Object(None))
     await AppRuntime(container).open()
     catalog = container.agent_catalog()
-    catalog.register(AgentDefinition(name="bench", instructions=INSTRUCTIONS))
+    # the same 10-message window as the raw agent's history (the default is 40 since the
+    # prefix-cache layout; comparing 40 against 10 would measure the window, not MAI)
+    window = HistoryPolicy(max_messages=10)
+    catalog.register(AgentDefinition(name="bench", instructions=INSTRUCTIONS, history=window))
     user = await container.register_user().execute("bench", "bench@example.com", "password123")
     send = container.send_message()
     first = await send.execute(user.id, "bench", "hi")
