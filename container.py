@@ -161,8 +161,10 @@ class Container(containers.DeclarativeContainer):
     run_memory_eval = evals_package.container.run_memory_eval
 
 
-#: The chat turn in its forms (REST, SSE, `/v1` and its client history, approvals).
-CHAT_PATH_MODULES = (
+#: The tokens of a sign-in (PyJWT), and the chat turn in its forms (REST, SSE, `/v1` and
+#: its client history, approvals).
+FIRST_REQUEST_MODULES = (
+    "adapters.security.tokens",
     "application.chat",
     "application.chat_native",
     "application.approvals",
@@ -183,7 +185,7 @@ def first_request_modules(settings: Settings) -> list[str]:
     """The modules the container builds lazily (`containers/lazy.py`) that the first
     requests on this profile would import: the server imports them once it listens."""
     stores = SQL_STORE_MODULES if settings.database.backend != "memory" else ()
-    return [*stores, *CHAT_PATH_MODULES]
+    return [*stores, *FIRST_REQUEST_MODULES]
 
 
 async def judge_model(container: Container, spec: str) -> Model:

@@ -67,7 +67,7 @@ def create_app(
     configure_sentry(settings)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(started: FastAPI) -> AsyncIterator[None]:
         stop_tracing = configure_tracing(settings)
         try:
             async with AppRuntime(container, pipelines=True, reconcile=True):
@@ -77,7 +77,7 @@ def create_app(
                 if warm:
                     from entrypoints.rest.warm import warm_up
 
-                    warm_up(container, graphql)
+                    started.state.warm_up = warm_up(container, graphql)  # a thread
                 yield
         finally:
             if stop_tracing is not None:
