@@ -15,13 +15,11 @@ from application.evals.runs import EvalRuns
 from containers.lazy import lazy
 from domain.ports import EventBus
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the classes, for the type checker; built lazily at run time
+    from adapters.sql.eval_runs import SqlEvalRunStore
     from application.chat import SendMessage
     from application.chat_recorder import TurnRecorder
     from application.chat_turn import TurnPreparer
-
-if TYPE_CHECKING:  # the classes, for the type checker; built lazily at run time
-    from adapters.sql.eval_runs import SqlEvalRunStore
 else:
     SqlEvalRunStore = lazy("adapters.sql.eval_runs", "SqlEvalRunStore")
 

@@ -17,11 +17,9 @@ from application.limits import ApiLimits, LimitPolicy, Rate
 from containers.lazy import lazy
 from domain.ports import Clock
 
-if TYPE_CHECKING:
-    from adapters.security.tokens import JWTTokenService
-
 # SQLAlchemy's Core and PyJWT (with cryptography) are imported when first built.
 if TYPE_CHECKING:  # the classes, for the type checker; built lazily at run time
+    from adapters.security.tokens import JWTTokenService
     from adapters.sql.api_keys import SqlApiKeyStore
     from adapters.sql.sessions import SqlSessionStore
     from adapters.sql.users import SqlUserRepository

@@ -21,16 +21,12 @@ from adapters.inprocess.rate_limiter import InProcessRateLimiter
 from adapters.settings import Settings
 from containers.lazy import lazy
 
-if TYPE_CHECKING:
-    from adapters.redis.client import RedisClient
-    from adapters.sql.database import Database
-
 if TYPE_CHECKING:  # the classes, for the type checker; built lazily at run time
     from adapters.redis.cache import RedisCache
-    from adapters.redis.client import RedisHealth
+    from adapters.redis.client import RedisClient, RedisHealth
     from adapters.redis.event_bus import RedisEventBus
     from adapters.redis.rate_limiter import RedisRateLimiter
-    from adapters.sql.database import DatabaseHealth
+    from adapters.sql.database import Database, DatabaseHealth
 else:
     RedisCache = lazy("adapters.redis.cache", "RedisCache")
     RedisHealth = lazy("adapters.redis.client", "RedisHealth")

@@ -24,12 +24,10 @@ from domain.memory.long_term import RankingWeights
 from domain.memory.long_term_ports import Embedder, MemoryIndex
 from domain.ports import Clock
 
-if TYPE_CHECKING:
-    from adapters.sql.database import Database
-
 # SQLAlchemy (the SQL store) and Pydantic AI (the LLM scorer and fact extractor, agents
 # both): imported when first built (issue #15).
 if TYPE_CHECKING:  # the classes, for the type checker; built lazily at run time
+    from adapters.sql.database import Database
     from adapters.sql.memories import SqlMemoryRepository
     from application.facts import FactExtractor, LLMImportanceScorer
 else:

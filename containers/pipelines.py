@@ -24,13 +24,11 @@ from containers.lazy import lazy
 from domain.pipelines.ports import PipelineRunStore
 from domain.ports import Clock
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the classes, for the type checker; built lazily at run time
+    from adapters.sql.pipeline_runs import SqlPipelineRunStore
     from application.agents.catalog import AgentCatalog
     from application.prompts import PromptManager
     from application.tools.registry import ToolRegistry
-
-if TYPE_CHECKING:  # the classes, for the type checker; built lazily at run time
-    from adapters.sql.pipeline_runs import SqlPipelineRunStore
 else:
     SqlPipelineRunStore = lazy("adapters.sql.pipeline_runs", "SqlPipelineRunStore")
 

@@ -24,13 +24,11 @@ from domain.ports import Cache, RateLimiter
 from domain.tools.ports import ToolMetrics, ToolStateStore
 from domain.tools.web import WebFetcher
 
-if TYPE_CHECKING:
-    from application.tools.registry import ToolRegistry
-
 # The registry builds Pydantic AI tools, and the SQL stores use SQLAlchemy: both imported
 # when first built (issue #15).
 if TYPE_CHECKING:  # the classes, for the type checker; built lazily at run time
     from adapters.sql.tools import SqlApprovalStore, SqlToolStateStore
+    from application.tools.registry import ToolRegistry
     from application.tools.service import Approvals, Tools
 else:
     SqlToolStateStore = lazy("adapters.sql.tools", "SqlToolStateStore")
