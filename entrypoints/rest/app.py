@@ -7,8 +7,8 @@ opens the container's resources (database engine, Redis pool, …), owns the bac
 
 Importing this module loads what the routes are declared with, not what they run on (issue
 #15): the chat turn (Pydantic AI), the SQL stores and the GraphQL schema are imported when
-first used, or, in the server `mai serve` runs (`serve_app`), in the background as soon as
-it listens (`entrypoints.rest.warm`).
+first used, or, in the server `mai serve` runs (`serve_app`), in the background from the
+end of its start-up, as it begins to listen (`entrypoints.rest.warm`).
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from entrypoints.rest.routes import (
     tools,
     ui_protocols,
 )
+from entrypoints.rest.warm import warm_up
 from entrypoints.web.console import install_console
 from runtime import AppRuntime
 
@@ -74,9 +75,7 @@ def create_app(
                 container.prompt_manager()  # load prompt files now: a broken one stops start-up
                 container.agent_catalog()  # load agent definitions now: a broken file too
                 container.pipeline_registry()  # and pipelines (which use agents, tools, prompts)
-                if warm:
-                    from entrypoints.rest.warm import warm_up
-
+                if warm:  # start-up is done: the server listens next
                     started.state.warm_up = warm_up(container, graphql)  # a thread
                 yield
         finally:

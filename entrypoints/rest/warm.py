@@ -1,12 +1,14 @@
-"""Warming: what the first request of each kind would import, imported in the background
-once the server listens.
+"""Warming up: what the first request of each kind would import, imported in the background
+as the server begins to listen.
 
 Importing the app loads only what answering `/health` and building the routes need (issue
-#15): the chat turn's modules, the SQL stores and the GraphQL schema are imported when
-first used. `mai serve` then imports them in a thread as soon as it listens, so a user's
-first chat or GraphQL query does not pay a second of imports; a request that comes first
-imports what it needs itself (Python's import lock makes both safe). Only imports and the
-GraphQL router are built here: providers are built on the event loop, as always.
+#15): the token service, the chat turn's modules, the SQL stores and the GraphQL schema
+are imported when first used (Pydantic AI itself is loaded by the start-up, which checks
+the agents). `mai serve` imports them in a thread from the end of its start-up, so the
+first sign-in, chat turn or GraphQL operation does not pay for them (half a second or more:
+Strawberry and the schema alone are about that); a request that comes first imports what
+it needs itself (Python's import lock makes both safe). Only imports and the GraphQL router
+are built here: providers are built on the event loop, as always.
 """
 
 from __future__ import annotations
