@@ -21,8 +21,7 @@ from typing import TYPE_CHECKING, Any
 from dependency_injector import containers, providers
 
 from adapters.clock import SystemClock
-from adapters.inprocess.models import StaticModelSource
-from adapters.settings import get_settings
+from adapters.settings import Settings, get_settings
 from application.health import CheckReadiness
 from containers.chat import ChatContainer
 from containers.evals import EvalsContainer
@@ -162,6 +161,33 @@ class Container(containers.DeclarativeContainer):
     run_memory_eval = evals_package.container.run_memory_eval
 
 
+#: The tokens of a sign-in (PyJWT), and the chat turn in its forms (REST, SSE, `/v1` and
+#: its client history, approvals).
+FIRST_REQUEST_MODULES = (
+    "adapters.security.tokens",
+    "application.chat",
+    "application.chat_native",
+    "application.approvals",
+    "application.agents.client_history",
+)
+#: The SQL stores a first sign-in, chat, memory or tool request uses (SQLite or PostgreSQL).
+SQL_STORE_MODULES = (
+    "adapters.sql.users",
+    "adapters.sql.sessions",
+    "adapters.sql.api_keys",
+    "adapters.sql.conversations",
+    "adapters.sql.memories",
+    "adapters.sql.tools",
+)
+
+
+def first_request_modules(settings: Settings) -> list[str]:
+    """The modules the container builds lazily (`containers/lazy.py`) that the first
+    requests on this profile would import: the server imports them once it listens."""
+    stores = SQL_STORE_MODULES if settings.database.backend != "memory" else ()
+    return [*stores, *FIRST_REQUEST_MODULES]
+
+
 async def judge_model(container: Container, spec: str) -> Model:
     """The model LLMJudge scores with (`mai eval --judge`): `local` is the configured LLM
     server's model, anything else a model as `--model` names it."""
@@ -192,6 +218,7 @@ def pin_chat_model(container: Container, spec: str) -> None:
     """Every agent of this container runs on the model `spec` names (`mai eval --model`);
     call before the agent catalog is first built."""
     from adapters.evals.models import eval_model
+    from adapters.inprocess.models import StaticModelSource
 
     container.model_source.override(providers.Object(StaticModelSource(eval_model(spec))))
 

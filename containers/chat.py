@@ -4,29 +4,48 @@ streamed, the UI protocols', resumed after an approval), whose events followers 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from dependency_injector import containers, providers
 
-from adapters.config.agents import YamlAgentSource
 from adapters.inprocess.conversations import InProcessConversationStore
 from adapters.inprocess.window import InProcessWindowStore
 from adapters.observability.metrics import PrometheusChatMetrics
 from adapters.prompts import YamlPromptSource
 from adapters.settings import Settings
-from adapters.sql.conversations import SqlConversationStore
-from application import chat, conversations
-from application.agents.catalog import AgentCatalog
-from application.approvals import ResolveApproval
+from application import conversations
 from application.chat_events import FollowConversation
-from application.chat_native import StreamNative
-from application.chat_recorder import TurnRecorder
-from application.chat_turn import TurnPreparer
 from application.conversation_window import ConversationWindow
-from application.prompts import PromptManager
-from application.summarizer import AgentSummarizer
 from containers.lazy import lazy
 from domain.ports import Clock
 
-RedisWindowStore = lazy("adapters.redis.window_store", "RedisWindowStore")
+if TYPE_CHECKING:  # the classes, for the type checker; built lazily at run time
+    from adapters.config.agents import YamlAgentSource
+    from adapters.redis.window_store import RedisWindowStore
+    from adapters.sql.conversations import SqlConversationStore
+    from application.agents.catalog import AgentCatalog
+    from application.approvals import ResolveApproval
+    from application.chat import SendMessage, StreamMessage
+    from application.chat_native import StreamNative
+    from application.chat_recorder import TurnRecorder
+    from application.chat_turn import TurnPreparer
+    from application.prompts import PromptManager
+    from application.summarizer import AgentSummarizer
+else:
+    RedisWindowStore = lazy("adapters.redis.window_store", "RedisWindowStore")
+    SqlConversationStore = lazy("adapters.sql.conversations", "SqlConversationStore")
+    PromptManager = lazy("application.prompts", "PromptManager")  # Jinja's sandbox
+    # The chat turn and the agents run on Pydantic AI (about a second to import): imported when
+    # first built (the API's lifespan builds the catalog), not with the container (issue #15).
+    YamlAgentSource = lazy("adapters.config.agents", "YamlAgentSource")
+    AgentCatalog = lazy("application.agents.catalog", "AgentCatalog")
+    AgentSummarizer = lazy("application.summarizer", "AgentSummarizer")
+    TurnPreparer = lazy("application.chat_turn", "TurnPreparer")
+    TurnRecorder = lazy("application.chat_recorder", "TurnRecorder")
+    SendMessage = lazy("application.chat", "SendMessage")
+    StreamMessage = lazy("application.chat", "StreamMessage")
+    StreamNative = lazy("application.chat_native", "StreamNative")
+    ResolveApproval = lazy("application.approvals", "ResolveApproval")
 
 
 class ChatContainer(containers.DeclarativeContainer):
@@ -107,10 +126,10 @@ class ChatContainer(containers.DeclarativeContainer):
         tasks=infrastructure.background_tasks,
     )
     send_message = providers.Factory(
-        chat.SendMessage, turn_preparer, turn_recorder, infrastructure.event_bus
+        SendMessage, turn_preparer, turn_recorder, infrastructure.event_bus
     )
     stream_message = providers.Factory(
-        chat.StreamMessage, turn_preparer, turn_recorder, infrastructure.event_bus
+        StreamMessage, turn_preparer, turn_recorder, infrastructure.event_bus
     )
     stream_native = providers.Factory(  # the UI protocol endpoints
         StreamNative, turn_preparer, turn_recorder, infrastructure.event_bus

@@ -4,19 +4,24 @@ recorder, so recall can be scored), memory retrieval evaluations, and the stored
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from dependency_injector import containers, providers
 
 from adapters.inprocess.eval_runs import InProcessEvalRunStore
 from adapters.observability.eval_metrics import PrometheusEvalMetrics
-from adapters.sql.eval_runs import SqlEvalRunStore
-from application.chat import SendMessage
-from application.chat_recorder import TurnRecorder
-from application.chat_turn import TurnPreparer
 from application.evals.recall import RecallRecorder
 from application.evals.runs import EvalRuns
 from containers.lazy import lazy
 from domain.ports import EventBus
+
+if TYPE_CHECKING:  # the classes, for the type checker; built lazily at run time
+    from adapters.sql.eval_runs import SqlEvalRunStore
+    from application.chat import SendMessage
+    from application.chat_recorder import TurnRecorder
+    from application.chat_turn import TurnPreparer
+else:
+    SqlEvalRunStore = lazy("adapters.sql.eval_runs", "SqlEvalRunStore")
 
 
 def _recorded_turn(
@@ -26,6 +31,8 @@ def _recorded_turn(
     recall: RecallRecorder,
 ) -> SendMessage:
     """The chat turn of an eval case: the chat container's, its memory seen through `recall`."""
+    from application.chat import SendMessage  # Pydantic AI: on the first eval run
+
     return SendMessage(preparer(memory=recall.current), turn_recorder, bus)
 
 

@@ -3,23 +3,35 @@ sign-in and chat from being hammered."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from dependency_injector import containers, providers
 
 from adapters.inprocess.api_keys import InProcessApiKeyStore
 from adapters.inprocess.identity import InProcessSessionStore, InProcessUserRepository
 from adapters.security.passwords import BcryptPasswordHasher
 from adapters.security.secret_key import resolve_secret_key
-from adapters.security.tokens import JWTTokenService
 from adapters.settings import RateSpec, Settings
-from adapters.sql.api_keys import SqlApiKeyStore
-from adapters.sql.sessions import SqlSessionStore
-from adapters.sql.users import SqlUserRepository
 from application import api_keys, auth
 from application.limits import ApiLimits, LimitPolicy, Rate
+from containers.lazy import lazy
 from domain.ports import Clock
+
+# SQLAlchemy's Core and PyJWT (with cryptography) are imported when first built.
+if TYPE_CHECKING:  # the classes, for the type checker; built lazily at run time
+    from adapters.security.tokens import JWTTokenService
+    from adapters.sql.api_keys import SqlApiKeyStore
+    from adapters.sql.sessions import SqlSessionStore
+    from adapters.sql.users import SqlUserRepository
+else:
+    SqlUserRepository = lazy("adapters.sql.users", "SqlUserRepository")
+    SqlSessionStore = lazy("adapters.sql.sessions", "SqlSessionStore")
+    SqlApiKeyStore = lazy("adapters.sql.api_keys", "SqlApiKeyStore")
 
 
 def _token_service(settings: Settings) -> JWTTokenService:
+    from adapters.security.tokens import JWTTokenService
+
     jwt = settings.jwt
     return JWTTokenService(
         resolve_secret_key(

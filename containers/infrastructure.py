@@ -19,23 +19,28 @@ from adapters.inprocess.event_bus import InProcessEventBus
 from adapters.inprocess.health import InProcessHealth
 from adapters.inprocess.rate_limiter import InProcessRateLimiter
 from adapters.settings import Settings
-from adapters.sql.database import Database, DatabaseHealth
-from adapters.sql.resources import open_database
 from containers.lazy import lazy
 
-if TYPE_CHECKING:
-    from adapters.redis.client import RedisClient
-
-RedisCache = lazy("adapters.redis.cache", "RedisCache")
-RedisHealth = lazy("adapters.redis.client", "RedisHealth")
-RedisEventBus = lazy("adapters.redis.event_bus", "RedisEventBus")
-RedisRateLimiter = lazy("adapters.redis.rate_limiter", "RedisRateLimiter")
+if TYPE_CHECKING:  # the classes, for the type checker; built lazily at run time
+    from adapters.redis.cache import RedisCache
+    from adapters.redis.client import RedisClient, RedisHealth
+    from adapters.redis.event_bus import RedisEventBus
+    from adapters.redis.rate_limiter import RedisRateLimiter
+    from adapters.sql.database import Database, DatabaseHealth
+else:
+    RedisCache = lazy("adapters.redis.cache", "RedisCache")
+    RedisHealth = lazy("adapters.redis.client", "RedisHealth")
+    RedisEventBus = lazy("adapters.redis.event_bus", "RedisEventBus")
+    RedisRateLimiter = lazy("adapters.redis.rate_limiter", "RedisRateLimiter")
+    DatabaseHealth = lazy("adapters.sql.database", "DatabaseHealth")
 
 
 def _open_database(settings: Settings) -> AbstractAsyncContextManager[Database | None]:
     """The database DATABASE__URL names; none with `memory://` (the stores are the fakes)."""
     if settings.database.backend == "memory":
         return nullcontext(None)
+    from adapters.sql.resources import open_database  # SQLAlchemy: when the database opens
+
     return open_database(settings.database)
 
 

@@ -11,21 +11,29 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dependency_injector import containers, providers
 
 from adapters.embeddings.resources import open_embedder
 from adapters.inprocess.memories import InProcessMemoryRepository
 from adapters.settings import Settings
-from adapters.sql.database import Database
-from adapters.sql.memories import SqlMemoryRepository
-from adapters.sql.resources import open_pgvector_index
 from application import memory
-from application.facts import FactExtractor, LLMImportanceScorer
+from containers.lazy import lazy
 from domain.memory.long_term import RankingWeights
 from domain.memory.long_term_ports import Embedder, MemoryIndex
 from domain.ports import Clock
+
+# SQLAlchemy (the SQL store) and Pydantic AI (the LLM scorer and fact extractor, agents
+# both): imported when first built (issue #15).
+if TYPE_CHECKING:  # the classes, for the type checker; built lazily at run time
+    from adapters.sql.database import Database
+    from adapters.sql.memories import SqlMemoryRepository
+    from application.facts import FactExtractor, LLMImportanceScorer
+else:
+    SqlMemoryRepository = lazy("adapters.sql.memories", "SqlMemoryRepository")
+    LLMImportanceScorer = lazy("application.facts", "LLMImportanceScorer")
+    FactExtractor = lazy("application.facts", "FactExtractor")
 
 
 def _open_memory_index(
@@ -35,6 +43,8 @@ def _open_memory_index(
     drivers of the backends not chosen are never imported)."""
     backend, dim = settings.memory.vector_backend, settings.memory.embedding_dim
     if backend == "pgvector":
+        from adapters.sql.resources import open_pgvector_index
+
         return open_pgvector_index(database, dim)
     if backend == "qdrant":
         from adapters.qdrant.resources import open_qdrant_index

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dependency_injector import containers, providers
 
@@ -15,24 +15,30 @@ from adapters.config.pipelines import YamlPipelineSource
 from adapters.inprocess.pipeline_runs import InProcessPipelineRunStore
 from adapters.observability.pipeline_metrics import PrometheusPipelineMetrics
 from adapters.settings import Settings
-from adapters.sql.pipeline_runs import SqlPipelineRunStore
-from application.agents.catalog import AgentCatalog
-from application.pipelines.declared import PipelineFactory
 from application.pipelines.executor import InProcessExecutor
 from application.pipelines.registry import PipelineRegistry
 from application.pipelines.scheduler import schedule
 from application.pipelines.service import Pipelines
 from application.pipelines.steps import DirectStepRunnerFactory
-from application.prompts import PromptManager
-from application.tools.registry import ToolRegistry
+from containers.lazy import lazy
 from domain.pipelines.ports import PipelineRunStore
 from domain.ports import Clock
+
+if TYPE_CHECKING:  # the classes, for the type checker; built lazily at run time
+    from adapters.sql.pipeline_runs import SqlPipelineRunStore
+    from application.agents.catalog import AgentCatalog
+    from application.prompts import PromptManager
+    from application.tools.registry import ToolRegistry
+else:
+    SqlPipelineRunStore = lazy("adapters.sql.pipeline_runs", "SqlPipelineRunStore")
 
 
 def _pipeline_registry(
     settings: Settings, agents: AgentCatalog, tools: ToolRegistry, prompts: PromptManager
 ) -> PipelineRegistry:
     """Every pipeline of PIPELINES__DIR, built once (a broken file stops start-up)."""
+    from application.pipelines.declared import PipelineFactory  # Pydantic AI: when built
+
     factory = PipelineFactory(agents=agents, tools=tools, prompts=prompts)
     found = YamlPipelineSource(settings.pipelines.dir).pipelines(factory)
     return PipelineRegistry(found.values())

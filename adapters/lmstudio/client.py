@@ -9,17 +9,20 @@ but is deprecated), so the client is an `httpx2.AsyncClient`. Its transport is a
 
 Retrying lives here, once, for `GET /models` and chat completions alike; the OpenAI SDK's own
 retries are switched off where its client is built (`models.py`), so attempts do not multiply.
+
+Pydantic AI (a second to import) is imported by the first request that may be retried, not
+when the client is opened: `mai health`, whose one request is never retried, does without
+it (issue #15).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 import httpx2
-from pydantic_ai.models import create_async_httpx2_client
-from pydantic_ai.retries import AsyncHTTPX2TenacityTransport, RetryConfig
 from tenacity import (
     RetryCallState,
     retry_base,
@@ -30,6 +33,9 @@ from tenacity import (
 )
 
 from adapters.settings import LMStudioSettings
+
+if TYPE_CHECKING:
+    from pydantic_ai.retries import RetryConfig
 
 #: Transport failures where the request cannot have been processed, or the connection
 #: broke before an answer: worth another attempt. A read *timeout* is not among them: the
@@ -119,20 +125,48 @@ def retry_config(
     response intact: the OpenAI SDK then reports a real HTTP 503 instead of a connection
     error, and pydantic-ai turns it into `ModelHTTPError(503)`.
     """
-    config = RetryConfig(
-        retry=_RetryAllowed()
+    config: RetryConfig = {  # a TypedDict: a plain dict at run time
+        "retry": _RetryAllowed()
         & (
             retry_if_exception_type(RETRYABLE_TRANSPORT_ERRORS)
             | retry_if_result(lambda r: is_retryable_status(r.status_code))
         ),
-        stop=stop_after_attempt(max_retries + 1),
-        wait=_Wait(backoff_seconds, max_backoff_seconds),
-        before_sleep=_close_discarded_response,
-        retry_error_callback=_last_outcome,
-    )
+        "stop": stop_after_attempt(max_retries + 1),
+        "wait": _Wait(backoff_seconds, max_backoff_seconds),
+        "before_sleep": _close_discarded_response,
+        "retry_error_callback": _last_outcome,
+    }
     if sleep is not None:
         config["sleep"] = sleep
     return config
+
+
+class RetryingTransport(httpx2.AsyncBaseTransport):
+    """Pydantic AI's `AsyncHTTPX2TenacityTransport` with `config` over `wrapped`, built by
+    the first request that may be retried. A `NO_RETRY` request goes to `wrapped` directly,
+    as the retrying transport would send it (its `retry` refuses every retry of one)."""
+
+    def __init__(self, config: RetryConfig, wrapped: httpx2.AsyncBaseTransport) -> None:
+        self.config = config
+        self.wrapped = wrapped
+        self._retrying: httpx2.AsyncBaseTransport | None = None
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        if request.extensions.get(NO_RETRY):
+            response = await self.wrapped.handle_async_request(request)
+            response.request = request
+            return response
+        retrying = self._retrying
+        if retrying is None:
+            from pydantic_ai.retries import AsyncHTTPX2TenacityTransport
+
+            retrying = self._retrying = AsyncHTTPX2TenacityTransport(
+                self.config, wrapped=self.wrapped
+            )
+        return await retrying.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.wrapped.aclose()
 
 
 class NullContentTransport(httpx2.AsyncBaseTransport):
@@ -222,7 +256,7 @@ def build_transport(
 ) -> httpx2.AsyncBaseTransport:
     """The transport stack described above; `wrapped` replaces the network (tests)."""
     inner = wrapped if wrapped is not None else httpx2.AsyncHTTPTransport()
-    retrying = AsyncHTTPX2TenacityTransport(
+    retrying = RetryingTransport(
         retry_config(max_retries, backoff_seconds=backoff_seconds, sleep=sleep), wrapped=inner
     )
     return NullContentTransport(retrying, json_object_schema=json_object_schema)
@@ -243,8 +277,11 @@ def open_http_client(
     timeout = httpx2.Timeout(
         settings.timeout_seconds, connect=min(CONNECT_TIMEOUT_SECONDS, settings.timeout_seconds)
     )
-    return create_async_httpx2_client(
+    # What Pydantic AI's `create_async_httpx2_client` builds (its user agent; with a transport
+    # its pool limits do not apply), without importing Pydantic AI for it.
+    return httpx2.AsyncClient(
         timeout=timeout,
+        headers={"User-Agent": _user_agent()},
         transport=build_transport(
             settings.max_retries,
             wrapped=transport,
@@ -253,3 +290,12 @@ def open_http_client(
             json_object_schema=settings.structured_output == "json_object",
         ),
     )
+
+
+def _user_agent() -> str:
+    """Pydantic AI's user agent (`pydantic_ai.models.get_user_agent`), read from the installed
+    package's metadata rather than by importing it."""
+    try:
+        return f"pydantic-ai/{version('pydantic_ai_slim')}"
+    except PackageNotFoundError:  # pragma: no cover - pydantic-ai-slim is a dependency
+        return "pydantic-ai"

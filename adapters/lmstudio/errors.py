@@ -9,29 +9,32 @@ unavailable for now, try again later.
 
 from __future__ import annotations
 
+import functools
 import sys
+from typing import TYPE_CHECKING
 
 import httpx2
-from pydantic_ai import exceptions as pai
 
 from domain.errors import MAIError, ModelOutputInvalid, ModelUnavailable, UsageLimitExceeded
 
-try:  # legacy httpx: still what some SDKs raise; optional here
-    import httpx as legacy_httpx
-except ImportError:  # pragma: no cover - httpx is a project dependency today
-    legacy_httpx = None  # type: ignore[assignment]
+if TYPE_CHECKING:
+    from pydantic_ai import exceptions as pai
 
 BASE_URL_VARIABLE = "LM_STUDIO__BASE_URL"
 
 
+@functools.cache
 def _transport_errors() -> tuple[type[BaseException], ...]:
+    # Pydantic AI's exceptions and the legacy httpx are imported by the first error
+    # translated (both are loaded by then wherever a model ran), not with the adapter: a
+    # health check that finds the server down should not pay a second for them (issue #15).
     errors: list[type[BaseException]] = [httpx2.TransportError]
-    if legacy_httpx is not None:
-        errors.append(legacy_httpx.TransportError)
+    try:  # legacy httpx: still what some SDKs raise; optional here
+        import httpx as legacy_httpx
+    except ImportError:  # pragma: no cover - httpx is a project dependency today
+        return tuple(errors)
+    errors.append(legacy_httpx.TransportError)
     return tuple(errors)
-
-
-_TRANSPORT_ERRORS = _transport_errors()
 
 
 def _is_transient_status(status: int) -> bool:
@@ -81,6 +84,8 @@ def translate_model_error(exc: BaseException, *, base_url: str | None = None) ->
     """
     if isinstance(exc, MAIError):
         return exc
+    from pydantic_ai import exceptions as pai
+
     if isinstance(exc, pai.ModelConnectionError):  # incl. ModelTimeoutError
         return _unavailable(exc, base_url, _connection_reason(exc))
     if isinstance(exc, pai.ModelRequestTimeout):
@@ -109,7 +114,7 @@ def translate_model_error(exc: BaseException, *, base_url: str | None = None) ->
         and _is_transient_status(exc.status_code)
     ):
         return _unavailable(exc, base_url, f"HTTP {exc.status_code}")
-    if isinstance(exc, _TRANSPORT_ERRORS):
+    if isinstance(exc, _transport_errors()):
         return _unavailable(exc, base_url, type(exc).__name__)
     if isinstance(exc, pai.UsageLimitExceeded):
         return UsageLimitExceeded(str(exc))
@@ -121,7 +126,9 @@ def translate_model_error(exc: BaseException, *, base_url: str | None = None) ->
 
 
 def _connection_reason(exc: pai.ModelConnectionError) -> str:
-    if isinstance(exc, pai.ModelTimeoutError):
+    from pydantic_ai.exceptions import ModelTimeoutError
+
+    if isinstance(exc, ModelTimeoutError):
         return "timed out"
     if exc.phase in ("connect", "pool"):
         return "connection refused or unreachable"

@@ -8,14 +8,12 @@ model to use (`LM_STUDIO__MODEL`, or the first chat model the server lists) and 
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 import httpx2
-from pydantic_ai.models import Model
-from pydantic_ai.profiles import merge_profile
-from pydantic_ai.profiles.openai import OpenAIModelProfile
 
 from adapters.lmstudio.client import NO_RETRY
 from adapters.lmstudio.context_window import discover_context_window
@@ -27,22 +25,41 @@ from domain.errors import MAIError, ModelUnavailable
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
+    from pydantic_ai.models import Model
+    from pydantic_ai.profiles.openai import OpenAIModelProfile
+
+    LOCAL_SERVER_PROFILE: OpenAIModelProfile
 
 #: The provider name recorded on every response (message history, telemetry).
 PROVIDER_NAME = "lmstudio"
 
-#: What local OpenAI-compatible servers accept, measured against llama.cpp's server:
-#: - `max_tokens`, not `max_completion_tokens` (which they ignore: output is unbounded);
-#: - no forced tool choice (`tool_choice: "required"` answers 500), so pydantic-ai sends
-#:   `auto` with the tools narrowed, and structured output (tool mode, the default) still
-#:   works, as does `PromptedOutput`;
-#: - no `response_format: json_schema` (500; only `json_object`), so `NativeOutput` is
-#:   refused up front by pydantic-ai instead. LM Studio does take it: override the flag.
-LOCAL_SERVER_PROFILE = OpenAIModelProfile(
-    openai_chat_supports_max_completion_tokens=False,
-    supports_forced_tool_choice=False,
-    supports_json_schema_output=False,
-)
+
+@functools.cache
+def _local_server_profile() -> OpenAIModelProfile:
+    """What local OpenAI-compatible servers accept, measured against llama.cpp's server:
+    - `max_tokens`, not `max_completion_tokens` (which they ignore: output is unbounded);
+    - no forced tool choice (`tool_choice: "required"` answers 500), so pydantic-ai sends
+      `auto` with the tools narrowed, and structured output (tool mode, the default) still
+      works, as does `PromptedOutput`;
+    - no `response_format: json_schema` (500; only `json_object`), so `NativeOutput` is
+      refused up front by pydantic-ai instead. LM Studio does take it: override the flag.
+
+    Built on first use (as `LOCAL_SERVER_PROFILE`): Pydantic AI is imported by the first
+    model built, not by a health check (issue #15)."""
+    from pydantic_ai.profiles.openai import OpenAIModelProfile
+
+    return OpenAIModelProfile(
+        openai_chat_supports_max_completion_tokens=False,
+        supports_forced_tool_choice=False,
+        supports_json_schema_output=False,
+    )
+
+
+def __getattr__(name: str) -> Any:  # PEP 562: `LOCAL_SERVER_PROFILE`, built on first use
+    if name == "LOCAL_SERVER_PROFILE":
+        return _local_server_profile()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # Embedding models are listed next to chat models by LM Studio and others; names give them away.
 _EMBEDDING_NAME = re.compile(
@@ -55,8 +72,12 @@ def local_server_profile(overrides: Mapping[str, Any] | None = None) -> OpenAIMo
 
     E.g. `{"supports_forced_tool_choice": True}` for a server that does force tool calls.
     """
-    merged = merge_profile(LOCAL_SERVER_PROFILE, cast(OpenAIModelProfile, dict(overrides or {})))
-    return cast(OpenAIModelProfile, merged)
+    from pydantic_ai.profiles import merge_profile
+
+    merged = merge_profile(
+        _local_server_profile(), cast("OpenAIModelProfile", dict(overrides or {}))
+    )
+    return cast("OpenAIModelProfile", merged)
 
 
 def structured_output_profile(settings: LMStudioSettings) -> dict[str, Any]:
@@ -114,9 +135,8 @@ class LMStudioModels:
     ) -> None:
         self._settings = settings
         self._http = http_client
-        self._profile = local_server_profile(
-            {**structured_output_profile(settings), **(profile or {})}
-        )
+        self._profile_overrides = {**structured_output_profile(settings), **(profile or {})}
+        self._profile: OpenAIModelProfile | None = None
         self._openai: AsyncOpenAI | None = None
         self._name: str | None = None
         self._models: dict[str, Model] = {}
@@ -139,6 +159,10 @@ class LMStudioModels:
 
     @property
     def profile(self) -> OpenAIModelProfile:
+        """`LOCAL_SERVER_PROFILE` with the settings' and the caller's keys on top (built
+        with the first model: a health check needs none)."""
+        if self._profile is None:
+            self._profile = local_server_profile(self._profile_overrides)
         return self._profile
 
     # --- discovery -----------------------------------------------------------------
@@ -218,7 +242,7 @@ class LMStudioModels:
         from adapters.lmstudio.timings import LocalChatModel
 
         provider = OpenAICompatibleProvider(PROVIDER_NAME, openai_client=self._openai_client())
-        return LocalChatModel(name, provider=provider, profile=self._profile)
+        return LocalChatModel(name, provider=provider, profile=self.profile)
 
     async def model(self, name: str | None = None) -> Model:
         """The chat model `name`, or the default one (`resolve_model_name`); cached by name.

@@ -12,10 +12,12 @@ and Groq SDKs are installed (pyproject's pydantic-ai-slim extras); other provide
 
 from __future__ import annotations
 
-from pydantic_ai.exceptions import UserError
-from pydantic_ai.models import Model, infer_model
+from typing import TYPE_CHECKING
 
 from domain.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from pydantic_ai.models import Model
 
 LOCAL_PREFIX = "local:"
 #: Pydantic AI 1.x's names for the two Google providers, renamed in 2.x.
@@ -34,6 +36,9 @@ def local_name(name: str) -> str:
 def provider_model(name: str) -> Model:
     """The provider's model; `ConfigurationError` for an unknown provider, a missing key
     or a provider whose package is not installed. No network call."""
+    from pydantic_ai.exceptions import UserError  # Pydantic AI: when a model is built
+    from pydantic_ai.models import infer_model
+
     current = name
     for old, new in RENAMED_PREFIXES.items():
         if name.startswith(old):

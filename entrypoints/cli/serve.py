@@ -14,7 +14,7 @@ from typing import Any
 
 import uvicorn
 
-APP = "entrypoints.rest.app:create_app"
+APP = "entrypoints.rest.app:serve_app"
 
 
 def base_url(host: str, port: int) -> str:

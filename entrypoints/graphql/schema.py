@@ -124,7 +124,9 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
     )
 
 
-def build_router(container: Container) -> GraphQLRouter[Context, None]:
+def build_router(container: Container, *, path: str = "") -> GraphQLRouter[Context, None]:
+    """The router serving GraphQL at `path` (relative to where it is included, if it is)."""
+
     async def context_getter() -> Context:
         return Context(container)
 
@@ -134,6 +136,7 @@ def build_router(container: Container) -> GraphQLRouter[Context, None]:
         context_getter=context_getter,
         subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
         graphql_ide=None if production else "graphiql",
+        path=path,
     )
     router.console_dist = console_dist(container.settings().api.console_dir)  # GraphiQL's assets
     return router

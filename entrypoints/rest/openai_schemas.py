@@ -6,15 +6,17 @@ Requests accept, and ignore, the OpenAI parameters an agent does not take per ca
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from application.agents.client_history import ClientMessage, ClientToolCall, split_turn
 from domain.agents.models import TurnUsage
 from domain.user_input import check_value
 from entrypoints.rest.schemas import Text
+
+if TYPE_CHECKING:  # its module maps to Pydantic AI's messages: imported on the first call
+    from application.agents.client_history import ClientMessage
 
 
 class FunctionCallIn(BaseModel):
@@ -38,6 +40,8 @@ class ChatMessageIn(BaseModel):
     tool_call_id: Text | None = None
 
     def to_client(self) -> ClientMessage:
+        from application.agents.client_history import ClientMessage, ClientToolCall
+
         calls = tuple(
             ClientToolCall(c.id, c.function.name, c.function.arguments)
             for c in self.tool_calls or []
@@ -78,6 +82,8 @@ class ChatCompletionIn(BaseModel):
 
     def turn(self) -> tuple[str, list[ClientMessage]]:
         """The turn's message (the last, a `user` message) and the messages before it."""
+        from application.agents.client_history import split_turn
+
         return split_turn([m.to_client() for m in self.messages])
 
     @property

@@ -26,8 +26,6 @@ from typing import Any
 from fastapi import APIRouter
 from sse_starlette import EventSourceResponse
 
-from application.agents.client_history import to_model_messages
-from application.chat_recorder import output_text
 from domain.agents.events import ChatEvent, DeltaEvent, DoneEvent, ErrorEvent
 from entrypoints.rest.deps import ChatUser, ContainerDep, CurrentUser
 from entrypoints.rest.errors import ERROR_RESPONSES
@@ -70,6 +68,11 @@ async def chat_completions(
 ) -> ChatCompletion | EventSourceResponse:
     """A `chat.completion`, or with `stream: true` SSE `chat.completion.chunk`s ending in
     `data: [DONE]` (plus a usage chunk when `stream_options.include_usage`)."""
+    # The chat path's modules (Pydantic AI's messages) are imported on the first call; the
+    # server warms them once it listens (entrypoints.rest.warm).
+    from application.agents.client_history import to_model_messages
+    from application.chat_recorder import output_text
+
     message, earlier = body.turn()
     history = None if body.conversation_id else to_model_messages(earlier)
     if body.stream:

@@ -7,16 +7,18 @@ template code. Bad variables answer 422 PROMPT_INVALID_VARIABLES (each problem i
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from application.prompts.manager import PromptSummary
 from domain.prompts.models import PromptVariable
 from entrypoints.rest.deps import ContainerDep, CurrentUser
 from entrypoints.rest.errors import ERROR_RESPONSES
 from entrypoints.rest.schemas import JSONObject, Text
+
+if TYPE_CHECKING:  # its package loads Jinja's sandbox: imported when the prompts load
+    from application.prompts.manager import PromptSummary
 
 router = APIRouter(prefix="/prompts", tags=["prompts"], responses=ERROR_RESPONSES)
 

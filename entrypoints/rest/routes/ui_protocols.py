@@ -23,7 +23,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
-from application.agents.client_history import split_model_turn
 from container import Container
 from domain.errors import NotFound, ValidationFailed
 from domain.identity.models import User
@@ -73,6 +72,8 @@ async def _serve(
     user: User,
     container: Container,
 ) -> StreamingResponse:
+    from application.agents.client_history import split_model_turn
+
     runner = container.agent_catalog().get(name)
     body = await request.body()
     try:

@@ -1,0 +1,46 @@
+"""Warming up: what the first request of each kind would import, imported in the background
+as the server begins to listen.
+
+Importing the app loads only what answering `/health` and building the routes need (issue
+#15): the token service, the chat turn's modules, the SQL stores and the GraphQL schema
+are imported when first used (Pydantic AI itself is loaded by the start-up, which checks
+the agents). `mai serve` imports them in a thread from the end of its start-up, so the
+first sign-in, chat turn or GraphQL operation does not pay for them (half a second or more:
+Strawberry and the schema alone are about that); a request that comes first imports what
+it needs itself (Python's import lock makes both safe). Only imports and the GraphQL router
+are built here: providers are built on the event loop, as always.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from typing import TYPE_CHECKING
+
+import structlog
+
+from container import first_request_modules
+
+if TYPE_CHECKING:
+    from container import Container
+    from entrypoints.graphql.endpoint import GraphQLEndpoint
+
+log = structlog.get_logger(__name__)
+
+
+def warm_up(container: Container, graphql: GraphQLEndpoint) -> threading.Thread:
+    """Import what the first requests would (`container.first_request_modules`) and build
+    `/graphql`, in a daemon thread (started here)."""
+    modules = first_request_modules(container.settings())
+
+    def run() -> None:
+        try:
+            for module in modules:
+                importlib.import_module(module)
+            graphql.build()
+        except Exception:  # the request that needs it meets the same error, and reports it
+            log.warning("warm_up_failed", exc_info=True)
+
+    thread = threading.Thread(target=run, name="mai-warm-up", daemon=True)
+    thread.start()
+    return thread
