@@ -53,8 +53,8 @@ class Database:
         self._serial: dict[asyncio.AbstractEventLoop, asyncio.Lock] | None = (
             {} if self.dialect == "sqlite" else None
         )
-        # The driver's own connection for the hot statements (`driver()`), where we have one
-        self._driver: Callable[[Any], Driver] | None = None
+        # The driver's own connection for the hot statements (`driver()`)
+        self._driver: Callable[[Any], Driver]
         self._in_transaction: Callable[[Any], bool] = _never
         if self.dialect == "sqlite":
             self._driver = SqliteDriver
@@ -63,6 +63,8 @@ class Database:
 
             self._driver = asyncpg_driver.AsyncpgDriver
             self._in_transaction = asyncpg_driver.in_transaction
+        else:  # what DATABASE__URL accepts (adapters/settings.py)
+            raise ValueError(f"Unsupported database driver: {engine.dialect.driver}.")
 
     def _lock(self) -> asyncio.Lock | None:
         if self._serial is None:
@@ -82,15 +84,11 @@ class Database:
             engine = create_async_engine(url, echo=echo)
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         else:
-            asyncpg = parsed.get_driver_name() == "asyncpg"
+            # no pool_pre_ping: the same safety without its round trips (asyncpg_driver.py)
             engine = create_async_engine(
-                url,
-                echo=echo,
-                pool_size=pool_size,
-                max_overflow=pool_size,
-                pool_pre_ping=not asyncpg,  # asyncpg: the same safety, without round trips
+                url, echo=echo, pool_size=pool_size, max_overflow=pool_size
             )
-            if asyncpg:
+            if engine.dialect.driver == "asyncpg":
                 from adapters.sql.asyncpg_driver import check_on_checkout
 
                 check_on_checkout(engine)
@@ -161,18 +159,9 @@ class Database:
 
     @asynccontextmanager
     async def driver(self, *, write: bool = True) -> AsyncIterator[Driver]:
-        """`driver_connection()` behind the `Driver` interface (adapters/sql/drivers.py).
-        Only where `has_driver`."""
-        if self._driver is None:
-            raise RuntimeError(f"No driver path for {self.engine.dialect.driver}.")
+        """`driver_connection()` behind the `Driver` interface (adapters/sql/drivers.py)."""
         async with self.driver_connection(write=write) as connection:
             yield self._driver(connection)
-
-    @property
-    def has_driver(self) -> bool:
-        """True when the hot statements can run on the driver's connection (SQLite through
-        aiosqlite, PostgreSQL through asyncpg)."""
-        return self._driver is not None
 
     def _serialised(self) -> AbstractAsyncContextManager[object]:
         lock = self._lock()

@@ -9,9 +9,9 @@ statement (cursor, execute, close) and two more per transaction (commit, the poo
 each trip wakes two threads. A chat turn's two message writes (touch the conversation,
 insert the message, commit) made 16 trips, on the driver's connection 8; a read (the
 request's session, the turn's conversation, memory search's full text) 5, here 2.
-PostgreSQL: a read was six round trips (pre-ping, BEGIN, SELECT, ROLLBACK), here one; a
-message write seven, here four (BEGIN, UPDATE, INSERT, COMMIT); and no greenlet hop per
-statement (adapters/sql/asyncpg_driver.py).
+PostgreSQL: a read was six round trips (the pool's pre-ping: BEGIN, `;`, ROLLBACK; then
+BEGIN, SELECT, ROLLBACK), here one; a message write seven, here one (conversations.py);
+and no greenlet hop per statement (adapters/sql/asyncpg_driver.py).
 """
 
 from __future__ import annotations
@@ -82,22 +82,15 @@ class Prepared:
 
 
 class HotRead:
-    """A one-row read every request or turn makes, by its statement's bind names: on the
-    driver's connection (`Prepared`) where there is one, elsewhere on `Database.read()`."""
+    """A one-row read every request or turn makes, by its statement's bind names, on the
+    driver's connection."""
 
     def __init__(self, statement: Select[Any], db: Database) -> None:
-        self._statement = statement
         self._db = db
-        self._prepared = Prepared(statement, db) if db.has_driver else None
+        self._prepared = Prepared(statement, db)
 
     async def first(self, values: Mapping[str, Any]) -> Mapping[Any, Any] | None:
-        if self._prepared is not None:
-            return await self._prepared.first(self._db, values)
-        async with self._db.read() as conn:
-            row: Mapping[Any, Any] | None = (
-                (await conn.execute(self._statement, values)).mappings().first()
-            )
-        return row
+        return await self._prepared.first(self._db, values)
 
 
 def bound(process: Processor, value: Any) -> Any:
