@@ -111,3 +111,24 @@ async def test_a_driver_transaction_commits_or_rolls_back(db: Database) -> None:
         async with driver.transaction():
             assert await driver.execute("INSERT INTO t VALUES ($1)", [3]) == 1
         assert [tuple(r) for r in await driver.fetch("SELECT x FROM t", [])] == [(3,)]
+
+
+async def test_a_cancelled_statement_gives_its_connection_back(db: Database) -> None:
+    """A request cancelled mid-statement (a client gone) leaves no connection checked out
+    and none inside a transaction."""
+    started = asyncio.Event()
+
+    async def slow() -> None:
+        async with db.driver(write=False) as driver:
+            started.set()
+            await driver.fetch("SELECT pg_sleep(5)", [])
+
+    task = asyncio.create_task(slow())
+    await started.wait()
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert db.engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    async with db.driver(write=False) as driver:
+        assert [tuple(r) for r in await driver.fetch("SELECT 1", [])] == [(1,)]
