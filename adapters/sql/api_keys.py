@@ -17,7 +17,7 @@ from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from adapters.sql.database import Database
-from adapters.sql.sqlite_statements import HotRead
+from adapters.sql.statements import HotRead
 from adapters.sql.tables import api_keys, users
 from adapters.sql.users import row_to_user
 from domain.errors import Conflict

@@ -17,7 +17,7 @@ from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 
 from adapters.sql.database import Database
-from adapters.sql.sqlite_statements import HotRead, Prepared
+from adapters.sql.statements import HotRead, Prepared
 from adapters.sql.tables import UTCDateTime, conversations, messages
 from domain.conversations.models import Conversation, Message, MessageStatus, Role
 from domain.errors import NotFound, ValidationFailed
@@ -106,17 +106,33 @@ _TOUCH = (
     .values(updated_at=case((_c.updated_at < _AT, _AT), else_=_c.updated_at))
 )
 _ADD = insert(messages)
+# PostgreSQL: both in one statement (a data-modifying CTE; parameters: the touch's and a
+# message's columns). One round trip instead of four (BEGIN, UPDATE, INSERT, COMMIT), as
+# atomic (one statement), and the UPDATE's row lock still serialises concurrent appends;
+# nothing is inserted unless the conversation was touched. SQLite has no DML in a CTE.
+_TOUCHED = _TOUCH.returning(_c.id).cte("touched")
+_TOUCH_AND_ADD = (
+    insert(messages)
+    .from_select(
+        [c.key for c in _m],
+        select(*(bindparam(c.key, type_=c.type) for c in _m)).select_from(_TOUCHED),
+    )
+    .add_cte(_TOUCHED)
+)
 
 
 class SqlConversationStore:
     def __init__(self, db: Database) -> None:
         self._db = db
-        # SQLite: a message is written on the driver's own connection (sqlite_statements)
-        self._get = HotRead(_GET, db)  # every turn reads it
-        self._sqlite: tuple[Prepared, Prepared] | None = None
-        if db.dialect == "sqlite":
-            columns = [c.key for c in messages.c]
-            self._sqlite = (Prepared(_TOUCH, db), Prepared(_ADD, db, columns))
+        # every turn reads its conversation and writes two messages: on the driver's own
+        # connection (adapters/sql/statements.py)
+        self._get = HotRead(_GET, db)
+        self._touch_and_add: Prepared | None = None
+        self._touch_then_add: tuple[Prepared, Prepared] | None = None
+        if db.dialect == "postgresql":
+            self._touch_and_add = Prepared(_TOUCH_AND_ADD, db)
+        else:
+            self._touch_then_add = (Prepared(_TOUCH, db), Prepared(_ADD, db, [c.key for c in _m]))
 
     async def create(self, conversation: Conversation, first: Message | None = None) -> None:
         updated_at = conversation.updated_at
@@ -160,34 +176,23 @@ class SqlConversationStore:
 
     async def add_message(self, user_id: UUID, message: Message) -> None:
         owner = {"cid": message.conversation_id, "uid": user_id, "at": message.created_at}
-        if self._sqlite is not None:
-            touched = await self._add_on_sqlite(self._sqlite, owner, _message_values(message))
-        else:
-            async with self._db.transaction() as tx:
-                touched = (await tx.execute(_TOUCH, owner)).rowcount == 1
-                if touched:
-                    await tx.execute(_ADD, _message_values(message))
-        if not touched:
+        if not await self._append(owner, _message_values(message)):
             raise NotFound("Conversation not found.", details={"id": str(message.conversation_id)})
 
-    async def _add_on_sqlite(
-        self, prepared: tuple[Prepared, Prepared], owner: dict[str, Any], values: dict[str, Any]
-    ) -> bool:
-        """Touch + insert + commit on the driver's connection: 4 trips to its thread instead
-        of 8 through SQLAlchemy. False (nothing written) when the conversation is not the
-        user's live one."""
-        touch, add = prepared
-        async with self._db.driver_connection() as connection:
-            try:
-                cursor = await connection.execute(touch.sql, touch.params(owner))
-                if cursor.rowcount != 1:
-                    await connection.rollback()
-                    return False
-                await connection.execute(add.sql, add.params(values))
-                await connection.commit()
-            except BaseException:
-                await connection.rollback()
-                raise
+    async def _append(self, owner: dict[str, Any], values: dict[str, Any]) -> bool:
+        """Touch the conversation and insert the message, atomically, on the driver's
+        connection: PostgreSQL one round trip (one statement; 7 through SQLAlchemy with its
+        pre-ping), SQLite 4 trips to its thread (one transaction; 8 through SQLAlchemy).
+        False (nothing written) when the conversation is not the user's live one."""
+        async with self._db.driver() as driver:
+            if self._touch_and_add is not None:
+                return await self._touch_and_add.execute(driver, owner | values) == 1
+            assert self._touch_then_add is not None
+            touch, add = self._touch_then_add
+            async with driver.transaction():
+                if await touch.execute(driver, owner) != 1:
+                    return False  # nothing written: the commit ends an empty transaction
+                await add.execute(driver, values)
         return True
 
     async def set_message_status(

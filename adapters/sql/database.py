@@ -15,7 +15,7 @@ import asyncio
 import sqlite3
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,10 @@ from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     create_async_engine,
 )
+from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.util import greenlet_spawn
 
+from adapters.sql.drivers import Driver, SqliteDriver
 from domain.errors import ServiceUnavailable
 from domain.health import AdapterHealth
 
@@ -50,6 +53,18 @@ class Database:
         self._serial: dict[asyncio.AbstractEventLoop, asyncio.Lock] | None = (
             {} if self.dialect == "sqlite" else None
         )
+        # The driver's own connection for the hot statements (`driver()`)
+        self._driver: Callable[[Any], Driver]
+        self._in_transaction: Callable[[Any], bool] = _never
+        if self.dialect == "sqlite":
+            self._driver = SqliteDriver
+        elif engine.dialect.driver == "asyncpg":
+            from adapters.sql import asyncpg_driver  # only a PostgreSQL database loads asyncpg
+
+            self._driver = asyncpg_driver.AsyncpgDriver
+            self._in_transaction = asyncpg_driver.in_transaction
+        else:  # what DATABASE__URL accepts (adapters/settings.py)
+            raise ValueError(f"Unsupported database driver: {engine.dialect.driver}.")
 
     def _lock(self) -> asyncio.Lock | None:
         if self._serial is None:
@@ -69,9 +84,14 @@ class Database:
             engine = create_async_engine(url, echo=echo)
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         else:
+            # no pool_pre_ping: the same safety without its round trips (asyncpg_driver.py)
             engine = create_async_engine(
-                url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+                url, echo=echo, pool_size=pool_size, max_overflow=pool_size
             )
+            if engine.dialect.driver == "asyncpg":
+                from adapters.sql.asyncpg_driver import check_on_checkout
+
+                check_on_checkout(engine)
         return cls(engine)
 
     @asynccontextmanager
@@ -112,19 +132,36 @@ class Database:
 
     @asynccontextmanager
     async def driver_connection(self, *, write: bool = True) -> AsyncIterator[Any]:
-        """The driver's own connection (aiosqlite, asyncpg) under a pooled one, for a hot
-        path that SQLAlchemy's execution layer would slow down; on SQLite one writer at a
-        time, as `transaction()` (`write=False`: a read, which takes no turn, as `read()`).
-        Ending any transaction begun on it is the caller's job (the pool rolls back what is
-        left when it takes the connection back)."""
+        """The driver's own connection (aiosqlite, asyncpg) from the pool, for a hot path
+        that SQLAlchemy's execution layer would slow down; on SQLite one writer at a time,
+        as `transaction()` (`write=False`: a read, which takes no turn, as `read()`).
+        Ending any transaction begun on it is the caller's job: on SQLite the pool rolls
+        back what is left when it takes the connection back; an asyncpg connection left
+        inside a transaction of its own is closed instead of pooled."""
         serialised = self._serialised() if write else nullcontext()
         try:
-            async with serialised, self.engine.connect() as conn:
-                yield (await conn.get_raw_connection()).driver_connection
+            async with serialised:
+                pooled = await self.engine.raw_connection()
+                try:
+                    yield pooled.driver_connection
+                finally:
+                    await _to_completion(greenlet_spawn(self._release, pooled))
         except Exception as exc:
             if not is_unavailable(exc):
                 raise  # the caller's own error, untouched (its cause too)
             raise self._unavailable(exc) from exc
+
+    def _release(self, pooled: PoolProxiedConnection) -> None:
+        if self._in_transaction(pooled.driver_connection):
+            pooled.invalidate()  # cut off mid-transaction: not handed to the next request
+        else:
+            pooled.close()  # back to the pool, reset as SQLAlchemy resets every connection
+
+    @asynccontextmanager
+    async def driver(self, *, write: bool = True) -> AsyncIterator[Driver]:
+        """`driver_connection()` behind the `Driver` interface (adapters/sql/drivers.py)."""
+        async with self.driver_connection(write=write) as connection:
+            yield self._driver(connection)
 
     def _serialised(self) -> AbstractAsyncContextManager[object]:
         lock = self._lock()
@@ -139,6 +176,29 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+def _never(_connection: Any) -> bool:
+    return False
+
+
+async def _to_completion(cleanup: Awaitable[None]) -> None:
+    """Await `cleanup` to its end even if the caller is cancelled meanwhile (then re-raise
+    the cancellation), as SQLAlchemy closes its connections: a connection is never left
+    half-returned to the pool."""
+    task = asyncio.ensure_future(cleanup)
+    cancelled: asyncio.CancelledError | None = None
+    while True:
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError as exc:
+            if task.done():
+                raise
+            cancelled = exc
+        else:
+            break
+    if cancelled is not None:
+        raise cancelled
 
 
 def _chain(exc: BaseException) -> list[BaseException]:

@@ -19,7 +19,7 @@ from uuid import UUID
 from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, bindparam, insert, select, update
 
 from adapters.sql.database import Database
-from adapters.sql.sqlite_statements import HotRead
+from adapters.sql.statements import HotRead
 from adapters.sql.tables import auth_sessions, users
 from adapters.sql.users import row_to_user
 from domain.identity.models import AuthSession, User

@@ -22,7 +22,7 @@ from uuid import UUID
 from sqlalchemy import Column, Select
 
 from adapters.sql.database import Database
-from adapters.sql.sqlite_statements import Prepared, Processor, bound
+from adapters.sql.statements import Prepared, Processor, bound
 from adapters.sql.tables import memories
 from domain.memory.long_term import Memory
 from domain.memory.long_term_ports import LexicalHit

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import timedelta, timezone
 from uuid import UUID, uuid4
@@ -203,6 +204,23 @@ async def test_add_message_never_moves_updated_at_back(
 
     got = await conversation_store.get(owners.alice.id, conv.id)
     assert got is not None and got.updated_at == at(50)
+
+
+async def test_concurrent_appends_are_all_stored_and_the_latest_time_wins(
+    conversation_store: ConversationStore, owners: Owners
+) -> None:
+    conv = conversation(owners.alice)
+    await conversation_store.create(conv)
+    times = [7, 3, 12, 1, 9, 5, 11, 2]
+
+    await asyncio.gather(
+        *(conversation_store.add_message(owners.alice.id, message(conv, t)) for t in times)
+    )
+
+    page = await conversation_store.messages(owners.alice.id, conv.id, 50)
+    assert [m.created_at for m in page.items] == [at(t) for t in sorted(times)]
+    got = await conversation_store.get(owners.alice.id, conv.id)
+    assert got is not None and got.updated_at == at(12)
 
 
 async def test_add_message_to_unknown_conversation_is_not_found(

@@ -1,12 +1,17 @@
-"""Core statements run on SQLite's driver connection itself, for the hottest reads and writes.
+"""Core statements run on the driver's connection itself, for the hottest reads and writes.
 
-SQLAlchemy's aiosqlite adapter makes three trips to the connection's thread per statement
-(cursor, execute, close) and two more per transaction (commit, the pool's reset); each
-trip wakes two threads. A chat turn's two message writes (touch the conversation, insert
-the message, commit) made 16 trips, on the driver's connection 8; a read (the request's
-session, the turn's conversation, memory search's full text) 5, here 2. The statements
-are SQLAlchemy's own, compiled once for the dialect, and every value goes through its
-column type's processors, so rows are written and read exactly as SQLAlchemy would.
+The statements are SQLAlchemy's own, compiled once for the dialect, and every value goes
+through its column type's processors, so rows are written and read exactly as SQLAlchemy
+would; they run through `Database.driver()` (adapters/sql/drivers.py: aiosqlite or asyncpg).
+
+SQLite: SQLAlchemy's aiosqlite adapter makes three trips to the connection's thread per
+statement (cursor, execute, close) and two more per transaction (commit, the pool's reset);
+each trip wakes two threads. A chat turn's two message writes (touch the conversation,
+insert the message, commit) made 16 trips, on the driver's connection 8; a read (the
+request's session, the turn's conversation, memory search's full text) 5, here 2.
+PostgreSQL: a read was six round trips (the pool's pre-ping: BEGIN, `;`, ROLLBACK; then
+BEGIN, SELECT, ROLLBACK), here one; a message write seven, here one (conversations.py);
+and no greenlet hop per statement (adapters/sql/asyncpg_driver.py).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
 from adapters.sql.database import Database
+from adapters.sql.drivers import Driver
 
 Processor = Callable[[Any], Any] | None
 
@@ -53,11 +59,16 @@ class Prepared:
             for name, required, fixed, process in self._binds
         ]
 
-    async def rows(self, db: Database, values: Mapping[str, Any]) -> list[Sequence[Any]]:
-        """A read's raw rows: one trip to the connection's thread (and the pool's reset),
-        no writer's turn."""
-        async with db.driver_connection(write=False) as connection:
-            return list(await connection.execute_fetchall(self.sql, self.params(values)))
+    async def rows(self, db: Database, values: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
+        """A read's raw rows: one statement on the driver's connection, no writer's turn
+        (SQLite: one trip to the connection's thread and the pool's reset; PostgreSQL: one
+        round trip)."""
+        async with db.driver(write=False) as driver:
+            return await driver.fetch(self.sql, self.params(values))
+
+    async def execute(self, driver: Driver, values: Mapping[str, Any]) -> int:
+        """Run the statement on `driver`; how many rows it affected."""
+        return await driver.execute(self.sql, self.params(values))
 
     async def first(self, db: Database, values: Mapping[str, Any]) -> dict[str, Any] | None:
         """A read's first row by column key, read as SQLAlchemy reads it."""
@@ -71,22 +82,15 @@ class Prepared:
 
 
 class HotRead:
-    """A one-row read every request or turn makes, by its statement's bind names: on
-    SQLite on the driver's connection (`Prepared`), elsewhere on `Database.read()`."""
+    """A one-row read every request or turn makes, by its statement's bind names, on the
+    driver's connection."""
 
     def __init__(self, statement: Select[Any], db: Database) -> None:
-        self._statement = statement
         self._db = db
-        self._sqlite = Prepared(statement, db) if db.dialect == "sqlite" else None
+        self._prepared = Prepared(statement, db)
 
     async def first(self, values: Mapping[str, Any]) -> Mapping[Any, Any] | None:
-        if self._sqlite is not None:
-            return await self._sqlite.first(self._db, values)
-        async with self._db.read() as conn:
-            row: Mapping[Any, Any] | None = (
-                (await conn.execute(self._statement, values)).mappings().first()
-            )
-        return row
+        return await self._prepared.first(self._db, values)
 
 
 def bound(process: Processor, value: Any) -> Any:
