@@ -16,7 +16,7 @@ from uuid import UUID
 
 from pydantic_ai.messages import ModelMessage
 
-from application.chat_events import Announcer
+from application.chat_events import Announcer, announce
 from application.chat_recorder import TurnRecorder
 from application.chat_stream import done_event, error_event, stream_turn
 from application.chat_turn import Turn, TurnPreparer
@@ -58,9 +58,7 @@ class SendMessage:
             # A new conversation was created for this turn: say which, so it can be resumed.
             exc.details.setdefault("conversation_id", str(turn.conversation.id))
             raise
-        announcer = Announcer(self._bus, turn.conversation.id, self._recorder.tasks)
-        announcer.send(done_event(done))
-        announcer.close()
+        announce(self._bus, turn.conversation.id, self._recorder.tasks, done_event(done))
         return done
 
 

@@ -61,10 +61,23 @@ class Announcer:
 
     async def _drain(self, bus: EventBus) -> None:
         while (event := await self._queue.get()) is not None:
-            try:
-                await bus.publish(self._channel, event_to_dict(event))
-            except MAIError as exc:
-                log.warning("chat_event_not_published", code=exc.code)
+            await _publish(bus, self._channel, event)
+
+
+def announce(
+    bus: EventBus | None, conversation_id: UUID, tasks: BackgroundTasks, event: ChatEvent
+) -> None:
+    """A turn's only event (a whole turn's DONE), published as an `Announcer` would,
+    without its queue."""
+    if bus is not None:
+        tasks.spawn(_publish(bus, conversation_channel(conversation_id), event), name="chat_events")
+
+
+async def _publish(bus: EventBus, channel: str, event: ChatEvent) -> None:
+    try:
+        await bus.publish(channel, event_to_dict(event))
+    except MAIError as exc:
+        log.warning("chat_event_not_published", code=exc.code)
 
 
 class FollowConversation:

@@ -30,7 +30,7 @@ from application.agents.history import summary_message, to_model_messages
 from application.agents.runner import AgentDeps, AgentRunner
 from application.conversation_window import ConversationWindow, FittedWindow
 from application.memory import LongTermMemory
-from domain.agents.models import MemoryPolicy
+from domain.agents.models import AgentDefinition, MemoryPolicy
 from domain.conversations.models import Conversation, Message, Role, title_from
 from domain.conversations.ports import ConversationStore
 from domain.errors import MAIError, NotFound, PayloadTooLarge, ValidationFailed
@@ -66,6 +66,14 @@ def sliding(runner: AgentRunner[Any]) -> bool:
     return runner.definition.history.layout == "sliding"
 
 
+def reaches_memory(definition: AgentDefinition) -> bool:
+    """Whether a turn of this agent can use the user's long-term memory: it recalls
+    memories (into the turn or its prompt), writes the turn to memory, or has tools (which
+    reach it through `deps.memory`). Else the memory use-case is not built for the turn."""
+    policy = definition.memory
+    return bool(policy.recall_k or policy.episodes or policy.extract_facts or definition.tools)
+
+
 class TurnPreparer:
     def __init__(
         self,
@@ -99,7 +107,8 @@ class TurnPreparer:
         runner = self._agents.get(agent)
         conversation = await self._conversation(user_id, agent, message, conversation_id)
         user_message = Message(conversation_id=conversation.id, role=Role.USER, content=message)
-        deps = AgentDeps(user_id=user_id, conversation_id=conversation.id, memory=self._memory())
+        memory = self._memory() if reaches_memory(runner.definition) else None
+        deps = AgentDeps(user_id=user_id, conversation_id=conversation.id, memory=memory)
         if username:  # a prompt may greet the user by name (`user` variable)
             deps.extras["username"] = username
         note = await self._recalled(runner.definition.memory, deps, message)

@@ -14,10 +14,10 @@ import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from copy import deepcopy
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from uuid import UUID
 
+from adapters.inprocess.messages import copy_message
 from domain.conversations.models import Message
 from domain.memory.window import CachedWindow
 
@@ -56,7 +56,7 @@ class InProcessWindowStore:
             while self.entries and next(iter(self.entries.values())).expires_at <= now:
                 self.entries.popitem(last=False)  # expired and least recently used
             self.entries[conversation_id] = _Entry(
-                [_copy(m) for m in window.messages],
+                [copy_message(m) for m in window.messages],
                 window.summary,
                 window.summarized_count,
                 expires_at,
@@ -79,7 +79,7 @@ class InProcessWindowStore:
             entry = self._live(conversation_id)
             if entry is None:
                 return False
-            entry.messages.extend(_copy(m) for m in messages)
+            entry.messages.extend(copy_message(m) for m in messages)
             del entry.messages[:-max_messages]
             entry.expires_at = self._clock() + ttl
             self.entries.move_to_end(conversation_id)
@@ -110,19 +110,8 @@ def _unique(messages: list[Message]) -> list[Message]:
     for m in messages:
         if m.id not in seen:
             seen.add(m.id)
-            out.append(_copy(m))
+            out.append(copy_message(m))
     return out
-
-
-def _copy(m: Message) -> Message:
-    """No shared mutable state with the caller (field by field: cheaper than deepcopy)."""
-    return replace(
-        m,
-        tool_calls=[deepcopy(c) for c in m.tool_calls] if m.tool_calls else [],
-        error=deepcopy(m.error) if m.error is not None else None,
-        usage=dict(m.usage),
-        metadata=deepcopy(m.metadata) if m.metadata else {},
-    )
 
 
 def _ttl(ttl_seconds: int) -> float:

@@ -6,6 +6,8 @@ collectors, and a metric object is cheap and has no I/O.
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -13,6 +15,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.metrics import MetricWrapperBase
 
 from domain.agents.models import TurnUsage
 
@@ -82,21 +85,36 @@ AGENT_TOOL_CALLS = Counter(
 
 
 class PrometheusChatMetrics:
-    """The `ChatMetrics` port on the Prometheus registry above."""
+    """The `ChatMetrics` port on the Prometheus registry above.
+
+    A labelled series is looked up once and kept: `labels()` validates and hashes the
+    label values and takes the metric's lock on each call, seven times a turn. The kept
+    series is the one `labels()` returns, created at the same moment (its first use), so
+    the exported samples are the same."""
+
+    def __init__(self) -> None:
+        self._series: dict[tuple[MetricWrapperBase, tuple[str, ...]], Any] = {}
+
+    def _labels(self, metric: MetricWrapperBase, *values: str) -> Any:
+        key = (metric, values)
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = metric.labels(*values)
+        return series
 
     def turn_started(self, agent: str) -> None:
-        AGENT_RUNS.labels(agent).inc()
+        self._labels(AGENT_RUNS, agent).inc()
 
     def first_token(self, agent: str, seconds: float) -> None:
-        AGENT_TTFT.labels(agent).observe(seconds)
+        self._labels(AGENT_TTFT, agent).observe(seconds)
 
     def turn_finished(
         self, agent: str, outcome: str, seconds: float, usage: TurnUsage | None
     ) -> None:
-        AGENT_OUTCOMES.labels(agent, outcome).inc()
-        AGENT_LATENCY.labels(agent).observe(seconds)
+        self._labels(AGENT_OUTCOMES, agent, outcome).inc()
+        self._labels(AGENT_LATENCY, agent).observe(seconds)
         if usage is not None:
-            AGENT_TOKENS.labels(agent, "input").inc(usage.input_tokens)
-            AGENT_TOKENS.labels(agent, "output").inc(usage.output_tokens)
-            AGENT_TOKENS.labels(agent, "cached").inc(usage.cached_tokens)
-            AGENT_TOOL_CALLS.labels(agent).inc(usage.tool_calls)
+            self._labels(AGENT_TOKENS, agent, "input").inc(usage.input_tokens)
+            self._labels(AGENT_TOKENS, agent, "output").inc(usage.output_tokens)
+            self._labels(AGENT_TOKENS, agent, "cached").inc(usage.cached_tokens)
+            self._labels(AGENT_TOOL_CALLS, agent).inc(usage.tool_calls)

@@ -82,11 +82,14 @@ class AgentCatalog:
         built = self._built.get(name)
         if built is None:
             definition = self.definition(name)
+            # An agent allowed no tools gets no toolset: it would offer nothing, and a second
+            # toolset next to the agent's own makes Pydantic AI run each toolset step (enter,
+            # list tools, instructions) as a task group of one task per toolset, every turn.
             built = AgentRunner(
                 definition,
                 output_type=self._output_types[definition.output_type],
                 models=self._models,
-                toolsets=[self._tools.toolset_for(definition)],
+                toolsets=[self._tools.toolset_for(definition)] if definition.tools else [],
                 deferred=self._tools.needs_approval(definition),
                 conversations=self._conversations,
                 window=self._window,

@@ -83,36 +83,59 @@ def truncate(
     """Keep the newest whole units of `messages` that fit the budget (see the module doc)."""
     if max_messages < 1 or max_tokens < 1:
         raise ValueError("max_messages and max_tokens must be at least 1")
+    # One pass per step over a window of a few dozen messages: this runs two to four times
+    # a chat turn (the window fitted at load, the next fold planned after the reply).
     live = [m for m in messages if m.status is not MessageStatus.FAILED]
     cost = [message_tokens(m, counter) for m in live]
     units = _units(live, cost)
 
     newest_user = next((u for u in reversed(units) if u.role is Role.USER), None)
-    pinned = [u for u in units if u.role is Role.SYSTEM or u is newest_user]
-    candidates = [u for u in units if not (u.role is Role.SYSTEM or u is newest_user)]
-    tokens_left = max_tokens - summary_tokens(summary, counter) - sum(u.tokens for u in pinned)
-    messages_left = max_messages - sum(u.size for u in pinned if u.role is not Role.SYSTEM)
+    summary_cost = summary_tokens(summary, counter)
+    tokens_left = max_tokens - summary_cost
+    messages_left = max_messages  # system messages are not counted
+    pinned: list[_Unit] = []
+    candidates: list[_Unit] = []
+    for unit in units:
+        if unit.role is Role.SYSTEM:
+            pinned.append(unit)
+            tokens_left -= unit.tokens
+        elif unit is newest_user:
+            pinned.append(unit)
+            tokens_left -= unit.tokens
+            messages_left -= len(unit.positions)
+        else:
+            candidates.append(unit)
     start = len(candidates)
     while start > 0:
         unit = candidates[start - 1]
-        if unit.tokens > tokens_left or unit.size > messages_left:
+        size = len(unit.positions)
+        if unit.tokens > tokens_left or size > messages_left:
             break
         tokens_left -= unit.tokens
-        messages_left -= unit.size
+        messages_left -= size
         start -= 1
 
-    window = sorted(pinned + candidates[start:], key=lambda u: u.positions[0])
+    window = sorted(pinned + candidates[start:], key=_first_position)
     if newest_user is not None:
         window = _open_on_user(window)
 
-    kept_positions = {i for unit in window for i in unit.positions}
-    kept = [m for i, m in enumerate(live) if i in kept_positions]
-    dropped = [m for i, m in enumerate(live) if i not in kept_positions]
-    kept_tokens = sum(c for i, c in enumerate(cost) if i in kept_positions)
+    kept_flags = [False] * len(live)  # orphan tool results are in no unit: never kept
+    for unit in window:
+        for i in unit.positions:
+            kept_flags[i] = True
+    kept: list[Message] = []
+    dropped: list[Message] = []
+    kept_tokens = 0
+    for i, message in enumerate(live):
+        if kept_flags[i]:
+            kept.append(message)
+            kept_tokens += cost[i]
+        else:
+            dropped.append(message)
     return TruncationResult(
         kept=kept,
         dropped=dropped,
-        tokens=kept_tokens + summary_tokens(summary, counter),
+        tokens=kept_tokens + summary_cost,
         dropped_tokens=sum(cost) - kept_tokens,
     )
 
@@ -124,10 +147,6 @@ class _Unit:
     role: Role
     positions: list[int]
     tokens: int
-
-    @property
-    def size(self) -> int:
-        return len(self.positions)
 
 
 def _units(live: Sequence[Message], cost: Sequence[int]) -> list[_Unit]:
@@ -153,6 +172,10 @@ def _units(live: Sequence[Message], cost: Sequence[int]) -> list[_Unit]:
                 if isinstance(call_id, str) and call_id:
                     owner_of_call[call_id] = unit
     return units
+
+
+def _first_position(unit: _Unit) -> int:
+    return unit.positions[0]
 
 
 def _open_on_user(window: list[_Unit]) -> list[_Unit]:

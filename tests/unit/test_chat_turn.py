@@ -23,6 +23,7 @@ from application.chat_events import (
     event_from_dict,
     event_to_dict,
 )
+from application.chat_turn import reaches_memory
 from container import Container
 from domain.agents.events import (
     ChatEvent,
@@ -32,7 +33,7 @@ from domain.agents.events import (
     ToolCallEvent,
     ToolResultEvent,
 )
-from domain.agents.models import TurnUsage
+from domain.agents.models import AgentDefinition, MemoryPolicy, TurnUsage
 from domain.conversations.models import Conversation, Message, MessageStatus, Role
 from domain.errors import MAIError, ModelUnavailable, ServiceUnavailable
 from runtime import AppRuntime
@@ -177,3 +178,27 @@ async def test_a_turn_that_cannot_store_its_message_reports_no_message() -> None
     [error] = events
     assert isinstance(error, ErrorEvent) and error.code == "SERVICE_UNAVAILABLE"
     assert error.message_id is None  # nothing was stored, so nothing is marked failed
+
+
+# --- what a turn is given ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("definition", "reaches"),
+    [
+        (AgentDefinition(name="plain"), False),
+        (AgentDefinition(name="recalls", memory=MemoryPolicy(recall_k=2)), True),
+        (AgentDefinition(name="remembers", memory=MemoryPolicy(episodes=True)), True),
+        (AgentDefinition(name="learns", memory=MemoryPolicy(extract_facts=True)), True),
+        (AgentDefinition(name="tooled", tools=("calculator",)), True),
+    ],
+    ids=lambda v: v.name if isinstance(v, AgentDefinition) else str(v),
+)
+async def test_a_turn_gets_long_term_memory_when_its_agent_can_use_it(
+    definition: AgentDefinition, reaches: bool
+) -> None:
+    c, uid = await chat()
+    c.agent_catalog().register(definition)
+    turn = await c.chat_package.turn_preparer().prepare(uid, definition.name, "hello", None)
+    assert reaches_memory(definition) is reaches
+    assert (turn.deps.memory is not None) is reaches
