@@ -197,6 +197,8 @@ async def _without_null_content(
     request: httpx2.Request, json_object_schema: bool = False
 ) -> httpx2.Request:
     body = await request.aread()
+    if not json_object_schema and b"null" not in body:
+        return request  # no JSON null anywhere (a literal cannot be escaped): nothing to fix
     try:
         payload = json.loads(body)
     except ValueError:

@@ -55,7 +55,10 @@ def encode_message(m: Message) -> bytes:
 
 def decode_window(items: Sequence[bytes | str]) -> CachedWindow | None:
     """The window from LRANGE's answer; None if there is none. A message id seen twice
-    (an append retried after a lost reply) is kept once, at its first place."""
+    (an append retried after a lost reply) is kept once, at its first place.
+
+    The messages are parsed as one JSON array (one `json.loads` per window, not per
+    message) and the conversation id, shared by every message of a window, once."""
     if not items:
         return None
     try:
@@ -64,8 +67,12 @@ def decode_window(items: Sequence[bytes | str]) -> CachedWindow | None:
             raise UnreadableWindow("unknown window format")
         messages: list[Message] = []
         seen: set[UUID] = set()
-        for raw in items[1:]:
-            message = decode_message(raw)
+        conversations: dict[str, UUID] = {}
+        parsed = json.loads(_as_array(items[1:]))
+        if len(parsed) != len(items) - 1:  # an item that is not exactly one JSON value
+            raise UnreadableWindow("corrupt window item")
+        for item in parsed:
+            message = _message(item, conversations)
             if message.id not in seen:
                 seen.add(message.id)
                 messages.append(message)
@@ -75,21 +82,39 @@ def decode_window(items: Sequence[bytes | str]) -> CachedWindow | None:
 
 
 def decode_message(raw: bytes | str) -> Message:
-    item = json.loads(raw)
+    return _message(json.loads(raw), {})
+
+
+_ROLES = {r.value: r for r in Role}
+_STATUSES = {s.value: s for s in MessageStatus}
+
+
+def _message(item: dict[str, Any], conversations: dict[str, UUID]) -> Message:
+    cid = item["conversation_id"]
+    conversation_id = conversations.get(cid)
+    if conversation_id is None:
+        conversation_id = conversations[cid] = UUID(cid)
     return Message(
         id=UUID(item["id"]),
-        conversation_id=UUID(item["conversation_id"]),
-        role=Role(item["role"]),
+        conversation_id=conversation_id,
+        role=_ROLES[item["role"]],
         content=item["content"],
         created_at=datetime.fromisoformat(item["created_at"]),
         tool_calls=item.get("tool_calls", []),
         tool_call_id=item.get("tool_call_id"),
         token_count=item.get("token_count", 0),
-        status=MessageStatus(item.get("status", MessageStatus.OK.value)),
+        status=_STATUSES[item["status"]] if "status" in item else MessageStatus.OK,
         error=item.get("error"),
         usage=item.get("usage", {}),
         metadata=item.get("metadata", {}),
     )
+
+
+def _as_array(items: Sequence[bytes | str]) -> bytes | str:
+    """The encoded messages as one JSON array (each item is one JSON object)."""
+    if all(isinstance(i, bytes) for i in items):
+        return b"[" + b",".join(items) + b"]"  # type: ignore[arg-type]
+    return "[" + ",".join(i.decode() if isinstance(i, bytes) else i for i in items) + "]"
 
 
 def _dumps(value: Any) -> bytes:

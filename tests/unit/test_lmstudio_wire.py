@@ -74,6 +74,16 @@ async def test_null_content_is_rewritten_on_the_wire() -> None:
     assert json.loads(server.requests[1].content)["messages"][1]["content"] is None
 
 
+async def test_a_body_with_nothing_to_fix_goes_out_byte_for_byte() -> None:
+    server = Server(completion("ok"))
+    _, client = make(server)
+    plain = b'{"model":"m","messages":[{"role":"user","content":"hi"}]}'  # no null at all
+    quoted = b'{"model":"m","messages":[{"role":"user","content":"null"}]}'  # in a string
+    for raw in (plain, quoted):
+        await client.post(f"{BASE_URL}/chat/completions", content=raw)
+    assert [r.content for r in server.requests] == [plain, quoted]
+
+
 async def test_agent_tool_turn_sends_no_null_content_and_max_tokens() -> None:
     def answer(request: httpx2.Request) -> httpx2.Response:
         messages = json.loads(request.content)["messages"]
