@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -38,6 +39,10 @@ PG_URL = os.environ.get(
 REDIS_URL = os.environ.get("MAI_BENCH_REDIS_URL", "redis://127.0.0.1:6379/6")
 LOGS = Path(tempfile.gettempdir()) / "mai-sidebyside"  # the servers' output, for a post-mortem
 CLIENTS, ROUNDS, TURNS, TTFT_TURNS = 10, 3, 100, 100
+# MAI_BENCH_HISTORY=10: MAI's `assistant` shows the model at most that many messages, as
+# the hand-written app does (a diagnostic: by default it keeps up to 40 for the server's
+# prefix cache, README "Local models at full speed").
+HISTORY = os.environ.get("MAI_BENCH_HISTORY")
 
 
 async def sign_in(mai: str, baseline: str) -> tuple[str, str]:
@@ -52,18 +57,28 @@ async def sign_in(mai: str, baseline: str) -> tuple[str, str]:
         return mai_token, str(r.json()["access_token"])
 
 
-async def side_by_side(profile: str, apps: tuple[App, App]) -> list[Row]:
+async def side_by_side(
+    profile: str, apps: tuple[App, App], procs: dict[str, servers.Server], llm: servers.Server
+) -> list[Row]:
+    """The rows of one profile. `procs` are the apps' server processes (by app name) and
+    `llm` the fake LLM's: their CPU per turn shows where a turn's time goes (each app's own
+    process, and the fake LLM serving it, which shares the machine's cores)."""
     rows: list[Row] = []
     for kind in KINDS:
         per_turn: dict[str, list[float]] = {a.name: [] for a in apps}
         latency: dict[str, list[float]] = {a.name: [] for a in apps}
+        app_cpu: dict[str, list[float]] = {a.name: [] for a in apps}
+        llm_cpu: dict[str, list[float]] = {a.name: [] for a in apps}
         clients = {a.name: [Client(a) for _ in range(CLIENTS)] for a in apps}
         try:
             for a in apps:  # warm-up: connections, conversations, caches
                 await burst(clients[a.name], kind, 2 * CLIENTS)
             for r in range(ROUNDS):
                 for a in apps if r % 2 == 0 else apps[::-1]:
+                    own, served = procs[a.name].cpu(), llm.cpu()
                     wall, samples = await burst(clients[a.name], kind, TURNS)
+                    app_cpu[a.name].append((procs[a.name].cpu() - own) / TURNS)
+                    llm_cpu[a.name].append((llm.cpu() - served) / TURNS)
                     per_turn[a.name].append(wall / TURNS)
                     latency[a.name] += samples
         finally:
@@ -83,6 +98,21 @@ async def side_by_side(profile: str, apps: tuple[App, App]) -> list[Row]:
                 note,
             )
         )
+        # The fake LLM's share is small against its clock's 10 ms ticks: one figure over
+        # all rounds (the mean per turn), not one per burst.
+        for what, cpu in (
+            ("the app's process", app_cpu),
+            ("the fake LLM serving it", {k: [statistics.mean(v)] for k, v in llm_cpu.items()}),
+        ):
+            rows.append(
+                Row(
+                    f"{profile}: {kind}, CPU per turn of {what}",
+                    Timing(cpu[apps[0].name]),
+                    Timing(cpu[apps[1].name]),
+                    "the hand-written app",
+                    "user + system time over a burst / turns",
+                )
+            )
     for kind in ("SSE stream", "WS subscription"):
         firsts: dict[str, list[float]] = {a.name: [] for a in apps}
         clients = {a.name: [Client(a)] for a in apps}
@@ -108,6 +138,18 @@ async def side_by_side(profile: str, apps: tuple[App, App]) -> list[Row]:
     return rows
 
 
+def agents_with_history(into: Path, max_messages: int) -> Path:
+    """A copy of config/agents whose `assistant` shows at most `max_messages` messages."""
+    import yaml
+
+    shutil.copytree(servers.ROOT / "config" / "agents", into)
+    path = into / "assistant.yaml"
+    agent = yaml.safe_load(path.read_text())
+    agent.setdefault("history", {})["max_messages"] = max_messages
+    path.write_text(yaml.safe_dump(agent))
+    return into
+
+
 async def pg_available() -> bool:
     try:
         import asyncpg
@@ -127,6 +169,8 @@ async def profile_rows(profile: str) -> list[Row]:
     with tempfile.TemporaryDirectory(prefix="mai-sbs-") as tmp:
         data = Path(tmp)
         env = servers.mai_env(profile, data, llm, PG_URL, REDIS_URL)
+        if HISTORY:
+            env["AGENTS__DIR"] = str(agents_with_history(data / "agents", int(HISTORY)))
         await asyncio.to_thread(servers.migrate, env)
         db = f"{data / 'baseline.db'}" if profile == "embedded" else PG_URL.replace("+asyncpg", "")
         baseline_args = [py, "-m", "bench.sidebyside.baseline_app", str(PORT + 1), llm, db]
@@ -138,11 +182,13 @@ async def profile_rows(profile: str) -> list[Row]:
                 [py, "-m", "bench.sidebyside.fake_llm", str(PORT)],
                 f"{llm}/models",
                 LOGS / "llm.log",
-            ),
-            servers.process(baseline_args, f"{base_url}/docs", LOGS / f"baseline-{profile}.log"),
+            ) as fake_llm,
+            servers.process(
+                baseline_args, f"{base_url}/docs", LOGS / f"baseline-{profile}.log"
+            ) as baseline_server,
             servers.process(
                 mai_args, f"{mai_url}/api/v1/health", LOGS / f"mai-{profile}.log", env
-            ) as cold,
+            ) as mai_server,
         ):
             mai_token, base_token = await sign_in(mai_url, base_url)
             mai = App(
@@ -154,8 +200,10 @@ async def profile_rows(profile: str) -> list[Row]:
                 graphql=True,
             )
             base = App("baseline", base_url, base_token, "/run", "/stream", graphql=False)
-            rows = await side_by_side(profile, (mai, base))
-            rows.append(Row(f"{profile}: `mai serve` to /health answering", Timing([cold])))
+            procs = {"MAI": mai_server, "baseline": baseline_server}
+            rows = await side_by_side(profile, (mai, base), procs, fake_llm)
+            cold = Timing([mai_server.ready_after])
+            rows.append(Row(f"{profile}: `mai serve` to /health answering", cold))
             return rows
 
 

@@ -48,7 +48,9 @@ class Row:
 
     @property
     def ratio(self) -> float | None:
-        return None if self.baseline is None else self.subject.p50 / self.baseline.p50
+        if self.baseline is None or self.baseline.p50 == 0:
+            return None  # no baseline, or one below its clock's resolution
+        return self.subject.p50 / self.baseline.p50
 
 
 async def time_async(fn: Callable[[], Awaitable[object]], *, n: int, warmup: int = 20) -> Timing:

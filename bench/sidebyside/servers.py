@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -34,6 +35,19 @@ async def wait_ready(url: str, proc: subprocess.Popen[bytes], limit: float = 120
     raise RuntimeError(f"{url} did not answer within {limit} s")
 
 
+@dataclass(frozen=True)
+class Server:
+    """A started server process: its pid and the seconds it took to answer."""
+
+    pid: int
+    ready_after: float
+
+    def cpu(self) -> float:
+        """CPU seconds (user + system, all threads) the process has used so far (Linux)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @asynccontextmanager
 async def process(
     args: list[str],
@@ -41,15 +55,14 @@ async def process(
     log: Path,
     env: dict[str, str] | None = None,
     cwd: Path = ROOT,
-) -> AsyncIterator[float]:
-    """A started server process (its output in `log`); yields the seconds it took to
-    answer `ready_url`."""
+) -> AsyncIterator[Server]:
+    """A started server process (its output in `log`), once it answers `ready_url`."""
     with log.open("wb") as out:
         proc = subprocess.Popen(  # noqa: ASYNC220 - started once, waited for below
             args, cwd=cwd, env={**os.environ, **(env or {})}, stdout=out, stderr=out
         )
     try:
-        yield await wait_ready(ready_url, proc)
+        yield Server(proc.pid, await wait_ready(ready_url, proc))
     finally:
         proc.terminate()
         try:
