@@ -141,7 +141,7 @@ def test_the_lazy_packages_still_export_what_they_did() -> None:
 #: then one request of each kind, reporting the modules of the app and its heavy libraries
 #: each one imported first.
 FIRST_REQUESTS = """
-import asyncio, json, os, sys
+import asyncio, gc, json, os, sys
 import httpx
 from asgi_lifespan import LifespanManager
 from dependency_injector import providers
@@ -195,13 +195,14 @@ async def main():
                     headers = {"Authorization": "Bearer " + r.json()["access_token"]}
                 new = set(sys.modules) - before
                 first[name] = sorted(m for m in new if m.split(".")[0] in OURS)
-    print(json.dumps(first))
+    print(json.dumps({"first": first, "frozen": gc.get_freeze_count()}))
 
 asyncio.run(main())
 """
 
 
-def _first_requests(data: Path, *, warm: bool) -> dict[str, list[str]]:
+def _first_requests(data: Path, *, warm: bool) -> tuple[dict[str, list[str]], int]:
+    """What each first request imported, and how many objects the collector holds frozen."""
     env = _env(
         data,
         WARM="1" if warm else "0",
@@ -211,24 +212,27 @@ def _first_requests(data: Path, *, warm: bool) -> dict[str, list[str]]:
         LIMITS__ENABLED="false",
         JWT__SECRET_KEY="test-secret-key-that-is-long-enough-0123456789",
     )
-    found: dict[str, list[str]] = _last_line(FIRST_REQUESTS, env)
-    return found
+    found = _last_line(FIRST_REQUESTS, env)
+    return found["first"], int(found["frozen"])
 
 
 def test_the_server_imports_what_the_first_requests_need_once_it_listens(
     tmp_path: Path,
 ) -> None:
     """After `mai serve`'s warm-up, the first sign-up, chat turn (REST, SSE, `/v1`) and
-    GraphQL operation import nothing: a user's first chat pays no second of imports."""
-    first = _first_requests(tmp_path, warm=True)
+    GraphQL operation import nothing: a user's first chat pays no second of imports. What
+    start-up and the warm-up built is frozen out of the garbage collector's walks."""
+    first, frozen = _first_requests(tmp_path, warm=True)
     assert first == {name: [] for name in first}
     assert list(first) == ["register", "login", "run", "stream", "v1", "graphql"]
+    assert frozen > 100_000  # the modules, the agents, the schema
 
 
 def test_without_the_warm_up_the_first_requests_import_what_they_need(tmp_path: Path) -> None:
     """The check can fail: an app that does not warm up imports the chat turn with the
     first turn and Strawberry with the first GraphQL operation, and they work."""
-    first = _first_requests(tmp_path, warm=False)
+    first, frozen = _first_requests(tmp_path, warm=False)
+    assert frozen == 0
     assert "application.chat" in first["run"]
     assert "strawberry" in first["graphql"]
     assert "entrypoints.graphql.schema" in first["graphql"]
