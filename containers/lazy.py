@@ -29,19 +29,3 @@ def lazy(module: str, name: str) -> Any:
     build.__qualname__ = build.__name__ = name
     build.__module__ = module
     return build
-
-
-def lazy_module(module: str) -> Any:
-    """An object whose attributes are `lazy(module, attribute)`: `chat = lazy_module(
-    "application.chat")` then `chat.SendMessage` reads like the module it stands for."""
-    return _LazyModule(module)
-
-
-class _LazyModule:
-    __slots__ = ("_module",)
-
-    def __init__(self, module: str) -> None:
-        self._module = module
-
-    def __getattr__(self, name: str) -> Any:
-        return lazy(self._module, name)

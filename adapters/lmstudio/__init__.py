@@ -8,8 +8,9 @@ turns a failed call into `ModelUnavailable` and friends.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from adapters.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from adapters.lmstudio.client import NO_RETRY, NullContentTransport, open_http_client
@@ -38,21 +39,18 @@ __all__ = [
 
 # Imported on first use (PEP 562): `adapters.lmstudio.providers` (the agent files' model
 # names) must not pull in the OpenAI SDK and its types, about 0.6 s of a cold start (#15).
-_WHERE = {
-    "NO_RETRY": "adapters.lmstudio.client",
-    "NullContentTransport": "adapters.lmstudio.client",
-    "open_http_client": "adapters.lmstudio.client",
-    "translate_model_error": "adapters.lmstudio.errors",
-    "LMStudioHealth": "adapters.lmstudio.health",
-    "LOCAL_SERVER_PROFILE": "adapters.lmstudio.models",
-    "LMStudioModels": "adapters.lmstudio.models",
-    "local_server_profile": "adapters.lmstudio.models",
-    "looks_like_embedding_model": "adapters.lmstudio.models",
-    "pick_chat_model": "adapters.lmstudio.models",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(importlib.import_module(_WHERE[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "NO_RETRY": "adapters.lmstudio.client",
+        "NullContentTransport": "adapters.lmstudio.client",
+        "open_http_client": "adapters.lmstudio.client",
+        "translate_model_error": "adapters.lmstudio.errors",
+        "LMStudioHealth": "adapters.lmstudio.health",
+        "LOCAL_SERVER_PROFILE": "adapters.lmstudio.models",
+        "LMStudioModels": "adapters.lmstudio.models",
+        "local_server_profile": "adapters.lmstudio.models",
+        "looks_like_embedding_model": "adapters.lmstudio.models",
+        "pick_chat_model": "adapters.lmstudio.models",
+    },
+)

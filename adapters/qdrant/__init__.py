@@ -7,8 +7,9 @@ engine in this process on one on-disk shard (the embedded profile).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from adapters.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from adapters.qdrant.edge_index import QdrantEdgeIndex
@@ -18,13 +19,10 @@ __all__ = ["QdrantEdgeIndex", "QdrantIndex"]
 
 # Imported on first use (PEP 562): the embedded profile's Qdrant Edge must not pull in
 # qdrant_client + grpc (about 1 s of the cold start, issue #15), nor the server the engine.
-_WHERE = {
-    "QdrantEdgeIndex": "adapters.qdrant.edge_index",
-    "QdrantIndex": "adapters.qdrant.server_index",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(importlib.import_module(_WHERE[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "QdrantEdgeIndex": "adapters.qdrant.edge_index",
+        "QdrantIndex": "adapters.qdrant.server_index",
+    },
+)

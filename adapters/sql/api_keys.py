@@ -17,7 +17,7 @@ from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from adapters.sql.database import Database
-from adapters.sql.statements import HotRead
+from adapters.sql.statements import Prepared
 from adapters.sql.tables import api_keys, users
 from adapters.sql.users import row_to_user
 from domain.errors import Conflict
@@ -51,7 +51,7 @@ def _row_to_key(row: Mapping[Any, Any], prefix: str = "") -> ApiKey:
 class SqlApiKeyStore:
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._with_user = HotRead(_KEY_WITH_USER, db)  # every request reads it
+        self._with_user = Prepared(_KEY_WITH_USER, db)  # every request reads it
 
     async def add(self, key: ApiKey) -> None:
         try:

@@ -17,7 +17,7 @@ from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 
 from adapters.sql.database import Database
-from adapters.sql.statements import HotRead, Prepared
+from adapters.sql.statements import Prepared
 from adapters.sql.tables import UTCDateTime, conversations, messages
 from domain.conversations.models import Conversation, Message, MessageStatus, Role
 from domain.errors import NotFound, ValidationFailed
@@ -126,7 +126,7 @@ class SqlConversationStore:
         self._db = db
         # every turn reads its conversation and writes two messages: on the driver's own
         # connection (adapters/sql/statements.py)
-        self._get = HotRead(_GET, db)
+        self._get = Prepared(_GET, db)
         self._touch_and_add: Prepared | None = None
         self._touch_then_add: tuple[Prepared, Prepared] | None = None
         if db.dialect == "postgresql":

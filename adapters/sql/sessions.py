@@ -4,7 +4,7 @@ Rotation is a single conditional UPDATE, so two concurrent refreshes with the sa
 cannot both win: the database decides, and exactly one sees `rowcount == 1`.
 
 `get_with_user` is the read every request signed in with an access token makes: the session
-joined to its user by primary keys, one SELECT on a light read path (`HotRead`; through
+joined to its user by primary keys, one SELECT on a light read path (`Prepared`; through
 SQLAlchemy and aiosqlite an ORM transaction is six hand-offs to the driver's thread; two
 reads cost twice that).
 """
@@ -19,7 +19,7 @@ from uuid import UUID
 from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, bindparam, insert, select, update
 
 from adapters.sql.database import Database
-from adapters.sql.statements import HotRead
+from adapters.sql.statements import Prepared
 from adapters.sql.tables import auth_sessions, users
 from adapters.sql.users import row_to_user
 from domain.identity.models import AuthSession, User
@@ -49,7 +49,7 @@ def _row_to_session(row: Mapping[Any, Any], prefix: str = "") -> AuthSession:
 class SqlSessionStore:
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._with_user = HotRead(_SESSION_WITH_USER, db)  # every request reads it
+        self._with_user = Prepared(_SESSION_WITH_USER, db)  # every request reads it
 
     async def create(self, session: AuthSession) -> None:
         async with self._db.transaction() as tx:

@@ -60,26 +60,21 @@ class SqliteMemorySearch:
         prepared = self._prepared.get(statement)
         if prepared is None:
             prepared = self._prepared[statement] = Prepared(statement, self._db)
-        rows = await prepared.rows(self._db, values)
+        rows = await prepared.rows(values)
         return [LexicalHit(bound(self._read_id, row[0]), float(row[1])) for row in rows]
 
     async def get_many(self, user_id: UUID, ids: Sequence[UUID]) -> list[Memory]:
         """The user's live memories among `ids`, in that order, without their vectors."""
         sql = GET_MANY.format(columns=self._columns, marks=_marks(len(ids)))
-        async with self._db.driver_connection(write=False) as connection:
-            rows = await connection.execute_fetchall(sql, self._owned(user_id, ids))
+        async with self._db.driver(write=False) as driver:
+            rows = await driver.fetch(sql, self._owned(user_id, ids))
         found = {m.id: m for m in map(self._memory, rows)}
         return [found[i] for i in ids if i in found]
 
     async def touch(self, user_id: UUID, ids: Sequence[UUID], at: datetime) -> None:
         sql = TOUCH.format(marks=_marks(len(ids)))
-        async with self._db.driver_connection() as connection:
-            try:
-                await connection.execute(sql, [bound(self._time, at), *self._owned(user_id, ids)])
-                await connection.commit()
-            except BaseException:
-                await connection.rollback()
-                raise
+        async with self._db.driver() as driver, driver.transaction():
+            await driver.execute(sql, [bound(self._time, at), *self._owned(user_id, ids)])
 
     def _owned(self, user_id: UUID, ids: Sequence[UUID]) -> list[Any]:
         return [bound(self._uuid, i) for i in (user_id, *ids)]

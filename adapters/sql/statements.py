@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Select
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
@@ -38,6 +37,7 @@ class Prepared:
     def __init__(
         self, statement: ClauseElement, db: Database, column_keys: Sequence[str] | None = None
     ) -> None:
+        self._db = db
         dialect = db.engine.dialect
         keys = None if column_keys is None else list(column_keys)
         compiled = cast(SQLCompiler, statement.compile(dialect=dialect, column_keys=keys))
@@ -59,38 +59,27 @@ class Prepared:
             for name, required, fixed, process in self._binds
         ]
 
-    async def rows(self, db: Database, values: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
+    async def rows(self, values: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
         """A read's raw rows: one statement on the driver's connection, no writer's turn
         (SQLite: one trip to the connection's thread and the pool's reset; PostgreSQL: one
         round trip)."""
-        async with db.driver(write=False) as driver:
+        async with self._db.driver(write=False) as driver:
             return await driver.fetch(self.sql, self.params(values))
 
     async def execute(self, driver: Driver, values: Mapping[str, Any]) -> int:
         """Run the statement on `driver`; how many rows it affected."""
         return await driver.execute(self.sql, self.params(values))
 
-    async def first(self, db: Database, values: Mapping[str, Any]) -> dict[str, Any] | None:
-        """A read's first row by column key, read as SQLAlchemy reads it."""
-        rows = await self.rows(db, values)
+    async def first(self, values: Mapping[str, Any]) -> dict[str, Any] | None:
+        """A read's first row by column key, read as SQLAlchemy reads it (the one-row reads
+        every request or turn makes: its session or API key, its conversation)."""
+        rows = await self.rows(values)
         if not rows:
             return None
         return {
             key: bound(read, value)
             for (key, read), value in zip(self._readers, rows[0], strict=True)
         }
-
-
-class HotRead:
-    """A one-row read every request or turn makes, by its statement's bind names, on the
-    driver's connection."""
-
-    def __init__(self, statement: Select[Any], db: Database) -> None:
-        self._db = db
-        self._prepared = Prepared(statement, db)
-
-    async def first(self, values: Mapping[str, Any]) -> Mapping[Any, Any] | None:
-        return await self._prepared.first(self._db, values)
 
 
 def bound(process: Processor, value: Any) -> Any:

@@ -32,10 +32,6 @@ class GraphQLEndpoint:
         self._router: ASGIApp | None = None
         self._lock = threading.Lock()
 
-    @property
-    def built(self) -> bool:
-        return self._router is not None
-
     def build(self) -> ASGIApp:
         router = self._router
         if router is None:
