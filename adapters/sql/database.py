@@ -137,23 +137,27 @@ class Database:
         as `transaction()` (`write=False`: a read, which takes no turn, as `read()`).
         Ending any transaction begun on it is the caller's job: on SQLite the pool rolls
         back what is left when it takes the connection back; an asyncpg connection left
-        inside a transaction of its own is closed instead of pooled."""
+        inside a transaction of its own is closed instead of pooled. A connection whose use
+        raised (a statement cut off by a lost server or a cancellation can leave the
+        driver's protocol mid-operation) is closed too, never handed to the next request."""
         serialised = self._serialised() if write else nullcontext()
         try:
             async with serialised:
                 pooled = await self.engine.raw_connection()
+                failed = True
                 try:
                     yield pooled.driver_connection
+                    failed = False
                 finally:
-                    await _to_completion(greenlet_spawn(self._release, pooled))
+                    await _to_completion(greenlet_spawn(self._release, pooled, failed))
         except Exception as exc:
             if not is_unavailable(exc):
                 raise  # the caller's own error, untouched (its cause too)
             raise self._unavailable(exc) from exc
 
-    def _release(self, pooled: PoolProxiedConnection) -> None:
-        if self._in_transaction(pooled.driver_connection):
-            pooled.invalidate()  # cut off mid-transaction: not handed to the next request
+    def _release(self, pooled: PoolProxiedConnection, failed: bool) -> None:
+        if failed or self._in_transaction(pooled.driver_connection):
+            pooled.invalidate()  # cut off mid-operation: not handed to the next request
         else:
             pooled.close()  # back to the pool, reset as SQLAlchemy resets every connection
 

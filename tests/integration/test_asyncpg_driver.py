@@ -132,3 +132,16 @@ async def test_a_cancelled_statement_gives_its_connection_back(db: Database) -> 
     assert db.engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
     async with db.driver(write=False) as driver:
         assert [tuple(r) for r in await driver.fetch("SELECT 1", [])] == [(1,)]
+
+
+async def test_a_connection_whose_use_raised_is_not_pooled(db: Database) -> None:
+    """A statement cut off mid-operation (the server lost, a cancellation) can leave the
+    driver's protocol in a state the next request would trip on ("another operation is in
+    progress"): a connection whose use raised is closed, whatever the error."""
+    with pytest.raises(KeyError):
+        async with db.driver_connection(write=False) as connection:
+            pid = await connection.fetchval("SELECT pg_backend_pid()")
+            raise KeyError("cut off")
+    async with db.driver_connection(write=False) as connection:
+        assert await connection.fetchval("SELECT pg_backend_pid()") != pid
+    assert db.engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
