@@ -233,6 +233,8 @@ def is_unavailable(exc: BaseException) -> bool:
         asyncpg = sys.modules.get("asyncpg")
         if asyncpg and isinstance(error, asyncpg.InterfaceError) and "closed" in str(error):
             return True  # "connection is closed": PostgreSQL went away under it
+        if asyncpg and isinstance(error, asyncpg.InternalClientError):
+            return True  # a connection left mid-operation when PostgreSQL went away
         if isinstance(error, sqlite3.OperationalError) and "locked" in str(error):
             return True  # another process (a CLI beside the server) held the write lock
     return False
